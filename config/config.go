@@ -1,0 +1,354 @@
+// Package config describes one vucelink node: who it is, where it listens,
+// which legacy VUCE it sits beside, which partners it talks to and with what
+// keys and rules.
+//
+// A configuration is plain data. Load reads it strictly (an unknown key is an
+// error that names the line), expands ${VAR} and ${VAR:-default} references
+// in string values (so secrets stay out of the file), resolves relative paths
+// against the file's directory, applies defaults in one place (Defaults) and
+// validates everything at once (Validate), naming the key path of every
+// problem, e.g. "partners.MX.url: must be an https:// URL".
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is one node's complete configuration.
+type Config struct {
+	Node      Node                `yaml:"node"`
+	Listen    Listen              `yaml:"listen"`
+	TLS       TLS                 `yaml:"tls"`
+	Limits    Limits              `yaml:"limits"`
+	Delivery  Delivery            `yaml:"delivery"`
+	Signing   []Signing           `yaml:"signing"`
+	Documents map[string]Document `yaml:"documents"`
+	// RulesDir is where rule files are read from. Empty means the rule files
+	// shipped inside the binary (package rules).
+	RulesDir string             `yaml:"rules_dir"`
+	Routes   []Route            `yaml:"routes"`
+	Legacy   Legacy             `yaml:"legacy"`
+	Partners map[string]Partner `yaml:"partners"`
+	Log      Log                `yaml:"log"`
+
+	// File is the path the configuration was loaded from ("" if built in code).
+	File string `yaml:"-"`
+}
+
+// Node identifies this node.
+type Node struct {
+	Country string `yaml:"country"` // ISO 3166 alpha-2 code of the country this node serves
+	Name    string `yaml:"name"`    // free text, used in logs and receipts
+}
+
+// Listen holds the three listening addresses. Legacy and Partners are
+// required; ForwardProxy is optional.
+type Listen struct {
+	// Legacy is where the legacy VUCE posts outbound documents (reverse side).
+	// It is plain HTTP meant for the internal network segment shared with the
+	// legacy system.
+	Legacy string `yaml:"legacy"`
+	// ForwardProxy, when set, serves an HTTP proxy the legacy system can use
+	// through HTTP_PROXY (forward side).
+	ForwardProxy string `yaml:"forward_proxy"`
+	// Partners is the partner-facing HTTPS listener (mutual TLS).
+	Partners string `yaml:"partners"`
+}
+
+// TLS holds this node's transport identity: the server certificate partners
+// see and the client certificate it presents to partners.
+type TLS struct {
+	Cert       string `yaml:"cert"`
+	Key        string `yaml:"key"`
+	ClientCert string `yaml:"client_cert"`
+	ClientKey  string `yaml:"client_key"`
+}
+
+// Limits bound what any single request may cost.
+type Limits struct {
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	MaxDepth     int   `yaml:"max_depth"`
+}
+
+// Delivery tunes the in-request retry budget towards partners. The long
+// horizon (hours of partner outage) belongs to the durable outbox.
+type Delivery struct {
+	Timeout    time.Duration `yaml:"timeout"`     // per attempt
+	Retries    int           `yaml:"retries"`     // extra attempts after the first
+	BackoffMin time.Duration `yaml:"backoff_min"` // first wait, before jitter
+	BackoffMax time.Duration `yaml:"backoff_max"` // cap on any wait
+}
+
+// Signing names the authorized official whose key signs the listed document
+// types.
+type Signing struct {
+	Documents []string `yaml:"documents"`
+	Key       string   `yaml:"key"`
+	Cert      string   `yaml:"cert"`
+}
+
+// Document describes a document type's standard form: where its ID and its
+// destination country are found once mapped.
+type Document struct {
+	// Namespaces maps the prefixes used in ID and Destination to URIs.
+	Namespaces map[string]string `yaml:"namespaces"`
+	// Root is the expected root element of the standard document (prefix:name).
+	Root string `yaml:"root"`
+	// ID is the slash path, relative to the root, of the document's own ID.
+	ID string `yaml:"id"`
+	// Destination is the slash path, relative to the root, of the ISO 3166
+	// alpha-2 code of the destination country.
+	Destination string `yaml:"destination"`
+}
+
+// Route is one way the legacy VUCE sends a document out.
+type Route struct {
+	Name     string `yaml:"name"`
+	Document string `yaml:"document"`
+	Method   string `yaml:"method"`
+	Path     string `yaml:"path"`
+	// ForwardHosts are the host[:port] values the legacy client addresses when
+	// it uses vucelink as its HTTP proxy. Requests to them on Method and Path
+	// are handled by this route; a route without ForwardHosts is reverse-only.
+	ForwardHosts []string `yaml:"forward_hosts"`
+	// Partner fixes the destination; empty means it is read from the mapped
+	// document (documents.<type>.destination).
+	Partner  string   `yaml:"partner"`
+	Rules    string   `yaml:"rules"`
+	Response Response `yaml:"response"`
+}
+
+// Response is the answer a legacy caller expects, as a Go text/template. The
+// template sees .TrackingID, .DocumentID, .Document, .Partner, .Outcome,
+// .Reasons and .Error (set when the document could not be sent).
+type Response struct {
+	Status      int    `yaml:"status"`
+	ErrorStatus int    `yaml:"error_status"`
+	ContentType string `yaml:"content_type"`
+	Body        string `yaml:"body"`
+	ErrorBody   string `yaml:"error_body"`
+}
+
+// Legacy is the legacy VUCE beside this node.
+type Legacy struct {
+	BaseURL string        `yaml:"base_url"`
+	Timeout time.Duration `yaml:"timeout"`
+	Inbound []Inbound     `yaml:"inbound"`
+}
+
+// Inbound says how a received document type is handed to the legacy VUCE.
+type Inbound struct {
+	Document    string `yaml:"document"`
+	Rules       string `yaml:"rules"`
+	Method      string `yaml:"method"`
+	Path        string `yaml:"path"`
+	ContentType string `yaml:"content_type"`
+}
+
+// Partner is another country's node.
+type Partner struct {
+	// URL is the partner node's partner-facing base URL (https).
+	URL string `yaml:"url"`
+	// CA lists the partner country's trusted CA certificates (PEM files): its
+	// TLS client certificates and its officials' signing certificates must
+	// chain to one of them.
+	CA []string `yaml:"ca"`
+	// Officials lists the partner's authorized officials and what each may sign.
+	Officials []Official `yaml:"officials"`
+	// OutboundAuth is what this node presents to the partner.
+	OutboundAuth Credentials `yaml:"outbound_auth"`
+	// InboundAuth is what the partner must present to this node.
+	InboundAuth Credentials `yaml:"inbound_auth"`
+}
+
+// Official is one authorized official's certificate.
+type Official struct {
+	Cert      string   `yaml:"cert"`
+	Documents []string `yaml:"documents"`
+}
+
+// Credentials are HTTP basic credentials. For inbound credentials prefer
+// PasswordHash (bcrypt) so the plain password never sits on the node.
+type Credentials struct {
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordHash string `yaml:"password_hash"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Format string `yaml:"format"` // json | text
+	Level  string `yaml:"level"`  // debug | info | warn | error
+}
+
+// Load reads, expands, resolves, defaults and validates the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse is Load on bytes already read; name is used in messages and to
+// resolve relative paths.
+func Parse(data []byte, name string) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, yamlError(name, err)
+	}
+	c.File = name
+	if err := expandEnv(&c, os.LookupEnv); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	c.resolvePaths(filepath.Dir(name))
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: invalid configuration:\n%w", name, err)
+	}
+	return &c, nil
+}
+
+var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
+
+// yamlError rewrites the YAML library's messages into file:line form and
+// says "unknown key" rather than naming Go types.
+func yamlError(name string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	var lines []string
+	for _, e := range te.Errors {
+		if m := unknownField.FindStringSubmatch(e); m != nil {
+			lines = append(lines, fmt.Sprintf("%s:%s: unknown key %q (in %s)", name, m[1], m[2], sectionName(m[3])))
+			continue
+		}
+		lines = append(lines, name+": "+e)
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+func sectionName(goType string) string {
+	switch goType {
+	case "Config":
+		return "top level"
+	default:
+		return strings.ToLower(goType[:1]) + goType[1:] + " section"
+	}
+}
+
+// resolvePaths makes file references relative to the configuration file.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.TLS.Cert)
+	abs(&c.TLS.Key)
+	abs(&c.TLS.ClientCert)
+	abs(&c.TLS.ClientKey)
+	abs(&c.RulesDir)
+	for i := range c.Signing {
+		abs(&c.Signing[i].Key)
+		abs(&c.Signing[i].Cert)
+	}
+	for cc, p := range c.Partners {
+		for i := range p.CA {
+			abs(&p.CA[i])
+		}
+		for i := range p.Officials {
+			abs(&p.Officials[i].Cert)
+		}
+		c.Partners[cc] = p
+	}
+}
+
+// Defaults fills every unset value that has a sensible default. It is the
+// only place defaults live.
+func (c *Config) Defaults() {
+	if c.Limits.MaxBodyBytes == 0 {
+		c.Limits.MaxBodyBytes = 8 << 20
+	}
+	if c.Limits.MaxDepth == 0 {
+		c.Limits.MaxDepth = 64
+	}
+	if c.Delivery.Timeout == 0 {
+		c.Delivery.Timeout = 15 * time.Second
+	}
+	if c.Delivery.Retries == 0 {
+		c.Delivery.Retries = 3
+	}
+	if c.Delivery.BackoffMin == 0 {
+		c.Delivery.BackoffMin = 250 * time.Millisecond
+	}
+	if c.Delivery.BackoffMax == 0 {
+		c.Delivery.BackoffMax = 2 * time.Second
+	}
+	if c.Legacy.Timeout == 0 {
+		c.Legacy.Timeout = 15 * time.Second
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		if r.Method == "" {
+			r.Method = "POST"
+		}
+		r.Method = strings.ToUpper(r.Method)
+		if r.Response.Status == 0 {
+			r.Response.Status = 202
+		}
+		if r.Response.ErrorStatus == 0 {
+			r.Response.ErrorStatus = 502
+		}
+		if r.Response.ContentType == "" {
+			r.Response.ContentType = "application/json"
+		}
+		if r.Response.Body == "" {
+			r.Response.Body = `{"tracking_id":"{{.TrackingID}}","document_id":"{{.DocumentID}}","partner":"{{.Partner}}","outcome":"{{.Outcome}}"}`
+		}
+		if r.Response.ErrorBody == "" {
+			r.Response.ErrorBody = `{"tracking_id":"{{.TrackingID}}","error":{{json .Error}}}`
+		}
+	}
+	for i := range c.Legacy.Inbound {
+		in := &c.Legacy.Inbound[i]
+		if in.Method == "" {
+			in.Method = "POST"
+		}
+		in.Method = strings.ToUpper(in.Method)
+	}
+}
+
+// SigningFor returns the signing entry that covers document type doc.
+func (c *Config) SigningFor(doc string) (Signing, bool) {
+	for _, s := range c.Signing {
+		for _, d := range s.Documents {
+			if d == doc {
+				return s, true
+			}
+		}
+	}
+	return Signing{}, false
+}

@@ -1,0 +1,118 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func loadValid(t *testing.T, edit func(string) string) (*Config, error) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	if edit != nil {
+		text = edit(text)
+	}
+	// Parse resolves relative paths against the name's directory.
+	return Parse([]byte(text), filepath.Join("testdata", "edited.yaml"))
+}
+
+func TestLoad_Valid(t *testing.T) {
+	t.Setenv("TEST_MX_PASSWORD", "s3cret: #not-a-comment")
+	c, err := loadValid(t, nil)
+	if err != nil {
+		t.Fatalf("valid config rejected: %v", err)
+	}
+	if got := c.Partners["MX"].OutboundAuth.Password; got != "s3cret: #not-a-comment" {
+		t.Errorf("env expansion: password = %q", got)
+	}
+	if want := filepath.Join("testdata", "files", "server.pem"); c.TLS.Cert != want {
+		t.Errorf("relative path resolved to %q, want %q", c.TLS.Cert, want)
+	}
+	// Defaults applied in one place.
+	if c.Routes[0].Method != "POST" || c.Routes[0].Response.Status != 202 || c.Delivery.Retries != 3 ||
+		c.Delivery.BackoffMin != 250*time.Millisecond || c.Limits.MaxBodyBytes != 8<<20 {
+		t.Errorf("defaults not applied: %+v %+v %+v", c.Routes[0], c.Delivery, c.Limits)
+	}
+	if s, ok := c.SigningFor("sps"); !ok || !strings.HasSuffix(s.Key, "official.key") {
+		t.Errorf("SigningFor(sps) = %+v, %v", s, ok)
+	}
+}
+
+func TestLoad_Errors(t *testing.T) {
+	t.Setenv("TEST_MX_PASSWORD", "pw")
+	tests := []struct {
+		name string
+		edit func(string) string
+		want []string // every substring must appear in the error
+	}{
+		{"unknown top-level key", func(s string) string { return s + "colour: blue\n" },
+			[]string{"edited.yaml:", `unknown key "colour" (in top level)`}},
+		{"unknown nested key", func(s string) string {
+			return strings.Replace(s, "  country: CL\n", "  country: CL\n  contry: CL\n", 1)
+		}, []string{"edited.yaml:3:", `unknown key "contry" (in node section)`}},
+		{"bad country", func(s string) string { return strings.Replace(s, "country: CL", "country: Chile", 1) },
+			[]string{`node.country: must be an ISO 3166 alpha-2 code`}},
+		{"partner url not https", func(s string) string {
+			return strings.Replace(s, "https://127.0.0.1:8444", "http://127.0.0.1:8444", 1)
+		}, []string{`partners.MX.url: must be an https:// URL`}},
+		{"missing file", func(s string) string { return strings.Replace(s, "files/mx-ca.pem", "files/nope.pem", 1) },
+			[]string{`partners.MX.ca[0]: cannot read`, "nope.pem"}},
+		{"unset env var", func(s string) string { return strings.Replace(s, "TEST_MX_PASSWORD", "TEST_UNSET_VAR_XYZ", 1) },
+			[]string{`partners.MX.outbound_auth.password: environment variable TEST_UNSET_VAR_XYZ is not set`}},
+		{"unknown document in route", func(s string) string {
+			return strings.Replace(s, "    document: sps\n    path: /api/out", "    document: cod\n    path: /api/out", 1)
+		}, []string{`routes[0].document: unknown document type "cod"`}},
+		{"bad template", func(s string) string {
+			return strings.Replace(s, "    rules: CL/sps.outbound.yaml\n", "    rules: CL/sps.outbound.yaml\n    response:\n      body: '{{.TrackingID'\n", 1)
+		}, []string{`routes[0].response.body:`}},
+		{"password hash not bcrypt", func(s string) string {
+			return strings.Replace(s, "$2a$12$Pnj1rS87SmEgV.3.1R8nweHKHqVnhaEz3cCUC3cBtej8zH4HNgcu2", "plain", 1)
+		}, []string{`partners.MX.inbound_auth.password_hash: must be a bcrypt hash`}},
+		{"undeclared prefix", func(s string) string {
+			return strings.Replace(s, "id: rsm:SPSExchangedDocument/ram:ID", "id: rsm:SPSExchangedDocument/xx:ID", 1)
+		}, []string{`documents.sps.id: prefix "xx" is not declared`}},
+		{"own country as partner", func(s string) string { return strings.Replace(s, "  MX:\n", "  CL:\n", 1) },
+			[]string{`partners.CL: a node cannot be its own partner`}},
+		{"forward hosts without proxy", func(s string) string { return strings.Replace(s, "  forward_proxy: 127.0.0.1:0\n", "", 1) },
+			[]string{`routes[0].forward_hosts: set, but listen.forward_proxy is empty`}},
+		{"several problems reported together", func(s string) string {
+			s = strings.Replace(s, "country: CL", "country: cl", 1)
+			return strings.Replace(s, "legacy: 127.0.0.1:0", "legacy: nowhere", 1)
+		}, []string{"node.country:", "listen.legacy: must be host:port"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadValid(t, tt.edit)
+			if err == nil {
+				t.Fatal("accepted, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestExpandEnv_Default(t *testing.T) {
+	c := &Config{RulesDir: "${TEST_UNSET_ABC:-/etc/rules}", Node: Node{Name: "n-${TEST_SET_ABC}"}}
+	lookup := func(k string) (string, bool) {
+		if k == "TEST_SET_ABC" {
+			return "x", true
+		}
+		return "", false
+	}
+	if err := expandEnv(c, lookup); err != nil {
+		t.Fatal(err)
+	}
+	if c.RulesDir != "/etc/rules" || c.Node.Name != "n-x" {
+		t.Errorf("got rules_dir=%q name=%q", c.RulesDir, c.Node.Name)
+	}
+}

@@ -1,0 +1,301 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+)
+
+var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// Validate checks the whole configuration and returns every problem found,
+// one per line, each starting with the key path it concerns. File references
+// are checked for existence; their contents are checked when the node loads
+// them (see package node), so `vucelink check` reports both.
+func (c *Config) Validate() error {
+	v := &validator{}
+
+	if !countryCode.MatchString(c.Node.Country) {
+		v.addf("node.country", "must be an ISO 3166 alpha-2 code in capitals, got %q", c.Node.Country)
+	}
+	v.addr("listen.legacy", c.Listen.Legacy, true)
+	v.addr("listen.partners", c.Listen.Partners, true)
+	v.addr("listen.forward_proxy", c.Listen.ForwardProxy, false)
+
+	v.file("tls.cert", c.TLS.Cert, true)
+	v.file("tls.key", c.TLS.Key, true)
+	v.file("tls.client_cert", c.TLS.ClientCert, true)
+	v.file("tls.client_key", c.TLS.ClientKey, true)
+
+	if c.Limits.MaxBodyBytes < 1024 {
+		v.addf("limits.max_body_bytes", "must be at least 1024, got %d", c.Limits.MaxBodyBytes)
+	}
+	if c.Limits.MaxDepth < 8 {
+		v.addf("limits.max_depth", "must be at least 8, got %d", c.Limits.MaxDepth)
+	}
+	if c.Delivery.Retries < 0 || c.Delivery.Retries > 10 {
+		v.addf("delivery.retries", "must be between 0 and 10 (the outbox owns long retries), got %d", c.Delivery.Retries)
+	}
+	if c.Delivery.BackoffMax < c.Delivery.BackoffMin {
+		v.addf("delivery.backoff_max", "must not be less than delivery.backoff_min")
+	}
+	if c.Delivery.Timeout <= 0 {
+		v.addf("delivery.timeout", "must be positive")
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		v.addf("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		v.addf("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+
+	if len(c.Documents) == 0 {
+		v.addf("documents", "at least one document type is required")
+	}
+	for _, name := range sortedKeys(c.Documents) {
+		d := c.Documents[name]
+		k := "documents." + name
+		if d.Root == "" {
+			v.addf(k+".root", "is required")
+		}
+		if d.ID == "" {
+			v.addf(k+".id", "is required")
+		}
+		for _, p := range []struct{ key, path string }{{"root", d.Root}, {"id", d.ID}, {"destination", d.Destination}} {
+			for _, prefix := range prefixes(p.path) {
+				if _, ok := d.Namespaces[prefix]; !ok {
+					v.addf(k+"."+p.key, "prefix %q is not declared in %s.namespaces", prefix, k)
+				}
+			}
+		}
+	}
+
+	signed := map[string]bool{}
+	for i, s := range c.Signing {
+		k := fmt.Sprintf("signing[%d]", i)
+		if len(s.Documents) == 0 {
+			v.addf(k+".documents", "list at least one document type")
+		}
+		for _, d := range s.Documents {
+			if _, ok := c.Documents[d]; !ok {
+				v.addf(k+".documents", "unknown document type %q (not under documents)", d)
+			}
+			if signed[d] {
+				v.addf(k+".documents", "document type %q is already covered by an earlier signing entry", d)
+			}
+			signed[d] = true
+		}
+		v.file(k+".key", s.Key, true)
+		v.file(k+".cert", s.Cert, true)
+	}
+
+	if c.RulesDir != "" {
+		if st, err := os.Stat(c.RulesDir); err != nil || !st.IsDir() {
+			v.addf("rules_dir", "%q is not a readable directory", c.RulesDir)
+		}
+	}
+
+	routeNames := map[string]bool{}
+	routeKeys := map[string]string{}
+	for i, r := range c.Routes {
+		k := fmt.Sprintf("routes[%d]", i)
+		if r.Name == "" {
+			v.addf(k+".name", "is required")
+		} else if routeNames[r.Name] {
+			v.addf(k+".name", "duplicate route name %q", r.Name)
+		}
+		routeNames[r.Name] = true
+		if _, ok := c.Documents[r.Document]; !ok {
+			v.addf(k+".document", "unknown document type %q (not under documents)", r.Document)
+		} else if !signed[r.Document] {
+			v.addf(k+".document", "no signing entry covers document type %q", r.Document)
+		} else if r.Partner == "" && c.Documents[r.Document].Destination == "" {
+			v.addf(k+".partner", "required because documents.%s.destination is not set", r.Document)
+		}
+		if !strings.HasPrefix(r.Path, "/") {
+			v.addf(k+".path", "must start with /, got %q", r.Path)
+		}
+		if prev, dup := routeKeys[r.Method+" "+r.Path]; dup {
+			v.addf(k+".path", "%s %s is already used by route %q", r.Method, r.Path, prev)
+		}
+		routeKeys[r.Method+" "+r.Path] = r.Name
+		if r.Rules == "" {
+			v.addf(k+".rules", "is required")
+		}
+		if r.Partner != "" {
+			if _, ok := c.Partners[r.Partner]; !ok {
+				v.addf(k+".partner", "unknown partner %q (not under partners)", r.Partner)
+			}
+		}
+		if len(r.ForwardHosts) > 0 && c.Listen.ForwardProxy == "" {
+			v.addf(k+".forward_hosts", "set, but listen.forward_proxy is empty")
+		}
+		v.template(k+".response.body", r.Response.Body)
+		v.template(k+".response.error_body", r.Response.ErrorBody)
+		if r.Response.Status < 200 || r.Response.Status > 299 {
+			v.addf(k+".response.status", "must be a 2xx status, got %d", r.Response.Status)
+		}
+		if r.Response.ErrorStatus < 400 || r.Response.ErrorStatus > 599 {
+			v.addf(k+".response.error_status", "must be a 4xx or 5xx status, got %d", r.Response.ErrorStatus)
+		}
+	}
+
+	if u, err := url.Parse(c.Legacy.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.addf("legacy.base_url", "must be an http:// or https:// URL, got %q", c.Legacy.BaseURL)
+	}
+	inboundDocs := map[string]bool{}
+	for i, in := range c.Legacy.Inbound {
+		k := fmt.Sprintf("legacy.inbound[%d]", i)
+		if _, ok := c.Documents[in.Document]; !ok {
+			v.addf(k+".document", "unknown document type %q (not under documents)", in.Document)
+		}
+		if inboundDocs[in.Document] {
+			v.addf(k+".document", "document type %q already has an inbound entry", in.Document)
+		}
+		inboundDocs[in.Document] = true
+		if in.Rules == "" {
+			v.addf(k+".rules", "is required")
+		}
+		if !strings.HasPrefix(in.Path, "/") {
+			v.addf(k+".path", "must start with /, got %q", in.Path)
+		}
+		if in.ContentType == "" {
+			v.addf(k+".content_type", "is required")
+		}
+	}
+
+	if len(c.Partners) == 0 {
+		v.addf("partners", "at least one partner is required")
+	}
+	for _, cc := range sortedKeys(c.Partners) {
+		p := c.Partners[cc]
+		k := "partners." + cc
+		if !countryCode.MatchString(cc) {
+			v.addf(k, "partner key must be an ISO 3166 alpha-2 code in capitals")
+		}
+		if cc == c.Node.Country {
+			v.addf(k, "a node cannot be its own partner")
+		}
+		if u, err := url.Parse(p.URL); err != nil || u.Scheme != "https" || u.Host == "" {
+			v.addf(k+".url", "must be an https:// URL, got %q", p.URL)
+		}
+		if len(p.CA) == 0 {
+			v.addf(k+".ca", "list at least one CA certificate file")
+		}
+		for i, f := range p.CA {
+			v.file(fmt.Sprintf("%s.ca[%d]", k, i), f, true)
+		}
+		for i, o := range p.Officials {
+			ok := fmt.Sprintf("%s.officials[%d]", k, i)
+			v.file(ok+".cert", o.Cert, true)
+			if len(o.Documents) == 0 {
+				v.addf(ok+".documents", "list at least one document type")
+			}
+			for _, d := range o.Documents {
+				if _, known := c.Documents[d]; !known {
+					v.addf(ok+".documents", "unknown document type %q (not under documents)", d)
+				}
+			}
+		}
+		if p.OutboundAuth.Username == "" || p.OutboundAuth.Password == "" {
+			v.addf(k+".outbound_auth", "username and password are required")
+		}
+		if p.OutboundAuth.PasswordHash != "" {
+			v.addf(k+".outbound_auth.password_hash", "not allowed: outbound credentials are sent, so the plain password is needed")
+		}
+		in := p.InboundAuth
+		switch {
+		case in.Username == "":
+			v.addf(k+".inbound_auth.username", "is required")
+		case in.Password == "" && in.PasswordHash == "":
+			v.addf(k+".inbound_auth", "password_hash (bcrypt, preferred) or password is required")
+		case in.Password != "" && in.PasswordHash != "":
+			v.addf(k+".inbound_auth", "set password_hash or password, not both")
+		case in.PasswordHash != "" && !strings.HasPrefix(in.PasswordHash, "$2"):
+			v.addf(k+".inbound_auth.password_hash", "must be a bcrypt hash ($2a$/$2b$/$2y$)")
+		}
+	}
+	return v.err()
+}
+
+type validator struct{ problems []string }
+
+func (v *validator) addf(key, format string, args ...any) {
+	v.problems = append(v.problems, key+": "+fmt.Sprintf(format, args...))
+}
+
+func (v *validator) err() error {
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return errors.New("  " + strings.Join(v.problems, "\n  "))
+}
+
+func (v *validator) addr(key, addr string, required bool) {
+	if addr == "" {
+		if required {
+			v.addf(key, "is required (host:port)")
+		}
+		return
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		v.addf(key, "must be host:port, got %q", addr)
+	}
+}
+
+func (v *validator) file(key, path string, required bool) {
+	if path == "" {
+		if required {
+			v.addf(key, "is required (a file path)")
+		}
+		return
+	}
+	if st, err := os.Stat(path); err != nil {
+		v.addf(key, "cannot read %q: %v", path, errors.Unwrap(err))
+	} else if st.IsDir() {
+		v.addf(key, "%q is a directory, not a file", path)
+	}
+}
+
+func (v *validator) template(key, text string) {
+	if _, err := ParseTemplate(key, text); err != nil {
+		v.addf(key, "%v", err)
+	}
+}
+
+// ParseTemplate parses a route response template with the functions
+// available to it (json: JSON-encode a value).
+func ParseTemplate(name, text string) (*template.Template, error) {
+	return template.New(name).Funcs(TemplateFuncs).Option("missingkey=error").Parse(text)
+}
+
+// prefixes lists the namespace prefixes used in a slash path.
+func prefixes(path string) []string {
+	var out []string
+	for _, step := range strings.Split(path, "/") {
+		step = strings.TrimPrefix(step, "@")
+		if i := strings.IndexByte(step, ':'); i > 0 {
+			out = append(out, step[:i])
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
