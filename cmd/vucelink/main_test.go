@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vucelink/vucelink/demo/legacysim"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// The shipped config.yaml is complete and valid once its PKI exists.
+func TestCheck_ShippedConfig(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "pki", "init", "--dir", dir); code != 0 {
+		t.Fatalf("pki init: %d %s", code, stderr)
+	}
+	for _, cc := range []string{"CL", "CO", "MX", "PE"} {
+		for _, f := range []string{"ca.pem", "official.pem", "official.key"} {
+			if _, err := os.Stat(filepath.Join(dir, cc, f)); err != nil {
+				t.Errorf("pki init did not write %s/%s: %v", cc, f, err)
+			}
+		}
+	}
+	t.Setenv("VUCELINK_PKI_DIR", dir)
+	code, stdout, stderr := runCLI(t, "check", "--config", "../../config.yaml")
+	if code != 0 || !strings.Contains(stdout, "OK") {
+		t.Fatalf("check config.yaml: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+func TestCheck_NamesTheKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte("node:\n  country: CL\n  colour: red\n"), 0o600)
+	code, _, stderr := runCLI(t, "check", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, `c.yaml:3: unknown key "colour"`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestSignVerifyMap(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "pki", "init", "--dir", dir, "--countries", "CL,PE"); code != 0 {
+		t.Fatalf("pki init: %s", stderr)
+	}
+	f, _ := legacysim.FormatFor("CL")
+	native, _ := f.Encode(legacysim.Sample("CL", "MX", 1, 2))
+	in := filepath.Join(dir, "cert.json")
+	os.WriteFile(in, native, 0o600)
+	sps := filepath.Join(dir, "sps.xml")
+	if code, _, stderr := runCLI(t, "map", "--rules", "../../rules/CL/sps.outbound.yaml", "--out", sps, in); code != 0 {
+		t.Fatalf("map: %s", stderr)
+	}
+	signed := filepath.Join(dir, "signed.xml")
+	cl := filepath.Join(dir, "CL")
+	if code, _, stderr := runCLI(t, "sign", "--key", filepath.Join(cl, "official.key"), "--cert", filepath.Join(cl, "official.pem"), "--out", signed, sps); code != 0 {
+		t.Fatalf("sign: %s", stderr)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		contains string
+	}{
+		{"valid", []string{"verify", "--ca", filepath.Join(cl, "ca.pem"), signed}, 0, ""},
+		{"flags after file", []string{"verify", signed, "--ca", filepath.Join(cl, "ca.pem")}, 0, ""},
+		{"several CAs", []string{"verify", "--ca", filepath.Join(dir, "PE", "ca.pem") + "," + filepath.Join(cl, "ca.pem"), signed}, 0, ""},
+		{"wrong CA", []string{"verify", "--ca", filepath.Join(dir, "PE", "ca.pem"), signed}, 1, "signed.xml: "},
+		{"unsigned", []string{"verify", "--ca", filepath.Join(cl, "ca.pem"), sps}, 1, "sps.xml: "},
+		{"missing --ca", []string{"verify", signed}, 2, "--ca"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tt.code, stderr)
+			}
+			if tt.code == 1 && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("reason is not one line: %q", stderr)
+			}
+			if !strings.Contains(stderr, tt.contains) {
+				t.Errorf("stderr %q does not contain %q", stderr, tt.contains)
+			}
+		})
+	}
+}
+
+func TestMap_ReportsFieldErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "empty.json")
+	os.WriteFile(in, []byte(`{}`), 0o600)
+	code, _, stderr := runCLI(t, "map", "--rules", "../../rules/CL/sps.outbound.yaml", in)
+	if code != 1 || !strings.Contains(stderr, "required") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}

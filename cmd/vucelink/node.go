@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/vucelink/vucelink/config"
+	"github.com/vucelink/vucelink/node"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	file := fs.String("config", "config.yaml", "configuration file")
+	grace := fs.Duration("grace", 30*time.Second, "how long to wait for in-flight documents on shutdown")
+	if _, err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*file)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, stderr)
+	n, err := node.New(cfg, node.Options{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("%s:\n%w", *file, err)
+	}
+	return n.Run(ctx, *grace)
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	file := fs.String("config", "config.yaml", "configuration file")
+	if _, err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*file)
+	if err != nil {
+		return err
+	}
+	if _, err := node.New(cfg, node.Options{Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		return fmt.Errorf("%s:\n%w", *file, err)
+	}
+	fmt.Fprintf(stdout, "%s: OK — node %s, %d route(s), %d inbound document type(s), %d partner(s)\n",
+		*file, cfg.Node.Country, len(cfg.Routes), len(cfg.Legacy.Inbound), len(cfg.Partners))
+	fmt.Fprintf(stdout, "effective limits: max_body_bytes=%d max_depth=%d; delivery: timeout=%s retries=%d backoff=%s..%s\n",
+		cfg.Limits.MaxBodyBytes, cfg.Limits.MaxDepth, cfg.Delivery.Timeout, cfg.Delivery.Retries, cfg.Delivery.BackoffMin, cfg.Delivery.BackoffMax)
+	return nil
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated at load
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+

@@ -1,0 +1,332 @@
+// Package demo runs the four-country demonstration network on loopback:
+// a development PKI, one vucelink node per country configured through an
+// ordinary configuration file, and beside each node a simulated legacy VUCE
+// speaking its own native format (package legacysim).
+//
+// It is scaffolding for people and tests, not part of the production path:
+// nothing outside cmd/vucelink and tests imports it.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vucelink/vucelink/certs/devpki"
+	"github.com/vucelink/vucelink/config"
+	"github.com/vucelink/vucelink/demo/legacysim"
+	"github.com/vucelink/vucelink/node"
+	"github.com/vucelink/vucelink/track"
+	"github.com/vucelink/vucelink/wire"
+)
+
+// Countries of the demo network.
+var Countries = []string{"CL", "CO", "MX", "PE"}
+
+// Options configure a demo network.
+type Options struct {
+	// Dir receives the PKI and the node configurations. Empty means a
+	// temporary directory removed by Close.
+	Dir string
+	// Countries to start; nil means all four.
+	Countries []string
+	// Out receives the hop-by-hop trace; nil discards it.
+	Out io.Writer
+	// Logger receives the nodes' own logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Network is a running demo network.
+type Network struct {
+	Dir     string
+	PKI     string
+	Nodes   map[string]*node.Node
+	Legacy  map[string]*legacysim.Server
+	Configs map[string]string // country → configuration file
+	Events  *track.Memory
+
+	legacyURL map[string]string
+	servers   []*http.Server
+	ownDir    bool
+	out       io.Writer
+	outMu     sync.Mutex
+}
+
+// ForwardHost is the host a legacy system addresses through the forward
+// proxy: the partner integration endpoint it used before vucelink.
+func ForwardHost(country string) string {
+	return "interop.vuce." + strings.ToLower(country) + ".example"
+}
+
+// Start brings up the network and returns once every listener is open.
+func Start(ctx context.Context, o Options) (_ *Network, err error) {
+	countries := o.Countries
+	if countries == nil {
+		countries = Countries
+	}
+	n := &Network{
+		Dir: o.Dir, Nodes: map[string]*node.Node{}, Legacy: map[string]*legacysim.Server{},
+		Configs: map[string]string{}, legacyURL: map[string]string{}, out: o.Out,
+	}
+	if n.out == nil {
+		n.out = io.Discard
+	}
+	n.Events = track.NewMemory(n.printEvent)
+	if n.Dir == "" {
+		if n.Dir, err = os.MkdirTemp("", "vucelink-demo-"); err != nil {
+			return nil, err
+		}
+		n.ownDir = true
+	}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	n.PKI = filepath.Join(n.Dir, "pki")
+	if err := devpki.Init(n.PKI, countries); err != nil {
+		return nil, fmt.Errorf("development PKI: %w", err)
+	}
+
+	// Open every listener first, so each configuration can name its
+	// partners' real addresses.
+	listeners := map[string]map[string]net.Listener{}
+	for _, cc := range countries {
+		listeners[cc] = map[string]net.Listener{}
+		for _, name := range []string{"legacy", "partners", "forward_proxy", "sim"} {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return nil, err
+			}
+			listeners[cc][name] = ln
+		}
+	}
+	addr := func(cc, name string) string { return listeners[cc][name].Addr().String() }
+
+	plain, hashed, err := credentials(countries)
+	if err != nil {
+		return nil, err
+	}
+	for _, cc := range countries {
+		sim := legacysim.NewServer(cc)
+		hs := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(listeners[cc]["sim"])
+		n.servers = append(n.servers, hs)
+		n.Legacy[cc] = sim
+		n.legacyURL[cc] = "http://" + addr(cc, "sim")
+
+		spec := nodeSpec{
+			Country: cc, PKI: n.PKI,
+			Legacy: addr(cc, "legacy"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"),
+			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc),
+		}
+		for _, p := range countries {
+			if p == cc {
+				continue
+			}
+			spec.Peers = append(spec.Peers, peerSpec{
+				Country: p, URL: "https://" + addr(p, "partners"),
+				OutUser: cc, OutPassword: plain[[2]string{cc, p}],
+				InUser: p, InPasswdHash: hashed[[2]string{p, cc}],
+			})
+		}
+		path, err := writeConfig(n.Dir, spec)
+		if err != nil {
+			return nil, err
+		}
+		n.Configs[cc] = path
+	}
+
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	for _, cc := range countries {
+		cfg, err := config.Load(n.Configs[cc])
+		if err != nil {
+			return nil, err
+		}
+		nd, err := node.New(cfg, node.Options{
+			Logger: logger, Recorder: n.Events,
+			Listeners: map[string]net.Listener{
+				"legacy": listeners[cc]["legacy"], "partners": listeners[cc]["partners"], "forward_proxy": listeners[cc]["forward_proxy"],
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", cc, err)
+		}
+		if err := nd.Start(); err != nil {
+			return nil, fmt.Errorf("node %s: %w", cc, err)
+		}
+		n.Nodes[cc] = nd
+	}
+	return n, nil
+}
+
+// Close shuts every node and simulator down and removes a temporary Dir.
+func (n *Network) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	for _, nd := range n.Nodes {
+		errs = append(errs, nd.Shutdown(ctx))
+	}
+	for _, s := range n.servers {
+		errs = append(errs, s.Shutdown(ctx))
+	}
+	if n.ownDir {
+		errs = append(errs, os.RemoveAll(n.Dir))
+	}
+	return errors.Join(errs...)
+}
+
+// LegacyOutboundURL is where country's legacy VUCE posts outbound documents
+// (the reverse side of its node).
+func (n *Network) LegacyOutboundURL(country string) string {
+	return "http://" + n.Nodes[country].Addr("legacy") + legacysim.OutboundPath(country)
+}
+
+// ForwardProxyURL is country's forward proxy, for HTTP_PROXY.
+func (n *Network) ForwardProxyURL(country string) string {
+	return "http://" + n.Nodes[country].Addr("forward_proxy")
+}
+
+// Result is what happened to one demo certificate.
+type Result struct {
+	From, To   string
+	Via        string // "reverse" or "forward"
+	DocumentID string
+	TrackingID string
+	Items      int
+	Status     int    // HTTP status the origin legacy system received
+	Outcome    string // what arrived: "received-correctly" or the failure
+	Intact     bool
+	Problems   []string
+	Elapsed    time.Duration
+}
+
+// Send makes the origin's legacy VUCE send one certificate to dest, the way
+// it always did (reverse side) or through its HTTP proxy (forward side), and
+// checks what dest's legacy VUCE received against what was sent.
+func (n *Network) Send(ctx context.Context, from, to string, seq, items int, forward bool) Result {
+	res := Result{From: from, To: to, Via: "reverse", Items: items}
+	cert := legacysim.Sample(from, to, seq, items)
+	res.DocumentID = cert.ID
+	f, err := legacysim.FormatFor(from)
+	if err != nil {
+		res.Problems = append(res.Problems, err.Error())
+		return res
+	}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	target := n.LegacyOutboundURL(from)
+	if forward {
+		res.Via = "forward"
+		pu, _ := url.Parse(n.ForwardProxyURL(from))
+		client.Transport = &http.Transport{Proxy: http.ProxyURL(pu)}
+		target = "http://" + ForwardHost(from) + legacysim.OutboundPath(from)
+	}
+	before := len(n.Legacy[to].Received())
+	start := time.Now()
+	status, body, err := legacysim.Send(ctx, client, target, f, cert)
+	res.Elapsed = time.Since(start)
+	res.Status = status
+	if err != nil {
+		res.Outcome = "not sent"
+		res.Problems = append(res.Problems, err.Error())
+		return res
+	}
+	res.TrackingID = trackingIDOf(n.Events, from, cert.ID)
+	if status < 200 || status > 299 {
+		res.Outcome = fmt.Sprintf("HTTP %d", status)
+		res.Problems = append(res.Problems, strings.TrimSpace(string(body)))
+		return res
+	}
+	got := n.Legacy[to].Received()
+	if len(got) != before+1 {
+		res.Outcome = "not handed over"
+		res.Problems = append(res.Problems, fmt.Sprintf("%s legacy VUCE received %d new documents, want 1", to, len(got)-before))
+		return res
+	}
+	last := got[len(got)-1]
+	if last.Err != nil {
+		res.Outcome = "undecodable"
+		res.Problems = append(res.Problems, last.Err.Error())
+		return res
+	}
+	res.Outcome = string(wire.ReceivedCorrectly)
+	res.Intact, res.Problems = cert.Equal(last.Certificate)
+	return res
+}
+
+func trackingIDOf(m *track.Memory, origin, docID string) string {
+	for _, e := range m.Events("") {
+		if e.Node == origin && e.Direction == track.Outbound && e.DocumentID == docID {
+			return e.TrackingID
+		}
+	}
+	return ""
+}
+
+// printEvent writes one hop of the trace.
+func (n *Network) printEvent(e track.Event) {
+	from, to := e.Node, e.Partner
+	if e.Direction == track.Inbound {
+		from, to = e.Partner, e.Node
+	}
+	detail := e.Detail
+	if e.Duration > 0 {
+		detail += fmt.Sprintf(" (%s)", e.Duration.Round(10*time.Microsecond))
+	}
+	if e.Err != "" {
+		detail = "ERROR " + e.Err
+	}
+	if to == "" {
+		to = "…"
+	}
+	n.outMu.Lock()
+	defer n.outMu.Unlock()
+	fmt.Fprintf(n.out, "  [%s→%s] %-12s at %s  %-11s %s\n", from, to, short(e.TrackingID), e.Node, e.Step, detail)
+}
+
+func short(id string) string {
+	if len(id) > 20 {
+		return id[:20] + "…"
+	}
+	return id
+}
+
+// Summary writes the results as a table and returns an error naming every
+// document that did not arrive intact.
+func Summary(w io.Writer, results []Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tFROM\tTO\tVIA\tDOCUMENT\tTRACKING ID\tITEMS\tOUTCOME\tCONTENT\tTIME")
+	var bad []string
+	for i, r := range results {
+		content := "intact"
+		if !r.Intact {
+			content = "DIFFERENT"
+			bad = append(bad, fmt.Sprintf("%s→%s %s: %s: %s", r.From, r.To, r.DocumentID, r.Outcome, strings.Join(r.Problems, "; ")))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", i+1, r.From, r.To, r.Via, r.DocumentID,
+			r.TrackingID, r.Items, r.Outcome, content, r.Elapsed.Round(time.Millisecond))
+	}
+	tw.Flush()
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return fmt.Errorf("%d of %d documents did not arrive intact:\n  %s", len(bad), len(results), strings.Join(bad, "\n  "))
+	}
+	fmt.Fprintf(w, "\nall %d documents arrived intact\n", len(results))
+	return nil
+}

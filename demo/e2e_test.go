@@ -1,0 +1,429 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vucelink/vucelink/certs"
+	"github.com/vucelink/vucelink/certs/devpki"
+	"github.com/vucelink/vucelink/config"
+	"github.com/vucelink/vucelink/demo/legacysim"
+	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/rules"
+	"github.com/vucelink/vucelink/track"
+	"github.com/vucelink/vucelink/wire"
+)
+
+func startNetwork(t *testing.T, countries ...string) *Network {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Countries: countries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return n
+}
+
+// Two real nodes over real mutual TLS with generated certificates, and
+// real HTTP legacy simulators on both sides, both ways into the sidecar.
+func TestEndToEnd_TwoNodes(t *testing.T) {
+	n := startNetwork(t, "CL", "MX")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	for i, tc := range []struct {
+		from, to string
+		forward  bool
+		items    int
+	}{
+		{"CL", "MX", false, 10},
+		{"MX", "CL", true, 3},
+		{"CL", "MX", true, 1},
+	} {
+		t.Run(fmt.Sprintf("%s→%s forward=%v", tc.from, tc.to, tc.forward), func(t *testing.T) {
+			res := n.Send(ctx, tc.from, tc.to, 10+i, tc.items, tc.forward)
+			if !res.Intact {
+				t.Fatalf("not intact: status %d, outcome %s: %v", res.Status, res.Outcome, res.Problems)
+			}
+			if res.TrackingID == "" || !strings.HasPrefix(res.TrackingID, tc.from+"-") {
+				t.Errorf("tracking ID %q", res.TrackingID)
+			}
+			var steps []string
+			for _, e := range n.Events.Events(res.TrackingID) {
+				steps = append(steps, e.Node+":"+string(e.Step))
+			}
+			want := []string{
+				tc.from + ":accepted", tc.from + ":mapped", tc.from + ":signed",
+				tc.to + ":received", tc.to + ":verified", tc.to + ":mapped", tc.to + ":handed-over",
+				tc.from + ":delivered",
+			}
+			if strings.Join(steps, " ") != strings.Join(want, " ") {
+				t.Errorf("hops:\n got %v\nwant %v", steps, want)
+			}
+			// The legacy caller's answer is in the shape its route configures
+			// and carries the tracking ID.
+			got := n.Legacy[tc.to].Received()
+			last := got[len(got)-1]
+			if last.Header.Get(wire.HeaderTrackingID) != res.TrackingID {
+				t.Errorf("legacy received tracking header %q, want %q", last.Header.Get(wire.HeaderTrackingID), res.TrackingID)
+			}
+		})
+	}
+}
+
+func TestEndToEnd_LegacyAnswerShape(t *testing.T) {
+	n := startNetwork(t, "CL", "MX")
+	ctx := context.Background()
+	f, _ := legacysim.FormatFor("MX")
+	status, body, err := legacysim.Send(ctx, http.DefaultClient, n.LegacyOutboundURL("MX"), f, legacysim.Sample("MX", "CL", 1, 2))
+	if err != nil || status != http.StatusAccepted {
+		t.Fatalf("status %d, err %v, body %s", status, err, body)
+	}
+	if !bytes.HasPrefix(body, []byte("<respuesta><estatus>ENVIADO</estatus><folio>MX-")) {
+		t.Errorf("MX legacy answer not in its configured shape: %s", body)
+	}
+}
+
+func TestForwardProxy_RefusesOtherHosts(t *testing.T) {
+	n := startNetwork(t, "CL", "MX")
+	pu := n.ForwardProxyURL("CL")
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return url.Parse(pu) }}}
+	for _, target := range []string{
+		"http://example.com/",                                  // not a partner host
+		"http://" + ForwardHost("CL") + "/some/other/path",     // partner host, wrong path
+		"http://" + n.Nodes["MX"].Addr("legacy") + "/anything", // a real loopback server: still refused
+	} {
+		resp, err := client.Post(target, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", target, resp.StatusCode)
+		}
+	}
+	// CONNECT tunnels are refused too.
+	resp, err := client.Get("https://" + ForwardHost("CL") + "/")
+	if err == nil {
+		resp.Body.Close()
+		t.Errorf("CONNECT through the forward proxy succeeded with %d", resp.StatusCode)
+	}
+	if len(n.Legacy["MX"].Received()) != 0 {
+		t.Errorf("refused requests reached MX's legacy VUCE")
+	}
+}
+
+// inboundClient calls MX's partner endpoint as CL would, with the given
+// client certificate (nil for none) and password.
+type inboundCall struct {
+	cert     *tls.Certificate
+	user     string
+	password string
+	sender   string
+	body     []byte
+}
+
+func TestInbound_Rejections(t *testing.T) {
+	n := startNetwork(t, "CL", "MX", "PE")
+	pkiDir := n.PKI
+	mxCA := mustPool(t, filepath.Join(pkiDir, "MX", "ca.pem"))
+	clClient := mustKeyPair(t, filepath.Join(pkiDir, "CL", "client.pem"), filepath.Join(pkiDir, "CL", "client.key"))
+	peClient := mustKeyPair(t, filepath.Join(pkiDir, "PE", "client.pem"), filepath.Join(pkiDir, "PE", "client.key"))
+	clCfg, err := config.Load(n.Configs["CL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	clPassword := clCfg.Partners["MX"].OutboundAuth.Password
+
+	// A valid document as CL would send it, and variants.
+	unsigned := mapSample(t, "CL", "MX")
+	clOfficial, err := certs.LoadSigner(filepath.Join(pkiDir, "CL", "official.key"), filepath.Join(pkiDir, "CL", "official.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := mustSign(t, clOfficial, unsigned)
+	peOfficial, err := certs.LoadSigner(filepath.Join(pkiDir, "PE", "official.key"), filepath.Join(pkiDir, "PE", "official.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clCA := loadCA(t, pkiDir, "CL")
+	expiredKP, err := clCA.IssueOfficial("Expired Official", "SAG", devpki.Options{
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := mustSigner(t, expiredKP)
+	strangerKP, err := clCA.IssueOfficial("Not An Official", "SAG", devpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := mustSigner(t, strangerKP)
+
+	tampered := bytes.Replace(valid, []byte(legacysim.Sample("CL", "MX", 1, 3).Consignee.Name), []byte("Someone Else S.A."), 1)
+	if bytes.Equal(tampered, valid) {
+		t.Fatal("tampering did not change the document")
+	}
+	withDTD := []byte(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>` + string(valid[bytes.Index(valid, []byte("<rsm:")):]))
+	oversize := append(bytes.Repeat([]byte(" "), 9<<20), valid...)
+
+	base := inboundCall{cert: &clClient, user: "CL", password: clPassword, sender: "CL", body: valid}
+	tests := []struct {
+		name   string
+		call   func(c inboundCall) inboundCall
+		status int
+		code   string
+	}{
+		{"no client certificate", func(c inboundCall) inboundCall { c.cert = nil; return c }, 401, "auth.client-certificate"},
+		{"wrong password", func(c inboundCall) inboundCall { c.password = "guess"; return c }, 401, "auth.credentials"},
+		{"wrong username", func(c inboundCall) inboundCall { c.user = "MX"; return c }, 401, "auth.credentials"},
+		{"PE certificate calling as CL", func(c inboundCall) inboundCall { c.cert = &peClient; return c }, 403, "auth.client-certificate"},
+		{"unknown sender", func(c inboundCall) inboundCall { c.sender = "AR"; return c }, 403, "auth.sender"},
+		{"tampered document", func(c inboundCall) inboundCall { c.body = tampered; return c }, 422, "signature.mismatch"},
+		{"signer from another country's CA", func(c inboundCall) inboundCall { c.body = mustSign(t, peOfficial, unsigned); return c }, 422, "signature.untrusted"},
+		{"expired signer", func(c inboundCall) inboundCall { c.body = mustSign(t, expired, unsigned); return c }, 422, "signature.expired"},
+		{"signer not an authorized official", func(c inboundCall) inboundCall { c.body = mustSign(t, stranger, unsigned); return c }, 422, "signature.not-authorized"},
+		{"unsigned document", func(c inboundCall) inboundCall { c.body = unsigned; return c }, 422, "signature.missing"},
+		{"DTD and entity declaration", func(c inboundCall) inboundCall { c.body = withDTD; return c }, 400, "xml.dtd"},
+		{"body over the size limit", func(c inboundCall) inboundCall { c.body = oversize; return c }, 413, "request.too-large"},
+	}
+	endpoint := "https://" + n.Nodes["MX"].Addr("partners") + wire.DocumentsPath + "sps"
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(n.Legacy["MX"].Received())
+			c := tt.call(base)
+			status, rc := postInbound(t, endpoint, mxCA, c)
+			if status != tt.status {
+				t.Errorf("status %d, want %d (receipt %+v)", status, tt.status, rc)
+			}
+			if rc.Outcome == wire.ReceivedCorrectly || len(rc.Reasons) == 0 || rc.Reasons[0].Code != tt.code {
+				t.Errorf("receipt %+v, want reason %s", rc, tt.code)
+			}
+			if after := len(n.Legacy["MX"].Received()); after != before {
+				t.Errorf("rejected document reached MX's legacy VUCE")
+			}
+			failed := false
+			for _, e := range n.Events.Events("") {
+				if e.Node == "MX" && e.Step == track.Failed && strings.Contains(e.Err, tt.code) {
+					failed = true
+				}
+			}
+			if !failed {
+				t.Errorf("rejection %s not recorded", tt.code)
+			}
+		})
+	}
+
+	// And the valid call, same client: accepted and handed over once.
+	before := len(n.Legacy["MX"].Received())
+	status, rc := postInbound(t, endpoint, mxCA, base)
+	if status != 200 || rc.Outcome != wire.ReceivedCorrectly || rc.Digest != wire.Digest(valid) {
+		t.Fatalf("valid document: status %d, receipt %+v", status, rc)
+	}
+	if got := len(n.Legacy["MX"].Received()); got != before+1 {
+		t.Errorf("valid document handed over %d times", got-before)
+	}
+}
+
+func postInbound(t *testing.T, endpoint string, roots *x509.CertPool, c inboundCall) (int, wire.Receipt) {
+	t.Helper()
+	tc := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if c.cert != nil {
+		tc.Certificates = []tls.Certificate{*c.cert}
+	}
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, Proxy: nil}}
+	req, _ := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(c.body))
+	req.SetBasicAuth(c.user, c.password)
+	req.Header.Set(wire.HeaderSender, c.sender)
+	req.Header.Set(wire.HeaderTrackingID, "TEST-1")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("post: %v", err)
+	}
+	defer resp.Body.Close()
+	var rc wire.Receipt
+	if err := json.NewDecoder(resp.Body).Decode(&rc); err != nil {
+		t.Fatalf("status %d without a JSON receipt: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, rc
+}
+
+func mapSample(t *testing.T, from, to string) []byte {
+	t.Helper()
+	r, err := mapping.Load(rules.FS, from+"/sps.outbound.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := legacysim.FormatFor(from)
+	native, err := f.Encode(legacysim.Sample(from, to, 1, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.Map(native)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := out.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustSign(t *testing.T, s *certs.Signer, doc []byte) []byte {
+	t.Helper()
+	b, err := s.Sign(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustSigner(t *testing.T, kp *devpki.KeyPair) *certs.Signer {
+	t.Helper()
+	s, err := certs.NewSigner(kp.Key, kp.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustPool(t *testing.T, file string) *x509.CertPool {
+	t.Helper()
+	p, err := certs.LoadPool(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func mustKeyPair(t *testing.T, cert, key string) tls.Certificate {
+	t.Helper()
+	kp, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+// loadCA reads a country's development CA back from the PKI directory, to
+// issue the odd certificates the hostile cases need.
+func loadCA(t *testing.T, dir, country string) *devpki.CA {
+	t.Helper()
+	certPEM, err := os.ReadFile(filepath.Join(dir, country, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, country, "ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(certPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &devpki.CA{Country: country}
+	ca.Cert, ca.CertPEM, ca.KeyPEM = cert, certPEM, keyPEM
+	ca.Key = kp.PrivateKey.(*rsa.PrivateKey)
+	return ca
+}
+
+// Failures on the outbound side answer the legacy caller in its own error
+// shape, with the tracking ID, and deliver nothing.
+func TestOutbound_Errors(t *testing.T) {
+	n := startNetwork(t, "CL", "MX")
+	ctx := context.Background()
+	f, _ := legacysim.FormatFor("CL")
+	post := func(t *testing.T, body []byte) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Post(n.LegacyOutboundURL("CL"), f.ContentType(), bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+			t.Fatalf("status %d: answer is not CL's JSON shape: %v", resp.StatusCode, err)
+		}
+		if m["estado"] != "ERROR" || !strings.HasPrefix(fmt.Sprint(m["codigoSeguimiento"]), "CL-") {
+			t.Errorf("answer %v lacks CL's error shape or tracking ID", m)
+		}
+		return resp.StatusCode, m
+	}
+	toAR, _ := f.Encode(legacysim.Sample("CL", "AR", 1, 1))
+	valid, _ := f.Encode(legacysim.Sample("CL", "MX", 2, 1))
+
+	tests := []struct {
+		name   string
+		body   []byte
+		before func()
+		status int
+		detail string
+	}{
+		{"payload the rules cannot map", []byte(`{}`), nil, 422, "required"},
+		{"not JSON at all", []byte(`<<<`), nil, 422, "mapping"},
+		{"destination is not a partner", toAR, nil, 422, "AR is not a configured partner"},
+		{"payload over the size limit", bytes.Repeat([]byte(" "), 9<<20), nil, 413, "larger than"},
+		{"partner node down", valid, func() {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			n.Nodes["MX"].Shutdown(sctx)
+		}, 502, "partner unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.before != nil {
+				tt.before()
+			}
+			status, m := post(t, tt.body)
+			if status != tt.status || !strings.Contains(fmt.Sprint(m["detalle"]), tt.detail) {
+				t.Errorf("status %d detail %q, want %d and %q", status, m["detalle"], tt.status, tt.detail)
+			}
+			if got := len(n.Legacy["MX"].Received()); got != 0 {
+				t.Errorf("MX legacy VUCE received %d documents", got)
+			}
+		})
+	}
+}
+
+// The whole demo, as README's first command runs it.
+func TestDemo_Run(t *testing.T) {
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := Run(ctx, Options{Dir: t.TempDir(), Out: &out}, false); err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	if got := strings.Count(text, "received-correctly"); got < len(Trips) {
+		t.Errorf("summary shows %d received-correctly, want %d:\n%s", got, len(Trips), text)
+	}
+	for _, hop := range []string{"accepted", "signed", "verified", "handed-over", "delivered"} {
+		if !strings.Contains(text, hop) {
+			t.Errorf("trace lacks %q hops", hop)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/vucelink/vucelink/demo/legacysim"
+)
+
+// Trip is one certificate the demo sends.
+type Trip struct {
+	From, To string
+	Forward  bool // through the origin's forward proxy instead of its reverse side
+	Items    int
+}
+
+// Trips covers every country as sender and receiver and both ways into the
+// sidecar.
+var Trips = []Trip{
+	{"CL", "MX", false, 3},
+	{"MX", "PE", false, 5},
+	{"PE", "CO", true, 2},
+	{"CO", "CL", false, 4},
+	{"CL", "PE", true, 12},
+	{"MX", "CO", true, 1},
+	{"PE", "MX", false, 3},
+	{"CO", "PE", false, 2},
+}
+
+// Run starts the network, sends every trip, prints the trace and a summary,
+// and returns an error if any document did not arrive intact. With serve it
+// then keeps the network up until ctx ends.
+func Run(ctx context.Context, o Options, serve bool) error {
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	net, err := Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+
+	fmt.Fprintf(out, "vucelink demo: %d nodes on loopback; PKI and configurations in %s\n\n", len(net.Nodes), net.Dir)
+	for _, cc := range Countries {
+		nd, ok := net.Nodes[cc]
+		if !ok {
+			continue
+		}
+		f, _ := legacysim.FormatFor(cc)
+		fmt.Fprintf(out, "  %s  legacy→vucelink http://%s  forward proxy http://%s  partners https://%s  legacy VUCE %s (%s)\n",
+			cc, nd.Addr("legacy"), nd.Addr("forward_proxy"), nd.Addr("partners"), net.legacyURL[cc], f.ContentType())
+	}
+	fmt.Fprintln(out)
+
+	var results []Result
+	for i, t := range Trips {
+		if net.Nodes[t.From] == nil || net.Nodes[t.To] == nil {
+			continue
+		}
+		via := "reverse proxy"
+		if t.Forward {
+			via = "forward proxy (HTTP_PROXY)"
+		}
+		fmt.Fprintf(out, "%s legacy VUCE sends certificate #%d to %s with %d line items, via the %s\n", t.From, i+1, t.To, t.Items, via)
+		results = append(results, net.Send(ctx, t.From, t.To, i+1, t.Items, t.Forward))
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintln(out, "Summary")
+	sumErr := Summary(out, results)
+	if !serve || sumErr != nil {
+		return sumErr
+	}
+
+	cc, to := "CL", "MX"
+	fmt.Fprintf(out, `
+The network keeps running (Ctrl-C to stop). Send a certificate by hand, as %s's legacy VUCE would:
+
+  go run ./cmd/vucelink demo-sample --from %s --to %s > cert.json
+  curl -sS -X POST -H 'Content-Type: application/json' --data-binary @cert.json %s
+
+and watch it arrive at %s's legacy VUCE (%s). Node configurations: %s/<CC>/config.yaml
+`, cc, cc, to, net.LegacyOutboundURL(cc), to, net.legacyURL[to], net.Dir)
+	<-ctx.Done()
+	return nil
+}

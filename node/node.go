@@ -1,0 +1,366 @@
+// Package node assembles one vucelink node from its configuration: it loads
+// keys, certificates and rule files, builds the outbound and inbound proxies
+// and runs their listeners until shut down.
+//
+// Everything that can be checked is checked in New, before any listener
+// opens, and reported together with the configuration key it came from, so
+// `vucelink check` and `vucelink run` fail the same way.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vucelink/vucelink/certs"
+	"github.com/vucelink/vucelink/config"
+	"github.com/vucelink/vucelink/delivery"
+	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/proxy"
+	"github.com/vucelink/vucelink/rules"
+	"github.com/vucelink/vucelink/track"
+	"github.com/vucelink/vucelink/xmlsafe"
+)
+
+// Options are what a caller may add to a configuration.
+type Options struct {
+	// Logger for the node; nil means slog.Default().
+	Logger *slog.Logger
+	// Recorder receives document events in addition to the log.
+	Recorder track.Recorder
+	// Listeners, keyed "legacy", "partners" or "forward_proxy", are used
+	// instead of opening the configured address (tests and the demo open
+	// them first on port 0, so no port can be taken in between).
+	Listeners map[string]net.Listener
+}
+
+// Node is one running (or ready to run) vucelink node.
+type Node struct {
+	Config   *config.Config
+	Outbound *proxy.Outbound
+	Inbound  *proxy.Inbound
+
+	logger    *slog.Logger
+	serverTLS *tls.Config
+
+	mu        sync.Mutex
+	servers   []*http.Server
+	listeners map[string]net.Listener
+	preopened map[string]net.Listener
+	done      chan struct{}
+	serveErr  error
+}
+
+// New loads everything the configuration refers to and builds the node.
+func New(cfg *config.Config, opts Options) (*Node, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("node", cfg.Node.Country)
+	recorder := track.Recorder(track.Log{Logger: logger})
+	if opts.Recorder != nil {
+		recorder = track.Multi{recorder, opts.Recorder}
+	}
+	n := &Node{Config: cfg, logger: logger, listeners: map[string]net.Listener{}, preopened: opts.Listeners}
+	var errs []error
+	fail := func(key string, err error) { errs = append(errs, fmt.Errorf("%s: %w", key, err)) }
+
+	var rulesFS fs.FS = rules.FS
+	if cfg.RulesDir != "" {
+		rulesFS = os.DirFS(cfg.RulesDir)
+	}
+	loadRules := func(key, name, wantDoc, wantDir string) *mapping.Rules {
+		r, err := mapping.Load(rulesFS, name)
+		if err != nil {
+			fail(key, err)
+			return nil
+		}
+		if r.Document() != wantDoc || r.Direction() != wantDir {
+			fail(key, fmt.Errorf("%s maps %s %s, want %s %s", name, r.Document(), r.Direction(), wantDoc, wantDir))
+			return nil
+		}
+		return r
+	}
+
+	specs := map[string]*proxy.DocumentSpec{}
+	for name, d := range cfg.Documents {
+		s, err := proxy.NewDocumentSpec(name, d.Root, d.ID, d.Destination, d.Namespaces)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		specs[name] = s
+	}
+
+	// Transport identity.
+	serverCert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+	if err != nil {
+		fail("tls.cert", err)
+	}
+	clientCert, err := tls.LoadX509KeyPair(cfg.TLS.ClientCert, cfg.TLS.ClientKey)
+	if err != nil {
+		fail("tls.client_cert", err)
+	}
+	n.serverTLS = &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{serverCert},
+		// The TLS layer only asks for a certificate (and checks the client
+		// holds its key); proxy.Inbound then checks it chains to the CA of
+		// the very partner the request claims to come from, which a single
+		// pool of all partners' CAs could not express.
+		ClientAuth: tls.RequestClientCert,
+	}
+
+	// Signing officials.
+	signers := map[string]*certs.Signer{}
+	for i, s := range cfg.Signing {
+		signer, err := certs.LoadSigner(s.Key, s.Cert)
+		if err != nil {
+			fail(fmt.Sprintf("signing[%d]", i), err)
+			continue
+		}
+		if c := signer.Certificate(); time.Now().After(c.NotAfter) {
+			fail(fmt.Sprintf("signing[%d].cert", i), fmt.Errorf("certificate %q expired at %s", c.Subject, c.NotAfter.UTC().Format(time.RFC3339)))
+		}
+		for _, d := range s.Documents {
+			signers[d] = signer
+		}
+	}
+
+	// Partners.
+	limits := xmlsafe.Limits{MaxBytes: cfg.Limits.MaxBodyBytes, MaxDepth: cfg.Limits.MaxDepth}
+	peers := map[string]*proxy.Peer{}
+	deliveryPartners := map[string]delivery.Partner{}
+	for cc, p := range cfg.Partners {
+		key := "partners." + cc
+		pool, err := certs.LoadPool(p.CA...)
+		if err != nil {
+			fail(key+".ca", err)
+			continue
+		}
+		officials := certs.NewOfficials()
+		for i, o := range p.Officials {
+			cs, err := certs.LoadCertificates(o.Cert)
+			if err != nil {
+				fail(fmt.Sprintf("%s.officials[%d].cert", key, i), err)
+				continue
+			}
+			for _, c := range cs {
+				officials.Add(c, o.Documents...)
+			}
+		}
+		peer := &proxy.Peer{
+			Country:   cc,
+			ClientCAs: pool,
+			Username:  p.InboundAuth.Username,
+			Password:  p.InboundAuth.Password,
+			Verifiers: map[string]proxy.DocumentVerifier{},
+		}
+		if p.InboundAuth.PasswordHash != "" {
+			peer.PasswordHash = []byte(p.InboundAuth.PasswordHash)
+		}
+		for docType := range cfg.Documents {
+			docType := docType
+			peer.Verifiers[docType] = &certs.Verifier{
+				Roots:     pool,
+				Authorize: func(c *x509.Certificate) error { return officials.Authorize(c, docType) },
+				Limits:    limits,
+			}
+		}
+		peers[cc] = peer
+		deliveryPartners[cc] = delivery.Partner{
+			URL: p.URL, RootCAs: pool,
+			Username: p.OutboundAuth.Username, Password: p.OutboundAuth.Password,
+		}
+	}
+
+	deliverer, err := delivery.NewHTTPS(delivery.Options{
+		Sender: cfg.Node.Country,
+		ClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return &clientCert, nil
+		},
+		Partners:   deliveryPartners,
+		Timeout:    cfg.Delivery.Timeout,
+		Retries:    cfg.Delivery.Retries,
+		BackoffMin: cfg.Delivery.BackoffMin,
+		BackoffMax: cfg.Delivery.BackoffMax,
+		Logger:     logger.With("component", "delivery"),
+	})
+	if err != nil {
+		fail("partners", err)
+	}
+
+	// Outbound routes.
+	var routes []*proxy.Route
+	for i, r := range cfg.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		rt := &proxy.Route{
+			Name: r.Name, Document: r.Document, Method: r.Method, Path: r.Path,
+			ForwardHosts: r.ForwardHosts, Partner: r.Partner,
+			Signer: signers[r.Document], Spec: specs[r.Document],
+			Status: r.Response.Status, ContentType: r.Response.ContentType,
+		}
+		if m := loadRules(key+".rules", r.Rules, r.Document, "outbound"); m != nil {
+			rt.Mapper = m
+		}
+		rt.Body, _ = config.ParseTemplate(key+".response.body", r.Response.Body)
+		rt.ErrorBody, _ = config.ParseTemplate(key+".response.error_body", r.Response.ErrorBody)
+		routes = append(routes, rt)
+	}
+
+	// Inbound targets.
+	targets := map[string]*proxy.Target{}
+	for i, in := range cfg.Legacy.Inbound {
+		key := fmt.Sprintf("legacy.inbound[%d]", i)
+		t := &proxy.Target{
+			Document: in.Document, Spec: specs[in.Document],
+			URL: cfg.Legacy.BaseURL + in.Path, Method: in.Method, ContentType: in.ContentType,
+		}
+		if m := loadRules(key+".rules", in.Rules, in.Document, "inbound"); m != nil {
+			t.Mapper = m
+		}
+		targets[in.Document] = t
+	}
+
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	n.Outbound = &proxy.Outbound{
+		Country: cfg.Node.Country, Routes: routes, Deliverer: deliverer, Recorder: recorder,
+		MaxBodyBytes: cfg.Limits.MaxBodyBytes, Logger: logger.With("component", "outbound"),
+	}
+	n.Inbound = &proxy.Inbound{
+		Country: cfg.Node.Country, Peers: peers, Targets: targets, Recorder: recorder,
+		MaxBodyBytes: cfg.Limits.MaxBodyBytes, Logger: logger.With("component", "inbound"),
+		Legacy: &http.Client{
+			Timeout:   cfg.Legacy.Timeout,
+			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16},
+		},
+	}
+	return n, nil
+}
+
+// Start opens the listeners and serves in the background. It returns once
+// every listener is open, so callers (and tests) may connect immediately.
+func (n *Node) Start() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.done != nil {
+		return errors.New("node already started")
+	}
+	type srv struct {
+		name, addr string
+		handler    http.Handler
+		tls        *tls.Config
+	}
+	list := []srv{
+		{"legacy", n.Config.Listen.Legacy, n.Outbound, nil},
+		{"partners", n.Config.Listen.Partners, n.Inbound, n.serverTLS},
+	}
+	if n.Config.Listen.ForwardProxy != "" {
+		list = append(list, srv{"forward_proxy", n.Config.Listen.ForwardProxy, n.Outbound.ForwardProxy(), nil})
+	}
+	for _, s := range list {
+		ln, err := n.preopened[s.name], error(nil)
+		if ln == nil {
+			ln, err = net.Listen("tcp", s.addr)
+		}
+		if err != nil {
+			for _, l := range n.listeners {
+				l.Close()
+			}
+			return fmt.Errorf("listen.%s: %w", s.name, err)
+		}
+		if s.tls != nil {
+			ln = tls.NewListener(ln, s.tls)
+		}
+		n.listeners[s.name] = ln
+		n.servers = append(n.servers, &http.Server{
+			Handler:           s.handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       2 * time.Minute,
+			WriteTimeout:      2 * time.Minute,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
+		})
+	}
+	n.done = make(chan struct{})
+	var wg sync.WaitGroup
+	for i, s := range list {
+		wg.Add(1)
+		go func(hs *http.Server, ln net.Listener, name string) {
+			defer wg.Done()
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.logger.Error("server stopped", "listener", name, "error", err)
+				n.mu.Lock()
+				n.serveErr = errors.Join(n.serveErr, fmt.Errorf("listen.%s: %w", name, err))
+				n.mu.Unlock()
+			}
+		}(n.servers[i], n.listeners[s.name], s.name)
+		n.logger.Info("listening", "listener", s.name, "addr", n.listeners[s.name].Addr().String())
+	}
+	go func() { wg.Wait(); close(n.done) }()
+	return nil
+}
+
+// Addr returns the address a listener ("legacy", "partners",
+// "forward_proxy") is bound to, or "" if it is not open.
+func (n *Node) Addr(name string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ln, ok := n.listeners[name]; ok {
+		return ln.Addr().String()
+	}
+	return ""
+}
+
+// Shutdown stops accepting requests and waits for in-flight ones until ctx
+// ends.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	servers, done := n.servers, n.done
+	n.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	var errs []error
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, ctx.Err())
+	}
+	n.mu.Lock()
+	errs = append(errs, n.serveErr)
+	n.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// Run starts the node and serves until ctx is cancelled, then shuts down
+// gracefully, giving in-flight documents up to grace to finish.
+func (n *Node) Run(ctx context.Context, grace time.Duration) error {
+	if err := n.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	n.logger.Info("shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return n.Shutdown(sctx)
+}

@@ -1,0 +1,337 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/vucelink/vucelink/certs"
+	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/track"
+	"github.com/vucelink/vucelink/wire"
+	"github.com/vucelink/vucelink/xmlsafe"
+)
+
+// DocumentVerifier checks a signed document and returns only what the
+// signature covers. *certs.Verifier implements it.
+type DocumentVerifier interface {
+	Verify(data []byte) (*certs.Verified, error)
+}
+
+// ElementMapper translates a verified standard element into the native format.
+type ElementMapper interface {
+	MapElement(root *etree.Element) (*mapping.Output, error)
+}
+
+// Peer is a partner node as seen by the inbound side.
+type Peer struct {
+	Country string
+	// ClientCAs are the partner country's CAs: its TLS client certificate
+	// must chain to one of them (and to no other country's).
+	ClientCAs *x509.CertPool
+	Username  string
+	// PasswordHash is a bcrypt hash; when empty, Password is compared in
+	// constant time instead.
+	PasswordHash []byte
+	Password     string
+	// Verifiers by document type: each trusts only this partner's CAs and
+	// authorized officials for that document type.
+	Verifiers map[string]DocumentVerifier
+}
+
+// Target is where a verified document type goes in the legacy VUCE.
+type Target struct {
+	Document    string
+	Spec        *DocumentSpec
+	Mapper      ElementMapper
+	URL         string // full URL of the legacy endpoint
+	Method      string
+	ContentType string
+}
+
+// Inbound handles documents arriving from partners.
+type Inbound struct {
+	Country string
+	Peers   map[string]*Peer
+	Targets map[string]*Target
+	// Legacy is the client used to reach the legacy VUCE; nil means a
+	// client with a 15 s timeout.
+	Legacy *http.Client
+	// Recorder receives one event per step; nil records nothing.
+	Recorder track.Recorder
+	// MaxBodyBytes bounds a document; zero means 8 MiB.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// rejection is a refusal with its HTTP status and reason.
+type rejection struct {
+	status  int
+	outcome wire.Outcome
+	reasons []wire.Reason
+}
+
+func reject(status int, outcome wire.Outcome, code, format string, args ...any) *rejection {
+	return &rejection{status: status, outcome: outcome, reasons: []wire.Reason{{Code: code, Message: fmt.Sprintf(format, args...)}}}
+}
+
+// ServeHTTP receives one document from a partner node.
+func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	docType := strings.TrimPrefix(r.URL.Path, wire.DocumentsPath)
+	rc := &wire.Receipt{
+		TrackingID:   r.Header.Get(wire.HeaderTrackingID),
+		DocumentType: docType,
+		From:         r.Header.Get(wire.HeaderSender),
+		To:           in.Country,
+	}
+	ev := track.Event{
+		Node: in.Country, TrackingID: rc.TrackingID, Document: docType,
+		Direction: track.Inbound, Partner: rc.From, DocumentID: r.Header.Get(wire.HeaderDocumentID),
+	}
+	answer := func(status int, rj *rejection) {
+		if rj != nil {
+			rc.Outcome = rj.outcome
+			rc.Reasons = append(rc.Reasons, rj.reasons...)
+			status = rj.status
+			ev.Step, ev.Err = track.Failed, rc.Error()
+			in.record(r.Context(), ev)
+		}
+		rc.Time = in.now().UTC()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(rc)
+	}
+
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, wire.DocumentsPath) || strings.Contains(docType, "/") {
+		answer(0, reject(http.StatusNotFound, wire.Rejected, "request.endpoint", "POST %s{document type} is the only endpoint, got %s %s", wire.DocumentsPath, r.Method, r.URL.Path))
+		return
+	}
+	peer, rj := in.authenticate(r)
+	if rj != nil {
+		answer(0, rj)
+		return
+	}
+	target, ok := in.Targets[docType]
+	verifier := peer.Verifiers[docType]
+	if !ok || verifier == nil {
+		answer(0, reject(http.StatusNotFound, wire.Rejected, "document.type", "document type %q is not accepted from %s", docType, peer.Country))
+		return
+	}
+
+	body, rj := in.readBody(r)
+	if rj != nil {
+		answer(0, rj)
+		return
+	}
+	rc.Digest = wire.Digest(body)
+	ev.Step, ev.Detail = track.Received, fmt.Sprintf("%d bytes, %s", len(body), rc.Digest)
+	in.record(r.Context(), ev)
+
+	start := time.Now()
+	verified, err := verifier.Verify(body)
+	if err != nil {
+		answer(0, verifyRejection(err))
+		return
+	}
+	// From here on only verified.Element — what the signature covers — is used.
+	root := verified.Element
+	if err := target.Spec.CheckRoot(root); err != nil {
+		answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "document.root", "%v", err))
+		return
+	}
+	id, err := target.Spec.ID(root)
+	if err != nil {
+		answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "document.id", "%v", err))
+		return
+	}
+	rc.DocumentID, ev.DocumentID = id, id
+	ev.Step, ev.Detail, ev.Duration = track.Verified, "signed by "+verified.Signer.Subject.String(), time.Since(start)
+	in.record(r.Context(), ev)
+
+	start = time.Now()
+	out, err := target.Mapper.MapElement(root)
+	if err != nil {
+		answer(0, mappingRejection(err))
+		return
+	}
+	native, err := out.Bytes()
+	if err != nil {
+		answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "mapping", "%v", err))
+		return
+	}
+	ev.Step, ev.Detail, ev.Duration = track.Mapped, rc.DocumentType+" standard XML → native", time.Since(start)
+	in.record(r.Context(), ev)
+
+	start = time.Now()
+	if rj := in.handOver(r.Context(), target, rc, native); rj != nil {
+		answer(0, rj)
+		return
+	}
+	ev.Step, ev.Detail, ev.Duration = track.HandedOver, target.Method+" "+target.URL, time.Since(start)
+	in.record(r.Context(), ev)
+	rc.Outcome = wire.ReceivedCorrectly
+	answer(http.StatusOK, nil)
+}
+
+// authenticate identifies the calling partner: the sender it claims must
+// be configured, its TLS client certificate must chain to that partner's
+// CAs, and its basic credentials must match that partner's.
+func (in *Inbound) authenticate(r *http.Request) (*Peer, *rejection) {
+	sender := r.Header.Get(wire.HeaderSender)
+	peer, ok := in.Peers[sender]
+	if !ok {
+		return nil, reject(http.StatusForbidden, wire.Rejected, "auth.sender", "sender %q is not a configured partner", sender)
+	}
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return nil, reject(http.StatusUnauthorized, wire.Rejected, "auth.client-certificate", "a TLS client certificate issued by %s's CA is required", sender)
+	}
+	leaf := r.TLS.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range r.TLS.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{
+		Roots: peer.ClientCAs, Intermediates: inter, CurrentTime: in.now(),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}); err != nil {
+		return nil, reject(http.StatusForbidden, wire.Rejected, "auth.client-certificate",
+			"client certificate %q does not chain to %s's CA: %v", leaf.Subject.String(), sender, err)
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return nil, reject(http.StatusUnauthorized, wire.Rejected, "auth.credentials", "basic credentials for %s are required", sender)
+	}
+	// Check user and password both, always, so timing says nothing about
+	// which one was wrong.
+	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(peer.Username)) == 1
+	var passOK bool
+	if len(peer.PasswordHash) > 0 {
+		passOK = bcrypt.CompareHashAndPassword(peer.PasswordHash, []byte(pass)) == nil
+	} else {
+		passOK = subtle.ConstantTimeCompare([]byte(pass), []byte(peer.Password)) == 1
+	}
+	if !userOK || !passOK {
+		return nil, reject(http.StatusUnauthorized, wire.Rejected, "auth.credentials", "wrong username or password for %s", sender)
+	}
+	return peer, nil
+}
+
+func (in *Inbound) readBody(r *http.Request) ([]byte, *rejection) {
+	limit := in.MaxBodyBytes
+	if limit <= 0 {
+		limit = 8 << 20
+	}
+	if r.ContentLength > limit {
+		return nil, reject(http.StatusRequestEntityTooLarge, wire.ReceivedWithErrors, "request.too-large", "document of %d bytes exceeds the limit of %d bytes", r.ContentLength, limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, reject(http.StatusBadRequest, wire.Rejected, "request.read", "reading document: %v", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, reject(http.StatusRequestEntityTooLarge, wire.ReceivedWithErrors, "request.too-large", "document exceeds the limit of %d bytes", limit)
+	}
+	return body, nil
+}
+
+// handOver posts the native document to the legacy VUCE. A refusal (4xx)
+// is the document's fault and final; anything else is temporary, so the
+// sender is told to retry (503) rather than given a verdict.
+func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, native []byte) *rejection {
+	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(native))
+	if err != nil {
+		return reject(http.StatusInternalServerError, wire.Rejected, "legacy.request", "%v", err)
+	}
+	req.Header.Set("Content-Type", t.ContentType)
+	req.Header.Set(wire.HeaderTrackingID, rc.TrackingID)
+	req.Header.Set(wire.HeaderSender, rc.From)
+	req.Header.Set(wire.HeaderDocumentID, rc.DocumentID)
+	client := in.Legacy
+	if client == nil {
+		client = &http.Client{Timeout: 15 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return reject(http.StatusServiceUnavailable, wire.Rejected, "legacy.unavailable", "legacy VUCE unreachable: %v", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode >= 400 && resp.StatusCode < 500:
+		return reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "legacy.refused",
+			"legacy VUCE refused the document: HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	default:
+		return reject(http.StatusServiceUnavailable, wire.Rejected, "legacy.unavailable", "legacy VUCE answered HTTP %d", resp.StatusCode)
+	}
+}
+
+// verifyRejection turns a verification failure into a specific reason.
+func verifyRejection(err error) *rejection {
+	code, status := "signature.invalid", http.StatusUnprocessableEntity
+	switch {
+	case errors.Is(err, xmlsafe.ErrDTD), errors.Is(err, xmlsafe.ErrEntity):
+		code, status = "xml.dtd", http.StatusBadRequest
+	case errors.Is(err, xmlsafe.ErrTooLarge), errors.Is(err, xmlsafe.ErrTooDeep), errors.Is(err, xmlsafe.ErrTooManyElements):
+		code, status = "xml.limits", http.StatusRequestEntityTooLarge
+	case errors.Is(err, xmlsafe.ErrMalformed), errors.Is(err, certs.ErrMalformed):
+		code, status = "xml.malformed", http.StatusBadRequest
+	case errors.Is(err, certs.ErrNoSignature):
+		code = "signature.missing"
+	case errors.Is(err, certs.ErrMultipleSignatures):
+		code = "signature.multiple"
+	case errors.Is(err, certs.ErrBadSignature):
+		code = "signature.mismatch"
+	case errors.Is(err, certs.ErrUntrustedSigner):
+		code = "signature.untrusted"
+	case errors.Is(err, certs.ErrExpired):
+		code = "signature.expired"
+	case errors.Is(err, certs.ErrNotAuthorized):
+		code = "signature.not-authorized"
+	case errors.Is(err, certs.ErrAlgorithm):
+		code = "signature.algorithm"
+	}
+	return reject(status, wire.ReceivedWithErrors, code, "%v", err)
+}
+
+// mappingRejection gives one reason per failing field, so the sender sees
+// exactly which elements of its document could not be translated.
+func mappingRejection(err error) *rejection {
+	var fe mapping.Errors
+	if !errors.As(err, &fe) || len(fe) == 0 {
+		return reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "mapping", "%v", err)
+	}
+	rj := &rejection{status: http.StatusUnprocessableEntity, outcome: wire.ReceivedWithErrors}
+	for _, f := range fe {
+		rj.reasons = append(rj.reasons, wire.Reason{Code: "mapping.field", Field: f.Source, Message: f.Error()})
+	}
+	return rj
+}
+
+func (in *Inbound) record(ctx context.Context, e track.Event) {
+	if in.Recorder != nil {
+		e.Time = in.now()
+		in.Recorder.Record(ctx, e)
+	}
+}
+
+func (in *Inbound) now() time.Time {
+	if in.Now != nil {
+		return in.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,311 @@
+// Package proxy puts vucelink in the legacy VUCE's path, in both
+// directions.
+//
+// Outbound (legacy VUCE → partner) a document reaches vucelink either as a
+// reverse proxy (the legacy system posts to the URL it always used, which now
+// points at vucelink: Outbound.ServeHTTP) or as a forward proxy (the legacy
+// system's HTTP client uses vucelink as HTTP_PROXY: Outbound.ForwardProxy,
+// built on goproxy). Either way the native payload is mapped to the standard
+// XML, signed by the authorized official and delivered to the partner node,
+// and the legacy caller gets an answer in the shape it expects.
+//
+// Inbound (partner → legacy VUCE) Inbound.ServeHTTP authenticates the partner
+// node (mutual TLS and basic credentials), verifies the document's
+// signature, maps only the signed element to the native format and hands it
+// to the legacy VUCE, answering the partner with a receipt.
+//
+// Like net/http/httputil.ReverseProxy, both are structs whose fields are the
+// extension points; the node package fills them from configuration.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/elazarl/goproxy"
+
+	"github.com/vucelink/vucelink/delivery"
+	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/track"
+	"github.com/vucelink/vucelink/wire"
+)
+
+// Mapper translates a native payload into the standard document.
+type Mapper interface {
+	Map(input []byte) (*mapping.Output, error)
+}
+
+// Signer applies an enveloped signature to a document's root element.
+type Signer interface {
+	SignElement(root *etree.Element) (*etree.Element, error)
+}
+
+// Route is one kind of outbound document the legacy VUCE sends.
+type Route struct {
+	Name     string
+	Document string // document type, e.g. "sps"
+	Method   string
+	Path     string
+	// ForwardHosts are the hosts (host or host:port) the legacy client
+	// addresses through the forward proxy for this route.
+	ForwardHosts []string
+	// Partner fixes the destination country; empty means Spec.Destination is
+	// read from the mapped document.
+	Partner string
+	Mapper  Mapper
+	Signer  Signer
+	Spec    *DocumentSpec
+	// Response renders the legacy caller's answer; see ResponseData.
+	Status      int
+	ContentType string
+	Body        *template.Template
+	ErrorBody   *template.Template
+}
+
+// ResponseData is what response templates see.
+type ResponseData struct {
+	TrackingID string
+	DocumentID string
+	Document   string
+	Partner    string
+	Outcome    string
+	Reasons    []wire.Reason
+	Error      string
+}
+
+// Outbound handles documents leaving this node.
+type Outbound struct {
+	// Country is this node's country code.
+	Country string
+	// Routes are matched on method and path (reverse side) or on host,
+	// method and path (forward side).
+	Routes []*Route
+	// Deliverer sends signed documents to partners.
+	Deliverer delivery.Deliverer
+	// Recorder receives one event per step; nil records nothing.
+	Recorder track.Recorder
+	// MaxBodyBytes bounds the native payload; zero means 8 MiB.
+	MaxBodyBytes int64
+	// Logger for problems not tied to a document; nil discards.
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// ServeHTTP is the reverse side: the legacy VUCE posts to a configured path.
+func (o *Outbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route := o.match("", r.Method, r.URL.Path)
+	if route == nil {
+		http.Error(w, fmt.Sprintf("vucelink: no route for %s %s", r.Method, r.URL.Path), http.StatusNotFound)
+		return
+	}
+	res := o.handle(r.Context(), route, r.Body)
+	w.Header().Set("Content-Type", res.contentType)
+	w.Header().Set(wire.HeaderTrackingID, res.trackingID)
+	w.WriteHeader(res.status)
+	w.Write(res.body)
+}
+
+// ForwardProxy returns the forward side: an HTTP proxy for the legacy
+// system's client. Plain-HTTP requests to a route's ForwardHosts are handled
+// like reverse-side requests; every other request, and every CONNECT tunnel,
+// is refused, so vucelink is never an open proxy. CONNECT is refused rather
+// than intercepted because intercepting TLS would need a CA the legacy
+// system trusts — and goproxy's built-in CA has a public key.
+func (o *Outbound) ForwardProxy() http.Handler {
+	p := goproxy.NewProxyHttpServer()
+	// Nothing is ever forwarded; a transport that cannot dial makes sure.
+	p.Tr = &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("vucelink forward proxy does not forward")
+	}}
+	p.NonproxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "vucelink: this is a forward proxy; use it through HTTP_PROXY", http.StatusBadRequest)
+	})
+	p.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+		ctx.Resp = goproxy.NewResponse(ctx.Req, "text/plain", http.StatusForbidden,
+			"vucelink: CONNECT is not allowed; send documents over plain HTTP to a configured partner host\n")
+		o.logger().Warn("forward proxy refused CONNECT", "host", host)
+		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, host
+	})
+	p.OnRequest().DoFunc(func(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+		route := o.match(r.URL.Host, r.Method, r.URL.Path)
+		if route == nil {
+			o.logger().Warn("forward proxy refused request", "host", r.URL.Host, "method", r.Method, "path", r.URL.Path)
+			return r, goproxy.NewResponse(r, "text/plain", http.StatusForbidden,
+				fmt.Sprintf("vucelink: %s %s%s is not a configured partner route\n", r.Method, r.URL.Host, r.URL.Path))
+		}
+		res := o.handle(r.Context(), route, r.Body)
+		resp := goproxy.NewResponse(r, res.contentType, res.status, string(res.body))
+		resp.Header.Set(wire.HeaderTrackingID, res.trackingID)
+		return r, resp
+	})
+	return p
+}
+
+// match finds the route for a request. host is empty on the reverse side.
+func (o *Outbound) match(host, method, path string) *Route {
+	for _, rt := range o.Routes {
+		if rt.Method != method || rt.Path != path {
+			continue
+		}
+		if host == "" {
+			return rt
+		}
+		for _, h := range rt.ForwardHosts {
+			if strings.EqualFold(h, host) || strings.EqualFold(h, hostOnly(host)) {
+				return rt
+			}
+		}
+	}
+	return nil
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+type result struct {
+	status      int
+	contentType string
+	body        []byte
+	trackingID  string
+}
+
+// handle runs one document through map → sign → deliver and renders the
+// legacy caller's answer.
+func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result {
+	now := o.now()
+	ev := track.Event{
+		Node:       o.Country,
+		TrackingID: wire.NewTrackingID(o.Country, now),
+		Document:   rt.Document,
+		Direction:  track.Outbound,
+		Partner:    rt.Partner,
+	}
+	data := ResponseData{TrackingID: ev.TrackingID, Document: rt.Document, Partner: rt.Partner}
+	fail := func(status int, step string, err error) result {
+		ev.Step, ev.Err, ev.Detail = track.Failed, err.Error(), step
+		o.record(ctx, ev)
+		data.Error = err.Error()
+		if data.Outcome == "" {
+			data.Outcome = "not-sent"
+		}
+		return o.render(rt, status, rt.ErrorBody, data)
+	}
+
+	limit := o.MaxBodyBytes
+	if limit <= 0 {
+		limit = 8 << 20
+	}
+	payload, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return fail(http.StatusBadRequest, "read", fmt.Errorf("reading payload: %w", err))
+	}
+	if int64(len(payload)) > limit {
+		return fail(http.StatusRequestEntityTooLarge, "read", fmt.Errorf("payload larger than %d bytes", limit))
+	}
+	ev.Step, ev.Detail = track.Accepted, fmt.Sprintf("route %s, %d bytes", rt.Name, len(payload))
+	o.record(ctx, ev)
+
+	start := time.Now()
+	out, err := rt.Mapper.Map(payload)
+	if err != nil {
+		return fail(http.StatusUnprocessableEntity, "map", fmt.Errorf("mapping: %w", err))
+	}
+	root := out.XML.Root()
+	id, err := rt.Spec.ID(root)
+	if err != nil {
+		return fail(http.StatusUnprocessableEntity, "map", err)
+	}
+	ev.DocumentID, data.DocumentID = id, id
+	if ev.Partner == "" {
+		dest, err := rt.Spec.Destination(root)
+		if err != nil {
+			return fail(http.StatusUnprocessableEntity, "map", err)
+		}
+		ev.Partner, data.Partner = dest, dest
+	}
+	if ev.Partner == o.Country {
+		return fail(http.StatusUnprocessableEntity, "map", fmt.Errorf("destination country %s is this node's own country", ev.Partner))
+	}
+	ev.Step, ev.Detail, ev.Duration = track.Mapped, "native → "+rt.Document+" standard XML", time.Since(start)
+	o.record(ctx, ev)
+
+	start = time.Now()
+	signed, err := rt.Signer.SignElement(root)
+	if err != nil {
+		return fail(http.StatusInternalServerError, "sign", fmt.Errorf("signing: %w", err))
+	}
+	out.XML.SetRoot(signed)
+	var buf bytes.Buffer
+	if _, err := out.XML.WriteTo(&buf); err != nil {
+		return fail(http.StatusInternalServerError, "sign", fmt.Errorf("serializing signed document: %w", err))
+	}
+	ev.Step, ev.Detail, ev.Duration = track.Signed, fmt.Sprintf("%d bytes", buf.Len()), time.Since(start)
+	o.record(ctx, ev)
+
+	start = time.Now()
+	receipt, err := o.Deliverer.Deliver(ctx, &delivery.Document{
+		Partner: ev.Partner, Type: rt.Document, ID: id, TrackingID: ev.TrackingID, Body: buf.Bytes(),
+	})
+	ev.Duration = time.Since(start)
+	switch {
+	case errors.Is(err, delivery.ErrUnknownPartner):
+		return fail(http.StatusUnprocessableEntity, "deliver", fmt.Errorf("destination %s is not a configured partner", ev.Partner))
+	case err != nil:
+		return fail(http.StatusBadGateway, "deliver", err)
+	}
+	data.Outcome, data.Reasons = string(receipt.Outcome), receipt.Reasons
+	if receipt.Outcome != wire.ReceivedCorrectly {
+		return fail(http.StatusUnprocessableEntity, "deliver", fmt.Errorf("partner %s answered %s", ev.Partner, receipt.Error()))
+	}
+	ev.Step, ev.Detail = track.Delivered, "receipt "+string(receipt.Outcome)
+	o.record(ctx, ev)
+	return o.render(rt, rt.Status, rt.Body, data)
+}
+
+func (o *Outbound) render(rt *Route, status int, tmpl *template.Template, data ResponseData) result {
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		// A template that validated at load but fails on this data: still
+		// answer with the tracking ID so nothing is untraceable.
+		o.logger().Error("response template failed", "route", rt.Name, "tracking_id", data.TrackingID, "error", err)
+		buf.Reset()
+		fmt.Fprintf(&buf, "tracking_id=%s\n", data.TrackingID)
+	}
+	return result{status: status, contentType: rt.ContentType, body: buf.Bytes(), trackingID: data.TrackingID}
+}
+
+func (o *Outbound) record(ctx context.Context, e track.Event) {
+	if o.Recorder != nil {
+		e.Time = o.now()
+		o.Recorder.Record(ctx, e)
+	}
+}
+
+func (o *Outbound) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Outbound) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}

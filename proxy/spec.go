@@ -1,0 +1,126 @@
+package proxy
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// DocumentSpec knows where a standard document keeps the facts the proxy
+// routes on: its ID and its destination country. Paths are slash-separated
+// qualified names relative to the root; prefixes are matched by namespace
+// URI, never by the prefix a sender happened to use.
+type DocumentSpec struct {
+	Type        string
+	root        qname
+	id          []qname
+	destination []qname
+}
+
+type qname struct{ space, local string }
+
+// NewDocumentSpec compiles the paths of a document type's configuration.
+func NewDocumentSpec(docType, root, id, destination string, namespaces map[string]string) (*DocumentSpec, error) {
+	s := &DocumentSpec{Type: docType}
+	rq, err := compilePath(root, namespaces)
+	if err != nil || len(rq) != 1 {
+		return nil, fmt.Errorf("documents.%s.root: %q is not a single qualified name", docType, root)
+	}
+	s.root = rq[0]
+	if s.id, err = compilePath(id, namespaces); err != nil {
+		return nil, fmt.Errorf("documents.%s.id: %w", docType, err)
+	}
+	if destination != "" {
+		if s.destination, err = compilePath(destination, namespaces); err != nil {
+			return nil, fmt.Errorf("documents.%s.destination: %w", docType, err)
+		}
+	}
+	return s, nil
+}
+
+func compilePath(path string, namespaces map[string]string) ([]qname, error) {
+	var out []qname
+	for _, step := range strings.Split(path, "/") {
+		prefix, local, ok := strings.Cut(step, ":")
+		if !ok {
+			prefix, local = "", step
+		}
+		if local == "" {
+			return nil, fmt.Errorf("empty step in path %q", path)
+		}
+		uri := ""
+		if prefix != "" {
+			if uri, ok = namespaces[prefix]; !ok {
+				return nil, fmt.Errorf("prefix %q in path %q is not declared", prefix, path)
+			}
+		}
+		out = append(out, qname{uri, local})
+	}
+	return out, nil
+}
+
+func (q qname) matches(e *etree.Element) bool {
+	return e.Tag == q.local && e.NamespaceURI() == q.space
+}
+
+// CheckRoot reports whether root is this document type's root element.
+func (s *DocumentSpec) CheckRoot(root *etree.Element) error {
+	if root == nil || !s.root.matches(root) {
+		got := "nothing"
+		if root != nil {
+			got = fmt.Sprintf("{%s}%s", root.NamespaceURI(), root.Tag)
+		}
+		return fmt.Errorf("root element is %s, want {%s}%s for document type %s", got, s.root.space, s.root.local, s.Type)
+	}
+	return nil
+}
+
+var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// ID returns the document's own ID.
+func (s *DocumentSpec) ID(root *etree.Element) (string, error) {
+	v := lookup(root, s.id)
+	if v == "" {
+		return "", fmt.Errorf("document ID not found at %s", s.pathString(s.id))
+	}
+	return v, nil
+}
+
+// Destination returns the destination country (ISO alpha-2).
+func (s *DocumentSpec) Destination(root *etree.Element) (string, error) {
+	if s.destination == nil {
+		return "", fmt.Errorf("document type %s has no destination path configured", s.Type)
+	}
+	v := lookup(root, s.destination)
+	if !countryCode.MatchString(v) {
+		return "", fmt.Errorf("destination country at %s is %q, want an ISO 3166 alpha-2 code", s.pathString(s.destination), v)
+	}
+	return v, nil
+}
+
+func (s *DocumentSpec) pathString(p []qname) string {
+	parts := make([]string, len(p))
+	for i, q := range p {
+		parts[i] = q.local
+	}
+	return strings.Join(parts, "/")
+}
+
+func lookup(e *etree.Element, path []qname) string {
+	for _, q := range path {
+		var next *etree.Element
+		for _, c := range e.ChildElements() {
+			if q.matches(c) {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			return ""
+		}
+		e = next
+	}
+	return strings.TrimSpace(e.Text())
+}

@@ -1,0 +1,19 @@
+// Package rules holds the mapping rule files vucelink ships, per country
+// and document type, and the code tables they share:
+//
+//	<CC>/<document>.outbound.yaml   native payload → standard XML
+//	<CC>/<document>.inbound.yaml    standard XML → native payload
+//	tables/*.yaml                   code tables (countries, units, …)
+//
+// They are embedded in the binary so a node runs without any file besides
+// its configuration; a node may instead read them from disk (rules_dir) so
+// analysts can change them without a rebuild. See README.md for the rule
+// language and the canonical SPS structure.
+package rules
+
+import "embed"
+
+// FS is the shipped rule files, rooted at this directory.
+//
+//go:embed */*.yaml
+var FS embed.FS
