@@ -118,7 +118,13 @@ func yamlError(file string, err error) error {
 		re.File = file
 		return RuleErrors{re}
 	}
-	return RuleErrors{{File: file, Line: 0, Msg: err.Error()}}
+	msg, line := err.Error(), 0
+	if _, scanErr := fmt.Sscanf(msg, "yaml: line %d:", &line); scanErr == nil {
+		if i := strings.Index(msg[len("yaml: "):], ": "); i >= 0 {
+			msg = "YAML syntax: " + msg[len("yaml: ")+i+2:] + ` (quote values containing [ ] { } : or #)`
+		}
+	}
+	return RuleErrors{{File: file, Line: line, Msg: msg}}
 }
 
 // fileSpec is a rule file as written.
