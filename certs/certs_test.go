@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -243,5 +244,34 @@ func BenchmarkRSA2048Sign(b *testing.B) {
 		if _, err := f.official.Key.Sign(nil, digest, crypto.SHA256); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// goxmldsig alone gives up after walking 1,000 elements; a certificate
+// with many line items must still verify, wherever its signature sits.
+func TestVerify_LargeDocument(t *testing.T) {
+	f := newFixture(t)
+	var sb strings.Builder
+	sb.WriteString(`<rsm:SPSCertificate xmlns:rsm="urn:un:unece:uncefact:data:standard:SPSCertificate:11" xmlns:ram="urn:x"><rsm:SPSConsignment>`)
+	for i := range 3000 {
+		fmt.Fprintf(&sb, `<ram:Item><ram:Seq>%d</ram:Seq><ram:Name>Palta</ram:Name></ram:Item>`, i)
+	}
+	sb.WriteString(`</rsm:SPSConsignment></rsm:SPSCertificate>`)
+	signed, err := f.signer.Sign([]byte(sb.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(bytes.TrimSpace(signed), []byte("</ds:Signature></rsm:SPSCertificate>")) {
+		t.Fatal("signature is not the last child, the case this test is about")
+	}
+	v, err := f.verifier.Verify(signed)
+	if err != nil {
+		t.Fatalf("large document: %v", err)
+	}
+	if n := len(v.Element.FindElements("//Item")); n != 3000 {
+		t.Errorf("verified element has %d items", n)
+	}
+	if _, err := f.verifier.Verify(bytes.Replace(signed, []byte("<ram:Seq>2999<"), []byte("<ram:Seq>2998<"), 1)); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("tampered large document: %v", err)
 	}
 }

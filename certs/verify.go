@@ -147,6 +147,18 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 		}
 	}
 
+	// goxmldsig (v1.6.x) stops any tree walk after 1,000 elements, and it
+	// looks for the signature in document order: behind a certificate with
+	// a few hundred line items, an enveloped signature in its usual last
+	// place is never reached. Where the signature sits among the root's
+	// children does not change what it covers (the enveloped transform
+	// removes it, and its namespace context is the same), so it is moved
+	// to the front.
+	if root.ChildElements()[0] != sig {
+		root.RemoveChild(sig)
+		root.InsertChildAt(0, sig)
+	}
+
 	// Only now does goxmldsig see the document, pinned to this one leaf.
 	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{leaf}})
 	ctx.Clock = dsig.NewFakeClockAt(now)

@@ -224,6 +224,10 @@ func (n *Network) Send(ctx context.Context, from, to string, seq, items int, for
 	res := Result{From: from, To: to, Via: "reverse", Items: items}
 	cert := legacysim.Sample(from, to, seq, items)
 	res.DocumentID = cert.ID
+	if n.Nodes[from] == nil || n.Legacy[to] == nil {
+		res.Problems = append(res.Problems, fmt.Sprintf("%s→%s: both countries must be in the network", from, to))
+		return res
+	}
 	f, err := legacysim.FormatFor(from)
 	if err != nil {
 		res.Problems = append(res.Problems, err.Error())

@@ -58,6 +58,7 @@ func TestEndToEnd_TwoNodes(t *testing.T) {
 		{"CL", "MX", false, 10},
 		{"MX", "CL", true, 3},
 		{"CL", "MX", true, 1},
+		{"MX", "CL", false, 1000},
 	} {
 		t.Run(fmt.Sprintf("%s→%s forward=%v", tc.from, tc.to, tc.forward), func(t *testing.T) {
 			res := n.Send(ctx, tc.from, tc.to, 10+i, tc.items, tc.forward)
