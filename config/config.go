@@ -129,10 +129,13 @@ type Route struct {
 
 // Response is the answer a legacy caller expects, as a Go text/template. The
 // template sees .TrackingID, .DocumentID, .Document, .Partner, .Outcome,
-// .Reasons and .Error (set when the document could not be sent).
+// .Reasons and .Error (set when the document could not be sent). Body is
+// sent with Status when the partner received the document correctly;
+// ErrorBody otherwise, with 413 (payload too large), 422 (the payload
+// cannot be mapped, or the partner received it with errors) or 502 (the
+// partner could not be reached within the retry budget).
 type Response struct {
 	Status      int    `yaml:"status"`
-	ErrorStatus int    `yaml:"error_status"`
 	ContentType string `yaml:"content_type"`
 	Body        string `yaml:"body"`
 	ErrorBody   string `yaml:"error_body"`
@@ -318,9 +321,6 @@ func (c *Config) Defaults() {
 		r.Method = strings.ToUpper(r.Method)
 		if r.Response.Status == 0 {
 			r.Response.Status = 202
-		}
-		if r.Response.ErrorStatus == 0 {
-			r.Response.ErrorStatus = 502
 		}
 		if r.Response.ContentType == "" {
 			r.Response.ContentType = "application/json"

@@ -145,9 +145,6 @@ func (c *Config) Validate() error {
 		if r.Response.Status < 200 || r.Response.Status > 299 {
 			v.addf(k+".response.status", "must be a 2xx status, got %d", r.Response.Status)
 		}
-		if r.Response.ErrorStatus < 400 || r.Response.ErrorStatus > 599 {
-			v.addf(k+".response.error_status", "must be a 4xx or 5xx status, got %d", r.Response.ErrorStatus)
-		}
 	}
 
 	if u, err := url.Parse(c.Legacy.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
