@@ -140,6 +140,7 @@ type inboundCall struct {
 	user     string
 	password string
 	sender   string
+	tracking string
 	body     []byte
 }
 
@@ -186,7 +187,7 @@ func TestInbound_Rejections(t *testing.T) {
 	withDTD := []byte(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>` + string(valid[bytes.Index(valid, []byte("<rsm:")):]))
 	oversize := append(bytes.Repeat([]byte(" "), 9<<20), valid...)
 
-	base := inboundCall{cert: &clClient, user: "CL", password: clPassword, sender: "CL", body: valid}
+	base := inboundCall{cert: &clClient, user: "CL", password: clPassword, sender: "CL", tracking: "CL-TEST-1", body: valid}
 	tests := []struct {
 		name   string
 		call   func(c inboundCall) inboundCall
@@ -198,6 +199,8 @@ func TestInbound_Rejections(t *testing.T) {
 		{"wrong username", func(c inboundCall) inboundCall { c.user = "MX"; return c }, 401, "auth.credentials"},
 		{"PE certificate calling as CL", func(c inboundCall) inboundCall { c.cert = &peClient; return c }, 403, "auth.client-certificate"},
 		{"unknown sender", func(c inboundCall) inboundCall { c.sender = "AR"; return c }, 403, "auth.sender"},
+		{"tracking ID with markup", func(c inboundCall) inboundCall { c.tracking = "'><script>"; return c }, 400, "request.tracking-id"},
+		{"tracking ID too long", func(c inboundCall) inboundCall { c.tracking = strings.Repeat("A", 65); return c }, 400, "request.tracking-id"},
 		{"tampered document", func(c inboundCall) inboundCall { c.body = tampered; return c }, 422, "signature.mismatch"},
 		{"signer from another country's CA", func(c inboundCall) inboundCall { c.body = mustSign(t, peOfficial, unsigned); return c }, 422, "signature.untrusted"},
 		{"expired signer", func(c inboundCall) inboundCall { c.body = mustSign(t, expired, unsigned); return c }, 422, "signature.expired"},
@@ -254,7 +257,7 @@ func postInbound(t *testing.T, endpoint string, roots *x509.CertPool, c inboundC
 	req, _ := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(c.body))
 	req.SetBasicAuth(c.user, c.password)
 	req.Header.Set(wire.HeaderSender, c.sender)
-	req.Header.Set(wire.HeaderTrackingID, "TEST-1")
+	req.Header.Set(wire.HeaderTrackingID, c.tracking)
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("post: %v", err)
@@ -426,5 +429,20 @@ func TestDemo_Run(t *testing.T) {
 		if !strings.Contains(text, hop) {
 			t.Errorf("trace lacks %q hops", hop)
 		}
+	}
+}
+
+func TestSummary_FailsOnDifferentContent(t *testing.T) {
+	var out bytes.Buffer
+	results := []Result{
+		{From: "CL", To: "MX", DocumentID: "A", Outcome: "received-correctly", Intact: true},
+		{From: "MX", To: "PE", DocumentID: "B", Outcome: "received-correctly", Problems: []string{`Items[2].NetWeight: sent "1.5", received "1"`}},
+	}
+	err := Summary(&out, results)
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 documents did not arrive intact") || !strings.Contains(err.Error(), "Items[2].NetWeight") {
+		t.Errorf("err = %v", err)
+	}
+	if !strings.Contains(out.String(), "DIFFERENT") {
+		t.Errorf("table does not flag the document:\n%s", out.String())
 	}
 }

@@ -242,7 +242,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	n.Inbound = &proxy.Inbound{
 		Country: cfg.Node.Country, Peers: peers, Targets: targets, Recorder: recorder,
-		MaxBodyBytes: cfg.Limits.MaxBodyBytes, Logger: logger.With("component", "inbound"),
+		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
 		Legacy: &http.Client{
 			Timeout:   cfg.Legacy.Timeout,
 			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16},

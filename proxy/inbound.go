@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -73,8 +72,8 @@ type Inbound struct {
 	Recorder track.Recorder
 	// MaxBodyBytes bounds a document; zero means 8 MiB.
 	MaxBodyBytes int64
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // rejection is a refusal with its HTTP status and reason.
@@ -117,6 +116,11 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, wire.DocumentsPath) || strings.Contains(docType, "/") {
 		answer(0, reject(http.StatusNotFound, wire.Rejected, "request.endpoint", "POST %s{document type} is the only endpoint, got %s %s", wire.DocumentsPath, r.Method, r.URL.Path))
+		return
+	}
+	if !validTrackingID(rc.TrackingID) {
+		rc.TrackingID = ""
+		answer(0, reject(http.StatusBadRequest, wire.Rejected, "request.tracking-id", "header %s must be 1 to 64 letters, digits or dashes", wire.HeaderTrackingID))
 		return
 	}
 	peer, rj := in.authenticate(r)
@@ -184,6 +188,20 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in.record(r.Context(), ev)
 	rc.Outcome = wire.ReceivedCorrectly
 	answer(http.StatusOK, nil)
+}
+
+// validTrackingID keeps what a partner sends in a header from reaching
+// logs and receipts unchecked.
+func validTrackingID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // authenticate identifies the calling partner: the sender it claims must
