@@ -30,6 +30,8 @@ type Config struct {
 	TLS       TLS                 `yaml:"tls"`
 	Limits    Limits              `yaml:"limits"`
 	Delivery  Delivery            `yaml:"delivery"`
+	Store     Store               `yaml:"store"`
+	Outbox    Outbox              `yaml:"outbox"`
 	Signing   []Signing           `yaml:"signing"`
 	Documents map[string]Document `yaml:"documents"`
 	// RulesDir is where rule files are read from. Empty means the rule files
@@ -88,6 +90,22 @@ type Delivery struct {
 	BackoffMax time.Duration `yaml:"backoff_max"` // cap on any wait
 }
 
+// Store is where documents, their states and history are kept.
+type Store struct {
+	// Path of the SQLite database (created if missing).
+	Path string `yaml:"path"`
+}
+
+// Outbox tunes the long horizon of delivery: retries across hours of
+// partner outage, from the durable store.
+type Outbox struct {
+	Concurrency int           `yaml:"concurrency"`   // delivery workers per partner
+	BackoffMin  time.Duration `yaml:"backoff_min"`   // first wait after a failed attempt
+	BackoffMax  time.Duration `yaml:"backoff_max"`   // longest wait between attempts
+	GiveUpAfter time.Duration `yaml:"give_up_after"` // from acceptance until the document is incomplete
+	Lease       time.Duration `yaml:"lease"`         // how long one attempt may hold a document
+}
+
 // Signing names the authorized official whose key signs the listed document
 // types.
 type Signing struct {
@@ -135,10 +153,13 @@ type Route struct {
 // cannot be mapped, or the partner received it with errors) or 502 (the
 // partner could not be reached within the retry budget).
 type Response struct {
-	Status      int    `yaml:"status"`
-	ContentType string `yaml:"content_type"`
-	Body        string `yaml:"body"`
-	ErrorBody   string `yaml:"error_body"`
+	// Wait is how long the answer may wait for the partner's verdict before
+	// answering "sent" (delivery then continues from the outbox).
+	Wait        time.Duration `yaml:"wait"`
+	Status      int           `yaml:"status"`
+	ContentType string        `yaml:"content_type"`
+	Body        string        `yaml:"body"`
+	ErrorBody   string        `yaml:"error_body"`
 }
 
 // Legacy is the legacy VUCE beside this node.
@@ -268,6 +289,7 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.TLS.ClientCert)
 	abs(&c.TLS.ClientKey)
 	abs(&c.RulesDir)
+	abs(&c.Store.Path)
 	for i := range c.Signing {
 		abs(&c.Signing[i].Key)
 		abs(&c.Signing[i].Cert)
@@ -303,6 +325,27 @@ func (c *Config) Defaults() {
 	}
 	if c.Delivery.BackoffMax == 0 {
 		c.Delivery.BackoffMax = 2 * time.Second
+	}
+	if c.Store.Path == "" {
+		c.Store.Path = "vucelink-" + c.Node.Country + ".db"
+		if c.File != "" {
+			c.Store.Path = filepath.Join(filepath.Dir(c.File), c.Store.Path)
+		}
+	}
+	if c.Outbox.Concurrency == 0 {
+		c.Outbox.Concurrency = 2
+	}
+	if c.Outbox.BackoffMin == 0 {
+		c.Outbox.BackoffMin = 5 * time.Second
+	}
+	if c.Outbox.BackoffMax == 0 {
+		c.Outbox.BackoffMax = 10 * time.Minute
+	}
+	if c.Outbox.GiveUpAfter == 0 {
+		c.Outbox.GiveUpAfter = 24 * time.Hour
+	}
+	if c.Outbox.Lease == 0 {
+		c.Outbox.Lease = 2 * time.Minute
 	}
 	if c.Legacy.Timeout == 0 {
 		c.Legacy.Timeout = 15 * time.Second

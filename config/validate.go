@@ -6,10 +6,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"text/template"
+	"time"
 )
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -47,6 +49,23 @@ func (c *Config) Validate() error {
 	}
 	if c.Delivery.Timeout <= 0 {
 		v.addf("delivery.timeout", "must be positive")
+	}
+	if c.Outbox.Concurrency < 1 || c.Outbox.Concurrency > 64 {
+		v.addf("outbox.concurrency", "must be between 1 and 64, got %d", c.Outbox.Concurrency)
+	}
+	if c.Outbox.BackoffMax < c.Outbox.BackoffMin {
+		v.addf("outbox.backoff_max", "must not be less than outbox.backoff_min")
+	}
+	if c.Outbox.GiveUpAfter < c.Outbox.BackoffMin {
+		v.addf("outbox.give_up_after", "must be at least outbox.backoff_min")
+	}
+	if minLease := c.Delivery.Timeout * time.Duration(c.Delivery.Retries+1); c.Outbox.Lease < minLease {
+		v.addf("outbox.lease", "must cover one attempt with its retries: at least %s (delivery.timeout × (retries+1))", minLease)
+	}
+	if dir := filepath.Dir(c.Store.Path); dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			v.addf("store.path", "directory %q does not exist", dir)
+		}
 	}
 	switch c.Log.Format {
 	case "json", "text":
@@ -142,6 +161,9 @@ func (c *Config) Validate() error {
 		}
 		v.template(k+".response.body", r.Response.Body)
 		v.template(k+".response.error_body", r.Response.ErrorBody)
+		if r.Response.Wait < 0 || r.Response.Wait > 5*time.Minute {
+			v.addf(k+".response.wait", "must be between 0 and 5m, got %s", r.Response.Wait)
+		}
 		if r.Response.Status < 200 || r.Response.Status > 299 {
 			v.addf(k+".response.status", "must be a 2xx status, got %d", r.Response.Status)
 		}

@@ -25,8 +25,10 @@ import (
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/delivery"
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/outbox"
 	"github.com/vucelink/vucelink/proxy"
 	"github.com/vucelink/vucelink/rules"
+	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/track"
 	"github.com/vucelink/vucelink/xmlsafe"
 )
@@ -48,6 +50,13 @@ type Node struct {
 	Config   *config.Config
 	Outbound *proxy.Outbound
 	Inbound  *proxy.Inbound
+	Store    *store.SQLite
+	Outbox   *outbox.Outbox
+
+	deliverer  delivery.Deliverer
+	recorder   track.Recorder
+	stopOutbox context.CancelFunc
+	outboxDone chan struct{}
 
 	logger    *slog.Logger
 	serverTLS *tls.Config
@@ -71,7 +80,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	if opts.Recorder != nil {
 		recorder = track.Multi{recorder, opts.Recorder}
 	}
-	n := &Node{Config: cfg, logger: logger, listeners: map[string]net.Listener{}, preopened: opts.Listeners}
+	n := &Node{Config: cfg, logger: logger, listeners: map[string]net.Listener{}, preopened: opts.Listeners, recorder: recorder}
 	var errs []error
 	fail := func(key string, err error) { errs = append(errs, fmt.Errorf("%s: %w", key, err)) }
 
@@ -206,7 +215,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		key := fmt.Sprintf("routes[%d]", i)
 		rt := &proxy.Route{
 			Name: r.Name, Document: r.Document, Method: r.Method, Path: r.Path,
-			ForwardHosts: r.ForwardHosts, Partner: r.Partner,
+			ForwardHosts: r.ForwardHosts, Partner: r.Partner, Wait: r.Response.Wait,
 			Signer: signers[r.Document], Spec: specs[r.Document],
 			Status: r.Response.Status, ContentType: r.Response.ContentType,
 		}
@@ -236,8 +245,14 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		return nil, errors.Join(errs...)
 	}
 
+	known := map[string]bool{}
+	for cc := range cfg.Partners {
+		known[cc] = true
+	}
+	n.deliverer = deliverer
+
 	n.Outbound = &proxy.Outbound{
-		Country: cfg.Node.Country, Routes: routes, Deliverer: deliverer, Recorder: recorder,
+		Country: cfg.Node.Country, Routes: routes, Partners: known, Recorder: recorder,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, Logger: logger.With("component", "outbound"),
 	}
 	n.Inbound = &proxy.Inbound{
@@ -296,6 +311,16 @@ func (n *Node) Start() error {
 			ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
 		})
 	}
+	if err := n.openStore(); err != nil {
+		for _, l := range n.listeners {
+			l.Close()
+		}
+		return err
+	}
+	octx, cancel := context.WithCancel(context.Background())
+	n.stopOutbox, n.outboxDone = cancel, make(chan struct{})
+	go func() { defer close(n.outboxDone); n.Outbox.Run(octx) }()
+
 	n.done = make(chan struct{})
 	var wg sync.WaitGroup
 	for i, s := range list {
@@ -346,11 +371,66 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, ctx.Err())
 	}
+	// The outbox stops after the listeners: nothing new can be accepted,
+	// and documents in flight keep their state in the store.
+	n.stopOutbox()
+	select {
+	case <-n.outboxDone:
+	case <-ctx.Done():
+	}
 	n.mu.Lock()
 	errs = append(errs, n.serveErr)
 	n.mu.Unlock()
+	errs = append(errs, n.Store.Close())
 	return errors.Join(errs...)
 }
+
+// openStore opens the store and builds the outbox on it. It runs at Start,
+// not New, so that validating a configuration creates no files.
+func (n *Node) openStore() error {
+	cfg := n.Config
+	st, err := store.OpenSQLite(context.Background(), cfg.Store.Path)
+	if err != nil {
+		return fmt.Errorf("store.path: %w", err)
+	}
+	// Leases left in the store are from a process that no longer runs.
+	if err := st.ReleaseLeases(context.Background()); err != nil {
+		st.Close()
+		return fmt.Errorf("store.path: %w", err)
+	}
+	partners := make([]string, 0, len(cfg.Partners))
+	for cc := range cfg.Partners {
+		partners = append(partners, cc)
+	}
+	n.Store = st
+	n.Outbox = outbox.New(cfg.Node.Country, st, n.deliverer, outbox.Options{
+		Partners: partners, Concurrency: cfg.Outbox.Concurrency, Lease: cfg.Outbox.Lease,
+		BackoffMin: cfg.Outbox.BackoffMin, BackoffMax: cfg.Outbox.BackoffMax, GiveUpAfter: cfg.Outbox.GiveUpAfter,
+	}, n.recorder, n.logger.With("component", "outbox"))
+	n.Outbound.Queue = queue{st, n.Outbox}
+	n.Inbound.Ledger = st
+	return nil
+}
+
+// queue commits documents to the store and wakes the partner's workers.
+type queue struct {
+	st *store.SQLite
+	ob *outbox.Outbox
+}
+
+func (q queue) Enqueue(ctx context.Context, d *store.Document) (*store.Document, error) {
+	existing, err := q.st.Add(ctx, d, "legacy", "accepted from the legacy VUCE")
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		return existing, nil
+	}
+	q.ob.Notify(d.Partner)
+	return d, nil
+}
+
+func (q queue) Wait(trackingID string) (<-chan *store.Document, func()) { return q.ob.Wait(trackingID) }
 
 // Run starts the node and serves until ctx is cancelled, then shuts down
 // gracefully, giving in-flight documents up to grace to finish.

@@ -17,7 +17,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/vucelink/vucelink/certs"
+	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/track"
 	"github.com/vucelink/vucelink/wire"
 	"github.com/vucelink/vucelink/xmlsafe"
@@ -50,6 +52,14 @@ type Peer struct {
 	Verifiers map[string]DocumentVerifier
 }
 
+// Ledger remembers what this node received, so that a partner's retry of
+// a document already handed over gets the original receipt instead of a
+// second hand-over. *store.SQLite implements it.
+type Ledger interface {
+	Find(ctx context.Context, direction, partner, docType, docID string) (*store.Document, error)
+	Add(ctx context.Context, d *store.Document, actor, reason string) (*store.Document, error)
+}
+
 // Target is where a verified document type goes in the legacy VUCE.
 type Target struct {
 	Document    string
@@ -65,6 +75,8 @@ type Inbound struct {
 	Country string
 	Peers   map[string]*Peer
 	Targets map[string]*Target
+	// Ledger records every verdict on a verified document (required).
+	Ledger Ledger
 	// Legacy is the client used to reach the legacy VUCE; nil means a
 	// client with a 15 s timeout.
 	Legacy *http.Client
@@ -100,6 +112,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Node: in.Country, TrackingID: rc.TrackingID, Document: docType,
 		Direction: track.Inbound, Partner: rc.From, DocumentID: r.Header.Get(wire.HeaderDocumentID),
 	}
+	var body []byte // set once read; recorded with verdicts on verified documents
 	answer := func(status int, rj *rejection) {
 		if rj != nil {
 			rc.Outcome = rj.outcome
@@ -109,6 +122,14 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			in.record(r.Context(), ev)
 		}
 		rc.Time = in.now().UTC()
+		if rc.DocumentID != "" && rc.Outcome != wire.Rejected {
+			// A verdict on a verified document is final: remember it before
+			// answering, so a retry gets this same receipt.
+			if err := in.remember(r.Context(), rc, body); err != nil {
+				status, rc.Outcome = http.StatusServiceUnavailable, wire.Rejected
+				rc.Reasons = []wire.Reason{{Code: "store.unavailable", Message: "the receiving node could not record the document; retry later"}}
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(rc)
@@ -128,6 +149,10 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(0, rj)
 		return
 	}
+	if !strings.HasPrefix(rc.TrackingID, peer.Country+"-") {
+		answer(0, reject(http.StatusBadRequest, wire.Rejected, "request.tracking-id", "tracking IDs from %s must start with %q", peer.Country, peer.Country+"-"))
+		return
+	}
 	target, ok := in.Targets[docType]
 	verifier := peer.Verifiers[docType]
 	if !ok || verifier == nil {
@@ -135,7 +160,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body, rj := in.readBody(r)
+	body, rj = in.readBody(r)
 	if rj != nil {
 		answer(0, rj)
 		return
@@ -161,9 +186,33 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "document.id", "%v", err))
 		return
 	}
-	rc.DocumentID, ev.DocumentID = id, id
+	ev.DocumentID = id
 	ev.Step, ev.Detail, ev.Duration = track.Verified, "signed by "+verified.Signer.Subject.String(), time.Since(start)
 	in.record(r.Context(), ev)
+
+	switch prev, err := in.Ledger.Find(r.Context(), store.Inbound, peer.Country, docType, id); {
+	case err == nil && prev.Digest == rc.Digest && prev.Receipt != nil:
+		// A retry of a document already decided: same receipt, no second
+		// hand-over.
+		ev.Step, ev.Detail = track.Received, "repeat of "+prev.TrackingID+": original receipt returned, not handed over again"
+		in.record(r.Context(), ev)
+		status := http.StatusOK
+		if prev.Receipt.Outcome != wire.ReceivedCorrectly {
+			status = http.StatusUnprocessableEntity
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(prev.Receipt)
+		return
+	case err == nil && prev.Digest != rc.Digest:
+		answer(0, reject(http.StatusConflict, wire.Rejected, "document.conflict",
+			"document %s from %s was already received with different content (%s); send a replacement with a new ID", id, peer.Country, prev.Digest))
+		return
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		answer(0, reject(http.StatusServiceUnavailable, wire.Rejected, "store.unavailable", "the receiving node cannot read its records; retry later"))
+		return
+	}
+	rc.DocumentID = id
 
 	start = time.Now()
 	out, err := target.Mapper.MapElement(root)
@@ -188,6 +237,19 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in.record(r.Context(), ev)
 	rc.Outcome = wire.ReceivedCorrectly
 	answer(http.StatusOK, nil)
+}
+
+// remember records a verdict on a verified document.
+func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte) error {
+	state := lifecycle.ReceivedCorrectly
+	if rc.Outcome != wire.ReceivedCorrectly {
+		state = lifecycle.ReceivedWithErrors
+	}
+	_, err := in.Ledger.Add(ctx, &store.Document{
+		TrackingID: rc.TrackingID, Direction: store.Inbound, Partner: rc.From, Type: rc.DocumentType,
+		DocumentID: rc.DocumentID, Digest: rc.Digest, State: state, Body: body, Receipt: rc, Created: rc.Time,
+	}, "partner:"+rc.From, "received")
+	return err
 }
 
 // validTrackingID keeps what a partner sends in a header from reaching

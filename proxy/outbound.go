@@ -34,11 +34,22 @@ import (
 	"github.com/beevik/etree"
 	"github.com/elazarl/goproxy"
 
-	"github.com/vucelink/vucelink/delivery"
+	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/track"
 	"github.com/vucelink/vucelink/wire"
 )
+
+// Queue commits signed documents for delivery. Enqueue returns the stored
+// document: the one given, or the one already stored under the same ID
+// with the same content (store.ErrConflict if the content differs).
+type Queue interface {
+	Enqueue(ctx context.Context, d *store.Document) (*store.Document, error)
+	// Wait returns a channel that receives the document when delivery
+	// reaches a verdict, and a function to stop waiting.
+	Wait(trackingID string) (<-chan *store.Document, func())
+}
 
 // Mapper translates a native payload into the standard document.
 type Mapper interface {
@@ -65,6 +76,11 @@ type Route struct {
 	Mapper  Mapper
 	Signer  Signer
 	Spec    *DocumentSpec
+	// Wait is how long the legacy caller's answer may wait for the
+	// partner's verdict; after that it is answered "sent" and delivery
+	// continues from the outbox. Zero answers as soon as the document is
+	// committed.
+	Wait time.Duration
 	// Response renders the legacy caller's answer; see ResponseData.
 	Status      int
 	ContentType string
@@ -90,8 +106,10 @@ type Outbound struct {
 	// Routes are matched on method and path (reverse side) or on host,
 	// method and path (forward side).
 	Routes []*Route
-	// Deliverer sends signed documents to partners.
-	Deliverer delivery.Deliverer
+	// Queue commits signed documents; the outbox delivers them.
+	Queue Queue
+	// Partners are the countries documents may be sent to.
+	Partners map[string]bool
 	// Recorder receives one event per step; nil records nothing.
 	Recorder track.Recorder
 	// MaxBodyBytes bounds the native payload; zero means 8 MiB.
@@ -241,6 +259,9 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	if ev.Partner == o.Country {
 		return fail(http.StatusUnprocessableEntity, "map", fmt.Errorf("destination country %s is this node's own country", ev.Partner))
 	}
+	if !o.Partners[ev.Partner] {
+		return fail(http.StatusUnprocessableEntity, "map", fmt.Errorf("destination %s is not a configured partner", ev.Partner))
+	}
 	ev.Step, ev.Detail, ev.Duration = track.Mapped, "native → "+rt.Document+" standard XML", time.Since(start)
 	o.record(ctx, ev)
 
@@ -257,23 +278,58 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	ev.Step, ev.Detail, ev.Duration = track.Signed, fmt.Sprintf("%d bytes", buf.Len()), time.Since(start)
 	o.record(ctx, ev)
 
-	start = time.Now()
-	receipt, err := o.Deliverer.Deliver(ctx, &delivery.Document{
-		Partner: ev.Partner, Type: rt.Document, ID: id, TrackingID: ev.TrackingID, Body: buf.Bytes(),
+	doc, err := o.Queue.Enqueue(ctx, &store.Document{
+		TrackingID: ev.TrackingID, Direction: store.Outbound, Partner: ev.Partner, Type: rt.Document,
+		DocumentID: id, Digest: wire.Digest(buf.Bytes()), State: lifecycle.Accepted, Body: buf.Bytes(),
+		NextTry: now, Created: now,
 	})
-	ev.Duration = time.Since(start)
 	switch {
-	case errors.Is(err, delivery.ErrUnknownPartner):
-		return fail(http.StatusUnprocessableEntity, "deliver", fmt.Errorf("destination %s is not a configured partner", ev.Partner))
+	case errors.Is(err, store.ErrConflict):
+		return fail(http.StatusConflict, "queue", fmt.Errorf("document %s was already sent to %s with different content: send a replacement with a new ID", id, ev.Partner))
 	case err != nil:
-		return fail(http.StatusBadGateway, "deliver", err)
+		return fail(http.StatusServiceUnavailable, "queue", fmt.Errorf("committing the document: %w", err))
 	}
-	data.Outcome, data.Reasons = string(receipt.Outcome), receipt.Reasons
-	if receipt.Outcome != wire.ReceivedCorrectly {
-		return fail(http.StatusUnprocessableEntity, "deliver", fmt.Errorf("partner %s answered %s", ev.Partner, receipt.Error()))
+	if doc.TrackingID != ev.TrackingID {
+		// The same document, sent again: answer with the first tracking ID
+		// and its current state; nothing new is delivered.
+		data.TrackingID, data.Outcome = doc.TrackingID, string(doc.State)
+		ev.TrackingID, ev.Step, ev.Detail = doc.TrackingID, track.Accepted, "repeat of an already accepted document, not sent again"
+		o.record(ctx, ev)
+		return o.render(rt, rt.Status, rt.Body, data)
 	}
-	ev.Step, ev.Detail = track.Delivered, "receipt "+string(receipt.Outcome)
+	ev.Step, ev.Detail, ev.Duration = track.Queued, "committed to the outbox", 0
 	o.record(ctx, ev)
+
+	data.Outcome = string(lifecycle.Accepted)
+	if rt.Wait > 0 {
+		verdict, stop := o.Queue.Wait(doc.TrackingID)
+		defer stop()
+		timer := time.NewTimer(rt.Wait)
+		defer timer.Stop()
+		select {
+		case d := <-verdict:
+			doc = d
+		case <-timer.C:
+			data.Outcome = string(lifecycle.Sent)
+		case <-ctx.Done():
+		}
+	}
+	data.Outcome = string(doc.State)
+	switch doc.State {
+	case lifecycle.ReceivedWithErrors:
+		if doc.Receipt != nil {
+			data.Reasons = doc.Receipt.Reasons
+			data.Error = fmt.Sprintf("partner %s answered %s", ev.Partner, doc.Receipt.Error())
+		}
+		return o.render(rt, http.StatusUnprocessableEntity, rt.ErrorBody, data)
+	case lifecycle.Incomplete:
+		data.Error = "delivery given up: " + doc.LastError
+		return o.render(rt, http.StatusBadGateway, rt.ErrorBody, data)
+	case lifecycle.Accepted:
+		if rt.Wait > 0 {
+			data.Outcome = string(lifecycle.Sent)
+		}
+	}
 	return o.render(rt, rt.Status, rt.Body, data)
 }
 

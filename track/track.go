@@ -29,6 +29,7 @@ const (
 	Accepted   Step = "accepted"    // outbound: received from the legacy VUCE
 	Mapped     Step = "mapped"      // translated by rules (either direction)
 	Signed     Step = "signed"      // outbound: signature applied
+	Queued     Step = "queued"      // outbound: committed to the outbox
 	Delivered  Step = "delivered"   // outbound: partner answered with a receipt
 	Received   Step = "received"    // inbound: request accepted from a partner
 	Verified   Step = "verified"    // inbound: signature, chain and official checked

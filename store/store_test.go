@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vucelink/vucelink/lifecycle"
+	"github.com/vucelink/vucelink/wire"
+)
+
+// Every store implementation must pass the same contract; new
+// implementations (PostgreSQL) add themselves to this list.
+func implementations(t *testing.T) map[string]func(t *testing.T) *SQLite {
+	return map[string]func(t *testing.T) *SQLite{
+		"sqlite": func(t *testing.T) *SQLite {
+			s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+	}
+}
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func outbound(id, digest string) *Document {
+	return &Document{TrackingID: "CL-" + id, Direction: Outbound, Partner: "MX", Type: "sps", DocumentID: id,
+		Digest: digest, State: lifecycle.Accepted, Body: []byte("<x/>"), NextTry: t0, Created: t0}
+}
+
+func TestStore_Contract(t *testing.T) {
+	for name, open := range implementations(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+
+			t.Run("add is idempotent and refuses changed content", func(t *testing.T) {
+				s := open(t)
+				if old, err := s.Add(ctx, outbound("A", "sha256:1"), "legacy", "accepted"); err != nil || old != nil {
+					t.Fatalf("first add: %v %v", old, err)
+				}
+				old, err := s.Add(ctx, &Document{TrackingID: "CL-other", Direction: Outbound, Partner: "MX", Type: "sps", DocumentID: "A", Digest: "sha256:1", State: lifecycle.Accepted, Created: t0}, "legacy", "again")
+				if err != nil || old == nil || old.TrackingID != "CL-A" {
+					t.Fatalf("repeat: %v %v", old, err)
+				}
+				_, err = s.Add(ctx, outbound("A", "sha256:2"), "legacy", "changed")
+				if !errors.Is(err, ErrConflict) {
+					t.Fatalf("changed content: %v", err)
+				}
+			})
+
+			t.Run("claim, lease, transition and history", func(t *testing.T) {
+				s := open(t)
+				s.Add(ctx, outbound("B", "sha256:1"), "legacy", "accepted")
+				d, err := s.Claim(ctx, "MX", t0, time.Minute)
+				if err != nil || d == nil || d.Attempts != 1 {
+					t.Fatalf("claim: %+v %v", d, err)
+				}
+				if again, _ := s.Claim(ctx, "MX", t0.Add(30*time.Second), time.Minute); again != nil {
+					t.Fatal("a leased document was claimed twice")
+				}
+				if other, _ := s.Claim(ctx, "PE", t0, time.Minute); other != nil {
+					t.Fatal("claimed another partner's document")
+				}
+				if expired, _ := s.Claim(ctx, "MX", t0.Add(2*time.Minute), time.Minute); expired == nil || expired.Attempts != 2 {
+					t.Fatal("an expired lease was not reclaimed")
+				}
+				next := t0.Add(time.Hour)
+				msg := "partner unavailable"
+				if _, err := s.Transition(ctx, "CL-B", t0.Add(3*time.Minute), Change{To: lifecycle.Sent, Actor: "outbox", NextTry: &next, LastError: &msg}); err != nil {
+					t.Fatal(err)
+				}
+				if d, _ := s.Claim(ctx, "MX", t0.Add(59*time.Minute), time.Minute); d != nil {
+					t.Fatal("claimed before its next try")
+				}
+				if due, _ := s.NextDue(ctx, "MX"); !due.Equal(next) {
+					t.Errorf("next due %v, want %v", due, next)
+				}
+				rc := &wire.Receipt{TrackingID: "CL-B", Outcome: wire.ReceivedCorrectly, Digest: "sha256:1"}
+				d, err = s.Transition(ctx, "CL-B", t0.Add(2*time.Hour), Change{To: lifecycle.ReceivedCorrectly, Actor: "partner:MX", Reason: "receipt", Receipt: rc, NextTry: &time.Time{}})
+				if err != nil || d.State != lifecycle.ReceivedCorrectly || !d.NextTry.IsZero() {
+					t.Fatalf("verdict: %+v %v", d, err)
+				}
+				got, _ := s.Get(ctx, "CL-B")
+				if got.Receipt == nil || got.Receipt.Digest != "sha256:1" || got.Attempts != 2 || got.LastError != msg {
+					t.Errorf("stored %+v", got)
+				}
+				if d, _ := s.Claim(ctx, "MX", t0.Add(3*time.Hour), time.Minute); d != nil {
+					t.Fatal("claimed a delivered document")
+				}
+				_, err = s.Transition(ctx, "CL-B", t0.Add(3*time.Hour), Change{To: lifecycle.Accepted, Actor: "x"})
+				if !errors.Is(err, lifecycle.ErrIllegal) || !strings.Contains(err.Error(), "B (CL-B)") {
+					t.Errorf("illegal transition: %v", err)
+				}
+				h, _ := s.History(ctx, "CL-B")
+				var path []string
+				for _, x := range h {
+					path = append(path, string(x.From)+">"+string(x.To)+"@"+x.Actor)
+				}
+				if want := ">accepted@legacy accepted>sent@outbox sent>received-correctly@partner:MX"; strings.Join(path, " ") != want {
+					t.Errorf("history %v, want %s", path, want)
+				}
+			})
+
+			t.Run("audit trail is append-only", func(t *testing.T) {
+				s := open(t)
+				s.Add(ctx, outbound("C", "sha256:1"), "legacy", "accepted")
+				if _, err := s.db.ExecContext(ctx, `UPDATE transitions SET actor = 'mallory'`); err == nil || !strings.Contains(err.Error(), "append-only") {
+					t.Errorf("update: %v", err)
+				}
+				if _, err := s.db.ExecContext(ctx, `DELETE FROM transitions`); err == nil {
+					t.Error("delete allowed")
+				}
+			})
+
+			t.Run("list filters and pages", func(t *testing.T) {
+				s := open(t)
+				for i, id := range []string{"D1", "D2", "D3"} {
+					d := outbound(id, "sha256:x")
+					d.Created = t0.Add(time.Duration(i) * time.Minute)
+					s.Add(ctx, d, "legacy", "")
+				}
+				in := &Document{TrackingID: "MX-1", Direction: Inbound, Partner: "MX", Type: "sps", DocumentID: "M1", Digest: "d", State: lifecycle.ReceivedCorrectly, Created: t0}
+				s.Add(ctx, in, "partner:MX", "")
+				page1, _ := s.List(ctx, Filter{Direction: Outbound, Limit: 2})
+				if len(page1) != 2 || page1[0].DocumentID != "D1" {
+					t.Fatalf("page 1: %d", len(page1))
+				}
+				page2, _ := s.List(ctx, Filter{Direction: Outbound, Limit: 2, AfterSeq: page1[1].Seq})
+				if len(page2) != 1 || page2[0].DocumentID != "D3" {
+					t.Fatalf("page 2: %v", page2)
+				}
+				recv, _ := s.List(ctx, Filter{State: lifecycle.ReceivedCorrectly})
+				if len(recv) != 1 || recv[0].TrackingID != "MX-1" {
+					t.Errorf("by state: %v", recv)
+				}
+				late, _ := s.List(ctx, Filter{Since: t0.Add(90 * time.Second)})
+				if len(late) != 1 || late[0].DocumentID != "D3" {
+					t.Errorf("since: %v", late)
+				}
+				counts, _ := s.Counts(ctx)
+				if counts[Outbound][lifecycle.Accepted] != 3 || counts[Inbound][lifecycle.ReceivedCorrectly] != 1 {
+					t.Errorf("counts %v", counts)
+				}
+			})
+
+			t.Run("concurrent claims never share a document", func(t *testing.T) {
+				s := open(t)
+				for i := range 50 {
+					s.Add(ctx, outbound(string(rune('a'+i%26))+string(rune('a'+i/26)), "d"), "legacy", "")
+				}
+				var mu sync.Mutex
+				seen := map[string]int{}
+				var wg sync.WaitGroup
+				for range 8 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							d, err := s.Claim(ctx, "MX", t0, time.Hour)
+							if err != nil {
+								t.Error(err)
+								return
+							}
+							if d == nil {
+								return
+							}
+							mu.Lock()
+							seen[d.TrackingID]++
+							mu.Unlock()
+						}
+					}()
+				}
+				wg.Wait()
+				if len(seen) != 50 {
+					t.Errorf("claimed %d documents, want 50", len(seen))
+				}
+				for id, n := range seen {
+					if n != 1 {
+						t.Errorf("%s claimed %d times", id, n)
+					}
+				}
+			})
+
+			t.Run("leases released at start", func(t *testing.T) {
+				s := open(t)
+				s.Add(ctx, outbound("E", "d"), "legacy", "")
+				s.Claim(ctx, "MX", t0, time.Hour)
+				if err := s.ReleaseLeases(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if d, _ := s.Claim(ctx, "MX", t0, time.Hour); d == nil {
+					t.Error("released document not claimable")
+				}
+			})
+		})
+	}
+}
