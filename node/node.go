@@ -18,18 +18,23 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/vucelink/vucelink/api"
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/delivery"
+	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/outbox"
 	"github.com/vucelink/vucelink/proxy"
 	"github.com/vucelink/vucelink/rules"
+	"github.com/vucelink/vucelink/statusmsg"
 	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/track"
+	"github.com/vucelink/vucelink/wire"
 	"github.com/vucelink/vucelink/xmlsafe"
 )
 
@@ -55,6 +60,8 @@ type Node struct {
 
 	deliverer  delivery.Deliverer
 	recorder   track.Recorder
+	signers    map[string]*certs.Signer
+	api        *api.Handler
 	stopOutbox context.CancelFunc
 	outboxDone chan struct{}
 
@@ -186,6 +193,20 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 				Limits:    limits,
 			}
 		}
+		// A status message may be signed by any of the partner's officials.
+		peer.Verifiers[statusmsg.Type] = &certs.Verifier{
+			Roots: pool,
+			Authorize: func(c *x509.Certificate) error {
+				var err error
+				for docType := range cfg.Documents {
+					if err = officials.Authorize(c, docType); err == nil {
+						return nil
+					}
+				}
+				return err
+			},
+			Limits: limits,
+		}
 		peers[cc] = peer
 		deliveryPartners[cc] = delivery.Partner{
 			URL: p.URL, RootCAs: pool,
@@ -250,6 +271,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		known[cc] = true
 	}
 	n.deliverer = deliverer
+	n.signers = signers
 
 	n.Outbound = &proxy.Outbound{
 		Country: cfg.Node.Country, Routes: routes, Partners: known, Recorder: recorder,
@@ -280,7 +302,7 @@ func (n *Node) Start() error {
 		tls        *tls.Config
 	}
 	list := []srv{
-		{"legacy", n.Config.Listen.Legacy, n.Outbound, nil},
+		{"legacy", n.Config.Listen.Legacy, n.legacySide(), nil},
 		{"partners", n.Config.Listen.Partners, n.Inbound, n.serverTLS},
 	}
 	if n.Config.Listen.ForwardProxy != "" {
@@ -409,7 +431,47 @@ func (n *Node) openStore() error {
 	}, n.recorder, n.logger.With("component", "outbox"))
 	n.Outbound.Queue = queue{st, n.Outbox}
 	n.Inbound.Ledger = st
+	n.api = &api.Handler{Store: st, Notifier: n}
 	return nil
+}
+
+// StatusChanged sends a status change made on this node (through the API)
+// to the partner concerned, as a signed status message through the outbox.
+func (n *Node) StatusChanged(ctx context.Context, d *store.Document, reason string) error {
+	signer, ok := n.signers[d.Type]
+	if !ok {
+		return fmt.Errorf("no signing official configured for %s", d.Type)
+	}
+	now := time.Now()
+	m := &statusmsg.Message{DocumentType: d.Type, DocumentID: d.DocumentID, TrackingID: d.TrackingID, State: d.State, Reason: reason, Time: now}
+	doc := m.Element()
+	signed, err := signer.SignElement(doc.Root())
+	if err != nil {
+		return err
+	}
+	doc.SetRoot(signed)
+	body, err := doc.WriteToBytes()
+	if err != nil {
+		return err
+	}
+	_, err = queue{n.Store, n.Outbox}.Enqueue(ctx, &store.Document{
+		TrackingID: wire.NewTrackingID(n.Config.Node.Country, now), Direction: store.Outbound, Partner: d.Partner,
+		Type: statusmsg.Type, DocumentID: m.ID(), Digest: wire.Digest(body), State: lifecycle.Accepted, Body: body,
+		NextTry: now, Created: now,
+	})
+	return err
+}
+
+// legacySide serves the internal listener: the configured routes, and the
+// local API under /api/v1/documents.
+func (n *Node) legacySide() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, api.Prefix) && !n.Outbound.Handles(r.Method, r.URL.Path) {
+			n.api.ServeHTTP(w, r)
+			return
+		}
+		n.Outbound.ServeHTTP(w, r)
+	})
 }
 
 // queue commits documents to the store and wakes the partner's workers.

@@ -19,6 +19,7 @@ import (
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/statusmsg"
 	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/track"
 	"github.com/vucelink/vucelink/wire"
@@ -58,6 +59,7 @@ type Peer struct {
 type Ledger interface {
 	Find(ctx context.Context, direction, partner, docType, docID string) (*store.Document, error)
 	Add(ctx context.Context, d *store.Document, actor, reason string) (*store.Document, error)
+	Transition(ctx context.Context, trackingID string, at time.Time, c store.Change) (*store.Document, error)
 }
 
 // Target is where a verified document type goes in the legacy VUCE.
@@ -155,6 +157,9 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target, ok := in.Targets[docType]
 	verifier := peer.Verifiers[docType]
+	if docType == statusmsg.Type {
+		ok = true
+	}
 	if !ok || verifier == nil {
 		answer(0, reject(http.StatusNotFound, wire.Rejected, "document.type", "document type %q is not accepted from %s", docType, peer.Country))
 		return
@@ -173,6 +178,10 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	verified, err := verifier.Verify(body)
 	if err != nil {
 		answer(0, verifyRejection(err))
+		return
+	}
+	if docType == statusmsg.Type {
+		in.applyStatus(r.Context(), w, peer.Country, verified.Element, rc, &ev, answer)
 		return
 	}
 	// From here on only verified.Element — what the signature covers — is used.
@@ -196,13 +205,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// hand-over.
 		ev.Step, ev.Detail = track.Received, "repeat of "+prev.TrackingID+": original receipt returned, not handed over again"
 		in.record(r.Context(), ev)
-		status := http.StatusOK
-		if prev.Receipt.Outcome != wire.ReceivedCorrectly {
-			status = http.StatusUnprocessableEntity
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(prev.Receipt)
+		replay(w, prev.Receipt)
 		return
 	case err == nil && prev.Digest != rc.Digest:
 		answer(0, reject(http.StatusConflict, wire.Rejected, "document.conflict",
@@ -237,6 +240,74 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in.record(r.Context(), ev)
 	rc.Outcome = wire.ReceivedCorrectly
 	answer(http.StatusOK, nil)
+}
+
+// partnerMay lists the status changes a partner may make to a document,
+// by which side of it this node is on: the importing country reports use
+// and asks for replacements of what we sent; the issuing country
+// withdraws or replaces what we received.
+var partnerMay = map[string][]lifecycle.State{
+	store.Outbound: {lifecycle.Used, lifecycle.ReplacementRequested},
+	store.Inbound:  {lifecycle.Withdrawn, lifecycle.Replaced},
+}
+
+// applyStatus applies a verified status message from partner to the
+// document it concerns.
+func (in *Inbound) applyStatus(ctx context.Context, w http.ResponseWriter, partner string, el *etree.Element, rc *wire.Receipt, ev *track.Event, answer func(int, *rejection)) {
+	m, err := statusmsg.Parse(el)
+	if err != nil {
+		answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "status.invalid", "%v", err))
+		return
+	}
+	id := m.ID()
+	if prev, err := in.Ledger.Find(ctx, store.Inbound, partner, statusmsg.Type, id); err == nil && prev.Receipt != nil {
+		if prev.Digest != rc.Digest {
+			answer(0, reject(http.StatusConflict, wire.Rejected, "document.conflict", "status message %s was already received with different content", id))
+			return
+		}
+		replay(w, prev.Receipt)
+		return
+	}
+	rc.DocumentID, ev.DocumentID = id, id
+	var d *store.Document
+	for _, dir := range []string{store.Outbound, store.Inbound} {
+		if d, err = in.Ledger.Find(ctx, dir, partner, m.DocumentType, m.DocumentID); err == nil {
+			break
+		}
+	}
+	if d == nil {
+		answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "status.unknown-document",
+			"no %s document %s exchanged with %s", m.DocumentType, m.DocumentID, partner))
+		return
+	}
+	allowed := false
+	for _, s := range partnerMay[d.Direction] {
+		allowed = allowed || s == m.State
+	}
+	if !allowed {
+		answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "status.not-allowed",
+			"%s may not set %s document %s to %s (allowed: %v)", partner, d.Direction, m.DocumentID, m.State, partnerMay[d.Direction]))
+		return
+	}
+	if _, err := in.Ledger.Transition(ctx, d.TrackingID, in.now(), store.Change{To: m.State, Actor: "partner:" + partner, Reason: m.Reason}); err != nil {
+		answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "status.illegal", "%v", err))
+		return
+	}
+	ev.Step, ev.Detail = track.HandedOver, fmt.Sprintf("%s %s is now %s", m.DocumentType, m.DocumentID, m.State)
+	in.record(ctx, *ev)
+	rc.Outcome = wire.ReceivedCorrectly
+	answer(http.StatusOK, nil)
+}
+
+// replay answers a retry with the receipt given the first time.
+func replay(w http.ResponseWriter, rc *wire.Receipt) {
+	status := http.StatusOK
+	if rc.Outcome != wire.ReceivedCorrectly {
+		status = http.StatusUnprocessableEntity
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(rc)
 }
 
 // remember records a verdict on a verified document.

@@ -170,6 +170,9 @@ func (o *Outbound) ForwardProxy() http.Handler {
 	return p
 }
 
+// Handles reports whether a reverse-side route matches method and path.
+func (o *Outbound) Handles(method, path string) bool { return o.match("", method, path) != nil }
+
 // match finds the route for a request. host is empty on the reverse side.
 func (o *Outbound) match(host, method, path string) *Route {
 	for _, rt := range o.Routes {

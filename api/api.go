@@ -1,0 +1,272 @@
+// Package api is a node's local HTTP API for people and legacy systems:
+// where is a document, what happened to it, and the status changes the
+// legacy VUCE reports (the importing authority used a certificate, or asks
+// for a replacement). It is served on the internal (legacy-side) listener;
+// docs/openapi.yaml describes it.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vucelink/vucelink/lifecycle"
+	"github.com/vucelink/vucelink/store"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v1/documents"
+
+// Store is what the API reads and changes.
+type Store interface {
+	Get(ctx context.Context, trackingID string) (*store.Document, error)
+	History(ctx context.Context, trackingID string) ([]store.Transition, error)
+	List(ctx context.Context, f store.Filter) ([]*store.Document, error)
+	Transition(ctx context.Context, trackingID string, at time.Time, c store.Change) (*store.Document, error)
+}
+
+// Notifier carries a status change made here to the partner concerned
+// (through the outbox). Nil means status changes stay local.
+type Notifier interface {
+	StatusChanged(ctx context.Context, d *store.Document, reason string) error
+}
+
+// Handler serves the API.
+type Handler struct {
+	Store    Store
+	Notifier Notifier
+	Now      func() time.Time
+}
+
+// Document is the API's view of a document.
+type Document struct {
+	TrackingID string          `json:"tracking_id"`
+	Direction  string          `json:"direction"`
+	Partner    string          `json:"partner"`
+	Type       string          `json:"document_type"`
+	DocumentID string          `json:"document_id"`
+	Digest     string          `json:"digest"`
+	State      lifecycle.State `json:"state"`
+	Attempts   int             `json:"attempts"`
+	NextTry    *time.Time      `json:"next_try,omitempty"`
+	LastError  string          `json:"last_error,omitempty"`
+	Receipt    any             `json:"receipt,omitempty"`
+	Created    time.Time       `json:"created"`
+	Updated    time.Time       `json:"updated"`
+	Seq        int64           `json:"seq"`
+	History    []Transition    `json:"history,omitempty"`
+}
+
+// Transition is one history entry.
+type Transition struct {
+	At     time.Time       `json:"at"`
+	From   lifecycle.State `json:"from,omitempty"`
+	To     lifecycle.State `json:"to"`
+	Actor  string          `json:"actor"`
+	Reason string          `json:"reason,omitempty"`
+}
+
+func view(d *store.Document) Document {
+	v := Document{TrackingID: d.TrackingID, Direction: d.Direction, Partner: d.Partner, Type: d.Type, DocumentID: d.DocumentID,
+		Digest: d.Digest, State: d.State, Attempts: d.Attempts, LastError: d.LastError, Created: d.Created, Updated: d.Updated, Seq: d.Seq}
+	if !d.NextTry.IsZero() {
+		t := d.NextTry
+		v.NextTry = &t
+	}
+	if d.Receipt != nil {
+		v.Receipt = d.Receipt
+	}
+	return v
+}
+
+// StatusRequest is the body of a reported status change.
+type StatusRequest struct {
+	State  lifecycle.State `json:"state"`
+	Reason string          `json:"reason"`
+	Actor  string          `json:"actor"`
+}
+
+// reportable are the changes a legacy system may report through the API.
+var reportable = map[string][]lifecycle.State{
+	store.Inbound:  {lifecycle.Used, lifecycle.ReplacementRequested},
+	store.Outbound: {lifecycle.Withdrawn, lifecycle.Replaced},
+}
+
+// ServeHTTP routes API requests.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, Prefix)
+	switch {
+	case rest == "" || rest == "/":
+		if r.Method != http.MethodGet {
+			problem(w, http.StatusMethodNotAllowed, "use GET to list documents")
+			return
+		}
+		h.list(w, r)
+	case strings.HasSuffix(rest, "/status"):
+		if r.Method != http.MethodPost {
+			problem(w, http.StatusMethodNotAllowed, "use POST to report a status change")
+			return
+		}
+		h.status(w, r, strings.TrimSuffix(strings.TrimPrefix(rest, "/"), "/status"))
+	default:
+		if r.Method != http.MethodGet {
+			problem(w, http.StatusMethodNotAllowed, "use GET to read a document")
+			return
+		}
+		h.get(w, r, strings.TrimPrefix(rest, "/"))
+	}
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request, id string) {
+	d, err := h.Store.Get(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		problem(w, http.StatusNotFound, fmt.Sprintf("no document with tracking ID %q", id))
+		return
+	}
+	if err != nil {
+		problem(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	hist, err := h.Store.History(r.Context(), id)
+	if err != nil {
+		problem(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	v := view(d)
+	for _, t := range hist {
+		v.History = append(v.History, Transition(t))
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.Filter{Direction: q.Get("direction"), Partner: q.Get("partner"), State: lifecycle.State(q.Get("state"))}
+	var errs []string
+	if f.Direction != "" && f.Direction != store.Inbound && f.Direction != store.Outbound {
+		errs = append(errs, "direction: must be inbound or outbound")
+	}
+	if f.State != "" && !lifecycle.Valid(f.State) {
+		errs = append(errs, fmt.Sprintf("state: unknown state %q", f.State))
+	}
+	for key, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(key); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				errs = append(errs, key+": must be an RFC 3339 time")
+			}
+			*dst = t
+		}
+	}
+	for key, dst := range map[string]*int64{"limit": nil, "after": &f.AfterSeq} {
+		if v := q.Get(key); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				errs = append(errs, key+": must be a non-negative integer")
+			}
+			if dst != nil {
+				*dst = n
+			} else {
+				f.Limit = int(n)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		problem(w, http.StatusBadRequest, strings.Join(errs, "; "))
+		return
+	}
+	docs, err := h.Store.List(r.Context(), f)
+	if err != nil {
+		problem(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := struct {
+		Documents []Document `json:"documents"`
+		Next      string     `json:"next,omitempty"`
+	}{Documents: []Document{}}
+	for _, d := range docs {
+		out.Documents = append(out.Documents, view(d))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if len(docs) == min(limit, 1000) {
+		nq := r.URL.Query()
+		nq.Set("after", strconv.FormatInt(docs[len(docs)-1].Seq, 10))
+		out.Next = Prefix + "?" + nq.Encode()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) status(w http.ResponseWriter, r *http.Request, id string) {
+	var req StatusRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		problem(w, http.StatusBadRequest, "body: "+err.Error())
+		return
+	}
+	d, err := h.Store.Get(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		problem(w, http.StatusNotFound, fmt.Sprintf("no document with tracking ID %q", id))
+		return
+	}
+	if err != nil {
+		problem(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	allowed := reportable[d.Direction]
+	ok := false
+	for _, s := range allowed {
+		ok = ok || s == req.State
+	}
+	if !ok {
+		problem(w, http.StatusUnprocessableEntity, fmt.Sprintf("state: on an %s document the legacy VUCE may report %v, not %q", d.Direction, allowed, req.State))
+		return
+	}
+	actor := "legacy"
+	if req.Actor != "" {
+		actor = "legacy:" + req.Actor
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	d, err = h.Store.Transition(r.Context(), id, now(), store.Change{To: req.State, Actor: actor, Reason: req.Reason})
+	if errors.Is(err, lifecycle.ErrIllegal) {
+		problem(w, http.StatusConflict, err.Error())
+		return
+	}
+	if err != nil {
+		problem(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if h.Notifier != nil {
+		if err := h.Notifier.StatusChanged(r.Context(), d, req.Reason); err != nil {
+			problem(w, http.StatusInternalServerError, "state changed here, but the message to "+d.Partner+" could not be queued: "+err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, view(d))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// problem answers with an RFC 9457 problem document.
+func problem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"title": http.StatusText(status), "status": status, "detail": detail})
+}
