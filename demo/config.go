@@ -19,6 +19,8 @@ import (
 type nodeSpec struct {
 	Country      string
 	PKI          string // PKI root directory
+	Dir          string // the network's directory
+	Wait         string // how long legacy answers wait for the partner's verdict
 	Legacy       string // listen address for the legacy VUCE (reverse side)
 	Partners     string // listen address for partners
 	ForwardProxy string // listen address of the forward proxy
@@ -81,6 +83,14 @@ delivery:
   retries: 2
   backoff_min: 100ms
   backoff_max: 1s
+store:
+  path: {{.Dir}}/{{.Country}}/vucelink.db
+outbox:
+  concurrency: 4
+  backoff_min: 200ms
+  backoff_max: 5s
+  give_up_after: 1h
+  lease: 1m
 signing:
   - documents: [sps]
     key: {{.PKI}}/{{.Country}}/official.key
@@ -101,6 +111,7 @@ routes:
     forward_hosts: [{{.ForwardHost}}]
     rules: {{.Country}}/sps.outbound.yaml
     response:
+      wait: {{.Wait}}
       status: 202
       content_type: {{.Response.ContentType}}
       body: '{{.Response.Body}}'

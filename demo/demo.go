@@ -46,6 +46,9 @@ type Options struct {
 	Out io.Writer
 	// Logger receives the nodes' own logs; nil discards them.
 	Logger *slog.Logger
+	// NoWait makes legacy answers come as soon as a document is committed,
+	// instead of waiting (up to 10 s) for the partner's verdict.
+	NoWait bool
 }
 
 // Network is a running demo network.
@@ -128,9 +131,12 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		n.legacyURL[cc] = "http://" + addr(cc, "sim")
 
 		spec := nodeSpec{
-			Country: cc, PKI: n.PKI,
+			Country: cc, PKI: n.PKI, Dir: n.Dir, Wait: "10s",
 			Legacy: addr(cc, "legacy"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"),
 			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc),
+		}
+		if o.NoWait {
+			spec.Wait = "0s"
 		}
 		for _, p := range countries {
 			if p == cc {
@@ -190,6 +196,33 @@ func (n *Network) Close() error {
 		errs = append(errs, os.RemoveAll(n.Dir))
 	}
 	return errors.Join(errs...)
+}
+
+// Stop shuts one country's node down (its legacy simulator stays up), as
+// an outage of that node.
+func (n *Network) Stop(ctx context.Context, country string) error {
+	return n.Nodes[country].Shutdown(ctx)
+}
+
+// Restart starts a stopped country's node again from its configuration
+// file and store, on the same addresses.
+func (n *Network) Restart(country string, logger *slog.Logger) error {
+	cfg, err := config.Load(n.Configs[country])
+	if err != nil {
+		return err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	nd, err := node.New(cfg, node.Options{Logger: logger, Recorder: n.Events})
+	if err != nil {
+		return err
+	}
+	if err := nd.Start(); err != nil {
+		return err
+	}
+	n.Nodes[country] = nd
+	return nil
 }
 
 // LegacyOutboundURL is where country's legacy VUCE posts outbound documents

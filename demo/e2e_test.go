@@ -28,10 +28,15 @@ import (
 )
 
 func startNetwork(t *testing.T, countries ...string) *Network {
+	return startNetworkWith(t, Options{Countries: countries})
+}
+
+func startNetworkWith(t *testing.T, o Options) *Network {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	n, err := Start(ctx, Options{Dir: t.TempDir(), Countries: countries})
+	o.Dir = t.TempDir()
+	n, err := Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +78,7 @@ func TestEndToEnd_TwoNodes(t *testing.T) {
 				steps = append(steps, e.Node+":"+string(e.Step))
 			}
 			want := []string{
-				tc.from + ":accepted", tc.from + ":mapped", tc.from + ":signed",
+				tc.from + ":accepted", tc.from + ":mapped", tc.from + ":signed", tc.from + ":queued",
 				tc.to + ":received", tc.to + ":verified", tc.to + ":mapped", tc.to + ":handed-over",
 				tc.from + ":delivered",
 			}
@@ -359,7 +364,6 @@ func loadCA(t *testing.T, dir, country string) *devpki.CA {
 // shape, with the tracking ID, and deliver nothing.
 func TestOutbound_Errors(t *testing.T) {
 	n := startNetwork(t, "CL", "MX")
-	ctx := context.Background()
 	f, _ := legacysim.FormatFor("CL")
 	post := func(t *testing.T, body []byte) (int, map[string]any) {
 		t.Helper()
@@ -378,7 +382,6 @@ func TestOutbound_Errors(t *testing.T) {
 		return resp.StatusCode, m
 	}
 	toAR, _ := f.Encode(legacysim.Sample("CL", "AR", 1, 1))
-	valid, _ := f.Encode(legacysim.Sample("CL", "MX", 2, 1))
 
 	tests := []struct {
 		name   string
@@ -391,11 +394,6 @@ func TestOutbound_Errors(t *testing.T) {
 		{"not JSON at all", []byte(`<<<`), nil, 422, "mapping"},
 		{"destination is not a partner", toAR, nil, 422, "AR is not a configured partner"},
 		{"payload over the size limit", bytes.Repeat([]byte(" "), 9<<20), nil, 413, "larger than"},
-		{"partner node down", valid, func() {
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			n.Nodes["MX"].Shutdown(sctx)
-		}, 502, "partner unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -444,5 +442,96 @@ func TestSummary_FailsOnDifferentContent(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "DIFFERENT") {
 		t.Errorf("table does not flag the document:\n%s", out.String())
+	}
+}
+
+// The partner is down for a while: documents are committed and answered at
+// once, pile up as sent with growing backoff, and all arrive exactly once
+// when the partner comes back.
+func TestPartnerOutage(t *testing.T) {
+	n := startNetworkWith(t, Options{Countries: []string{"CL", "MX"}, NoWait: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := n.Stop(ctx, "MX"); err != nil {
+		t.Fatal(err)
+	}
+	const docs = 20
+	f, _ := legacysim.FormatFor("CL")
+	var tracking []string
+	for i := range docs {
+		status, body, err := legacysim.Send(ctx, http.DefaultClient, n.LegacyOutboundURL("CL"), f, legacysim.Sample("CL", "MX", 100+i, 2))
+		if err != nil || status != http.StatusAccepted {
+			t.Fatalf("doc %d: status %d err %v: %s", i, status, err, body)
+		}
+		var m map[string]any
+		json.Unmarshal(body, &m)
+		tracking = append(tracking, fmt.Sprint(m["codigoSeguimiento"]))
+	}
+	// While MX is down: every document is "sent", retried with growing waits.
+	st := n.Nodes["CL"].Store
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d, err := st.Get(ctx, tracking[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Attempts >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("first document attempted %d times in 20s", d.Attempts)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, id := range tracking {
+		d, err := st.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.State != "sent" || d.LastError == "" || d.NextTry.IsZero() {
+			t.Errorf("%s: state %s, last error %q, next try %v", id, d.State, d.LastError, d.NextTry)
+		}
+	}
+	if got := len(n.Legacy["MX"].Received()); got != 0 {
+		t.Fatalf("MX legacy received %d documents while MX was down", got)
+	}
+
+	if err := n.Restart("MX", nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		done := 0
+		for _, id := range tracking {
+			if d, _ := st.Get(ctx, id); d != nil && d.State == "received-correctly" {
+				done++
+			}
+		}
+		if done == docs {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d received correctly 30s after MX came back", done, docs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got := n.Legacy["MX"].Received()
+	seen := map[string]int{}
+	for _, r := range got {
+		seen[r.Certificate.ID]++
+	}
+	if len(got) != docs || len(seen) != docs {
+		t.Errorf("MX legacy received %d documents, %d distinct; want %d each", len(got), len(seen), docs)
+	}
+	hist, err := st.History(ctx, tracking[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path []string
+	for _, h := range hist {
+		path = append(path, string(h.To))
+	}
+	if strings.Join(path, ",") != "accepted,sent,received-correctly" {
+		t.Errorf("history %v", path)
 	}
 }

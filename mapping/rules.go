@@ -72,9 +72,21 @@ func (es RuleErrors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// LoadFile loads a rule file from disk; tables resolve relative to it.
+// LoadFile loads a rule file from disk; tables resolve relative to it,
+// including in sibling directories (file: ../tables/x.yaml).
 func LoadFile(name string) (*Rules, error) {
-	return Load(os.DirFS(filepath.Dir(name)), filepath.Base(name))
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return nil, err
+	}
+	// Root the file system at the volume root so "../" from the rule
+	// file's directory stays inside it.
+	root := filepath.VolumeName(abs) + string(filepath.Separator)
+	rel, err := filepath.Rel(root, abs)
+	if err != nil {
+		return nil, err
+	}
+	return Load(os.DirFS(root), filepath.ToSlash(rel))
 }
 
 // Load parses, checks and compiles the rule file name in fsys. Table files

@@ -223,7 +223,7 @@ func (o *Outbox) attempt(ctx context.Context, d *store.Document) {
 	case errors.Is(err, delivery.ErrUnknownPartner), now.Sub(d.Created) >= o.opts.GiveUpAfter:
 		msg := err.Error()
 		change = store.Change{To: lifecycle.Incomplete, Actor: "outbox",
-			Reason: fmt.Sprintf("gave up after %d attempts over %s", d.Attempts, now.Sub(d.Created).Round(time.Second)),
+			Reason:  fmt.Sprintf("gave up after %d attempts over %s", d.Attempts, now.Sub(d.Created).Round(time.Second)),
 			NextTry: &time.Time{}, LastError: &msg}
 		ev.Step, ev.Err, ev.Detail = track.Failed, msg, "incomplete"
 	default:

@@ -7,8 +7,9 @@
 //
 // They are embedded in the binary so a node runs without any file besides
 // its configuration; a node may instead read them from disk (rules_dir) so
-// analysts can change them without a rebuild. See README.md for the rule
-// language and the canonical SPS structure.
+// analysts can change them without a rebuild. README.md explains how a rule
+// file reads, the canonical SPS D13B structure every outbound file produces
+// and how to add a country; ../mapping/README.md is the rule language.
 package rules
 
 import "embed"

@@ -8,64 +8,85 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	_ "time/tzdata" // the formats use American zones
 )
 
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+// maxBody bounds what a simulated VUCE reads: 1,000+ line items fit easily.
+const maxBody = 64 << 20
 
-// Received is one request a simulated legacy VUCE got.
+// Received is one request a simulated legacy VUCE got on its inbound path.
 type Received struct {
 	Time        time.Time
 	Path        string
 	Header      http.Header
 	Body        []byte
-	Certificate Certificate
-	Err         error // decoding error, if the body was not valid in the native format
+	Certificate Certificate // the decoded certificate, when Err is nil
+	Err         error       // why the body is not a valid native certificate
 }
 
-// Server is a simulated legacy VUCE's receiving side.
+// Server is the receiving side of a simulated legacy VUCE: it accepts POSTs
+// of certificates in its country's native format on InboundPath, records
+// every one (valid or not), and answers in its own style — 200 with a
+// native acknowledgment, or 400 with a native refusal when the body cannot
+// be decoded. Other paths get 404, other methods 405, neither recorded. It
+// is safe for concurrent use.
 type Server struct {
 	country string
 	format  Format
-	mu      sync.Mutex
-	got     []Received
+	now     func() time.Time
+
+	mu  sync.Mutex
+	got []Received
 }
 
-// NewServer returns the receiving side of country's legacy VUCE.
+// NewServer returns the receiving side of country's legacy VUCE. It panics
+// if the country has no simulated VUCE: that is a mistake in the demo's
+// set-up, not a runtime condition.
 func NewServer(country string) *Server {
 	f, err := FormatFor(country)
 	if err != nil {
 		panic(err)
 	}
-	return &Server{country: country, format: f}
+	return &Server{country: country, format: f, now: time.Now}
 }
 
-// ServeHTTP accepts certificates on InboundPath in the native format.
+// ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != InboundPath(s.country) {
-		http.Error(w, "not found", http.StatusNotFound)
+	if r.URL.Path != InboundPath(s.country) {
+		http.NotFound(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	rec := Received{Time: s.now(), Path: r.URL.Path, Header: r.Header.Clone()}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	rec.Body = body
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		rec.Err = fmt.Errorf("reading the request: %w", err)
+	} else {
+		rec.Certificate, rec.Err = s.format.Decode(body)
 	}
-	rec := Received{Time: time.Now(), Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
-	rec.Certificate, rec.Err = s.format.Decode(body)
 	s.mu.Lock()
 	s.got = append(s.got, rec)
 	s.mu.Unlock()
+
+	w.Header().Set("Content-Type", s.format.ContentType())
+	a, _ := s.format.(acknowledger)
 	if rec.Err != nil {
-		http.Error(w, fmt.Sprintf("documento no válido: %v", rec.Err), http.StatusBadRequest)
+		w.WriteHeader(http.StatusBadRequest)
+		if a != nil {
+			w.Write(a.nack(rec.Err.Error(), rec.Time))
+		}
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"recibido":true,"certificado":%q}`, rec.Certificate.ID)
+	if a != nil {
+		w.Write(a.ack(rec.Certificate.ID, rec.Time))
+	}
 }
 
-// Received returns a copy of everything received so far.
+// Received returns a copy of everything received so far, oldest first.
 func (s *Server) Received() []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -79,24 +100,32 @@ func (s *Server) Reset() {
 	s.mu.Unlock()
 }
 
-// Send posts a certificate in a native format to url, the way the legacy
-// VUCE's client does. The client may be configured with a proxy (the
-// forward side).
-func Send(ctx context.Context, client *http.Client, url string, f Format, c Certificate) (int, []byte, error) {
-	body, err := f.Encode(c)
+// Send posts c in format f to url, the way the legacy VUCE's client does,
+// and returns the response status and body (at most 1 MiB). To use the
+// forward-proxy mode, give a client whose Transport has a Proxy; url then
+// names the legacy system's usual destination (the proxy intercepts it).
+func Send(ctx context.Context, client *http.Client, url string, f Format, c Certificate) (status int, body []byte, err error) {
+	payload, err := f.Encode(c)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("%s legacy VUCE: encoding %s: %w", f.Country(), c.ID, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("%s legacy VUCE: %w", f.Country(), err)
 	}
 	req.Header.Set("Content-Type", f.ContentType())
+	req.Header.Set("Accept", f.ContentType())
+	if client == nil {
+		client = http.DefaultClient
+	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("%s legacy VUCE: sending %s: %w", f.Country(), c.ID, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, b, err
+	body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return resp.StatusCode, body, fmt.Errorf("%s legacy VUCE: reading the answer to %s: %w", f.Country(), c.ID, err)
+	}
+	return resp.StatusCode, body, nil
 }
