@@ -275,3 +275,24 @@ func TestVerify_LargeDocument(t *testing.T) {
 		t.Errorf("tampered large document: %v", err)
 	}
 }
+
+// Signing must not rewrite the document: only the signature is added.
+func TestSign_KeepsDocumentAsIs(t *testing.T) {
+	f := newFixture(t)
+	signed, err := f.signer.Sign(f.doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(signed, []byte("<ds:Signature"))
+	if i < 0 {
+		t.Fatal("no signature")
+	}
+	orig := bytes.TrimSpace(f.doc)
+	orig = orig[:bytes.LastIndex(orig, []byte("</rsm:SPSCertificate>"))]
+	if !bytes.Equal(signed[:i], orig) {
+		t.Errorf("signing changed the document before the signature:\n%s", signed[:i])
+	}
+	if n := bytes.Count(signed, []byte(`xmlns:rsm=`)); n != 1 {
+		t.Errorf("rsm namespace declared %d times", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,8 +98,14 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	if v.Roots == nil {
 		return nil, fmt.Errorf("%w: verifier has no trusted CAs", ErrUntrustedSigner)
 	}
+	if err := onlyRoot(root); err != nil {
+		return nil, err
+	}
 	sig, err := theSignature(root)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSignatureElement(sig); err != nil {
 		return nil, err
 	}
 	if err := checkAlgorithms(root, sig); err != nil {
@@ -166,25 +173,68 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadSignature, who, err)
 	}
-	stripUnsigned(verified)
-	return &Verified{Element: verified, Signer: leaf, Chain: chains[0]}, nil
+	return &Verified{Element: stripUnsigned(verified), Signer: leaf, Chain: chains[0]}, nil
 }
 
-// stripUnsigned removes comments and processing instructions: the
-// canonicalizations allowed here do not sign them, so they must not reach
-// callers (a comment splitting a signed value is a known injection trick).
-func stripUnsigned(e *etree.Element) {
-	kept := e.Child[:0]
+// stripUnsigned returns a copy of e, in a document of its own, without
+// comments, processing instructions or CDATA markers. The canonicalizations
+// allowed here do not sign comments, so they must not reach callers: a
+// comment splitting a signed value is a known injection trick. Text on both
+// sides of a removed token is joined, so every value reads as the one text
+// node that was signed.
+func stripUnsigned(e *etree.Element) *etree.Element {
+	doc := etree.NewDocument()
+	doc.SetRoot(textOnly(e))
+	return doc.Root()
+}
+
+func textOnly(e *etree.Element) *etree.Element {
+	ne := etree.NewElement(e.FullTag())
+	for _, a := range e.Attr {
+		ne.CreateAttr(a.FullKey(), a.Value)
+	}
+	var text strings.Builder
+	flush := func() {
+		if text.Len() > 0 {
+			ne.CreateText(text.String())
+			text.Reset()
+		}
+	}
 	for _, t := range e.Child {
 		switch c := t.(type) {
-		case *etree.Comment, *etree.ProcInst:
-			continue
+		case *etree.CharData:
+			text.WriteString(c.Data)
 		case *etree.Element:
-			stripUnsigned(c)
+			flush()
+			ne.AddChild(textOnly(c))
 		}
-		kept = append(kept, t)
 	}
-	e.Child = kept
+	flush()
+	return ne
+}
+
+// onlyRoot rejects content beside a document's root element: a second,
+// unsigned root (etree accepts one) or text after the root. Either would
+// sit outside what the signature covers. An element that is not a
+// document's root is verified on its own and its siblings are not looked at.
+func onlyRoot(root *etree.Element) error {
+	doc := root.Parent()
+	if doc == nil || doc.Tag != "" || doc.Parent() != nil {
+		return nil
+	}
+	for _, t := range doc.Child {
+		switch c := t.(type) {
+		case *etree.Element:
+			if c != root {
+				return fmt.Errorf("%w: a second root element <%s> outside the signed one", ErrReference, c.FullTag())
+			}
+		case *etree.CharData:
+			if strings.TrimSpace(c.Data) != "" {
+				return fmt.Errorf("%w: text outside the root element", ErrReference)
+			}
+		}
+	}
+	return nil
 }
 
 // theSignature returns the document's only ds:Signature, which must be a
@@ -214,50 +264,212 @@ func theSignature(root *etree.Element) (*etree.Element, error) {
 	return all[0], nil
 }
 
-// checkAlgorithms enforces the algorithm policy and that the one reference
-// covers the root.
+// checkSignatureElement checks the shape of ds:Signature: SignedInfo,
+// SignatureValue and an optional KeyInfo, each once and in that order.
+// goxmldsig reads the signature with encoding/xml, where a repeated element
+// or attribute silently replaces (or extends) the one before; this package
+// reads the first. Any such ambiguity is refused here, so that what is
+// checked below is exactly what goxmldsig then uses.
+func checkSignatureElement(sig *etree.Element) error {
+	kids := sig.ChildElements()
+	for _, c := range kids {
+		if c.NamespaceURI() == dsig.Namespace && c.Tag == "Object" {
+			// An enveloped signature's ds:Object is removed with it before
+			// digesting: whatever it carries is unsigned, and is where
+			// wrapping attacks hide the original.
+			return fmt.Errorf("%w: ds:Signature carries a ds:Object, which the reference does not cover", ErrReference)
+		}
+	}
+	if err := sequence(sig, dsig.SignedInfoTag, dsig.SignatureValueTag, dsig.KeyInfoTag+"?"); err != nil {
+		return err
+	}
+	sv := kids[1]
+	if len(sv.ChildElements()) > 0 {
+		return fmt.Errorf("%w: SignatureValue has child elements", ErrMalformed)
+	}
+	value := strings.Join(strings.Fields(sv.Text()), "")
+	if value == "" {
+		return fmt.Errorf("%w: empty SignatureValue", ErrMalformed)
+	}
+	if _, err := base64.StdEncoding.DecodeString(value); err != nil {
+		return fmt.Errorf("%w: SignatureValue is not base64: %v", ErrMalformed, err)
+	}
+	if len(kids) < 3 {
+		return nil
+	}
+	keyInfo := kids[2]
+	x509Data := 0
+	for _, c := range keyInfo.ChildElements() {
+		switch {
+		case c.NamespaceURI() != dsig.Namespace:
+			return fmt.Errorf("%w: unexpected <%s> in KeyInfo", ErrMalformed, c.FullTag())
+		case c.Tag == dsig.X509DataTag:
+			x509Data++
+		case c.Tag == "KeyName" || c.Tag == "KeyValue":
+		default:
+			return fmt.Errorf("%w: unexpected ds:%s in KeyInfo", ErrMalformed, c.Tag)
+		}
+	}
+	if x509Data > 1 {
+		return fmt.Errorf("%w: %d X509Data elements in KeyInfo, want one", ErrMalformed, x509Data)
+	}
+	return nil
+}
+
+// checkAlgorithms checks SignedInfo: its shape, the algorithm policy, and
+// that its one reference covers the root.
 func checkAlgorithms(root, sig *etree.Element) error {
 	si := child(sig, dsig.SignedInfoTag)
-	if si == nil {
-		return fmt.Errorf("%w: no SignedInfo", ErrMalformed)
-	}
-	if a := algorithm(child(si, dsig.CanonicalizationMethodTag)); !allowedCanonicalizations[a] {
-		return fmt.Errorf("%w: canonicalization %q", ErrAlgorithm, a)
-	}
-	if a := algorithm(child(si, dsig.SignatureMethodTag)); !allowedSignatureMethods[a] {
-		return fmt.Errorf("%w: signature method %q", ErrAlgorithm, a)
-	}
 	refs := children(si, dsig.ReferenceTag)
 	if len(refs) != 1 {
 		return fmt.Errorf("%w: %d references, want exactly one", ErrReference, len(refs))
 	}
-	ref := refs[0]
-	uri := ref.SelectAttrValue(dsig.URIAttr, "")
-	id := root.SelectAttrValue(dsig.DefaultIdAttr, "")
+	if err := sequence(si, dsig.CanonicalizationMethodTag, dsig.SignatureMethodTag, dsig.ReferenceTag); err != nil {
+		return err
+	}
+	kids := si.ChildElements()
+	c14n, sm, ref := kids[0], kids[1], kids[2]
+
+	a, err := onlyAttr(c14n, dsig.AlgorithmAttr)
+	if err != nil {
+		return err
+	}
+	if !allowedCanonicalizations[a] {
+		return fmt.Errorf("%w: canonicalization %q", ErrAlgorithm, a)
+	}
+	if err := inclusiveNamespacesOnly(c14n, a); err != nil {
+		return err
+	}
+	if a, err = onlyAttr(sm, dsig.AlgorithmAttr); err != nil {
+		return err
+	}
+	if !allowedSignatureMethods[a] {
+		return fmt.Errorf("%w: signature method %q", ErrAlgorithm, a)
+	}
+	if len(sm.ChildElements()) > 0 {
+		return fmt.Errorf("%w: SignatureMethod has child elements", ErrMalformed)
+	}
+
+	uri, err := onlyAttr(ref, dsig.URIAttr)
+	if err != nil {
+		return err
+	}
+	ids := idAttrs(root)
 	switch {
 	case uri == "":
-	case id != "" && uri == "#"+id:
-		if n := countID(root, id); n != 1 {
-			return fmt.Errorf("%w: ID %q appears %d times", ErrReference, id, n)
+	case len(ids) > 1:
+		return fmt.Errorf("%w: the root element has %d ID attributes", ErrReference, len(ids))
+	case len(ids) == 1 && ids[0].Key == dsig.DefaultIdAttr && ids[0].Space == "" && uri == "#"+ids[0].Value:
+		if n := countID(root, ids[0].Value); n != 1 {
+			return fmt.Errorf("%w: ID %q appears %d times", ErrReference, ids[0].Value, n)
 		}
 	default:
 		return fmt.Errorf("%w: reference %q is not the root element", ErrReference, uri)
 	}
-	if a := algorithm(child(ref, dsig.DigestMethodTag)); !allowedDigests[a] {
+	if err := sequence(ref, dsig.TransformsTag+"?", dsig.DigestMethodTag, dsig.DigestValueTag); err != nil {
+		return err
+	}
+	dm := child(ref, dsig.DigestMethodTag)
+	if a, err = onlyAttr(dm, dsig.AlgorithmAttr); err != nil {
+		return err
+	}
+	if !allowedDigests[a] {
 		return fmt.Errorf("%w: digest %q", ErrAlgorithm, a)
 	}
-	enveloped := false
-	if ts := child(ref, dsig.TransformsTag); ts != nil {
-		for _, t := range children(ts, dsig.TransformTag) {
-			a := algorithm(t)
-			if !allowedTransforms[a] {
-				return fmt.Errorf("%w: transform %q", ErrAlgorithm, a)
-			}
-			enveloped = enveloped || a == string(dsig.EnvelopedSignatureAltorithmId)
+	if len(dm.ChildElements()) > 0 {
+		return fmt.Errorf("%w: DigestMethod has child elements", ErrMalformed)
+	}
+	return checkTransforms(child(ref, dsig.TransformsTag))
+}
+
+// checkTransforms allows exactly the enveloped-signature transform,
+// optionally followed by one allowed canonicalization: XPath, XSLT, base64
+// and the rest are refused, and so is any other arrangement (goxmldsig would
+// apply a second enveloped-signature transform to whatever then sits where
+// the signature was).
+func checkTransforms(ts *etree.Element) error {
+	if ts == nil {
+		return fmt.Errorf("%w: reference lacks the enveloped-signature transform", ErrReference)
+	}
+	var algs []string
+	for _, t := range ts.ChildElements() {
+		if t.Tag != dsig.TransformTag || t.NamespaceURI() != dsig.Namespace {
+			return fmt.Errorf("%w: unexpected <%s> in Transforms", ErrMalformed, t.FullTag())
+		}
+		a, err := onlyAttr(t, dsig.AlgorithmAttr)
+		if err != nil {
+			return err
+		}
+		if !allowedTransforms[a] {
+			return fmt.Errorf("%w: transform %q", ErrAlgorithm, a)
+		}
+		if err := inclusiveNamespacesOnly(t, a); err != nil {
+			return err
+		}
+		algs = append(algs, a)
+	}
+	enveloped := string(dsig.EnvelopedSignatureAltorithmId)
+	switch {
+	case !slices.Contains(algs, enveloped):
+		return fmt.Errorf("%w: reference lacks the enveloped-signature transform", ErrReference)
+	case algs[0] != enveloped || len(algs) > 2 || (len(algs) == 2 && algs[1] == enveloped):
+		return fmt.Errorf("%w: transform chain %q, want enveloped-signature optionally followed by one canonicalization", ErrAlgorithm, algs)
+	}
+	return nil
+}
+
+// sequence checks that e's child elements are the XMLDSIG elements tags, in
+// that order; a tag ending in "?" may be absent.
+func sequence(e *etree.Element, tags ...string) error {
+	kids := e.ChildElements()
+	i := 0
+	for _, tag := range tags {
+		optional := strings.HasSuffix(tag, "?")
+		tag = strings.TrimSuffix(tag, "?")
+		if i < len(kids) && kids[i].Tag == tag && kids[i].NamespaceURI() == dsig.Namespace {
+			i++
+			continue
+		}
+		if !optional {
+			return fmt.Errorf("%w: ds:%s lacks ds:%s where expected", ErrMalformed, e.Tag, tag)
 		}
 	}
-	if !enveloped {
-		return fmt.Errorf("%w: reference lacks the enveloped-signature transform", ErrReference)
+	if i < len(kids) {
+		return fmt.Errorf("%w: unexpected <%s> in ds:%s", ErrMalformed, kids[i].FullTag(), e.Tag)
+	}
+	return nil
+}
+
+// onlyAttr returns the value of e's unqualified attribute key, refusing a
+// namespace-qualified attribute with the same local name: etree finds the
+// first of them and encoding/xml keeps the last, in canonical order, so
+// they could disagree.
+func onlyAttr(e *etree.Element, key string) (string, error) {
+	value, n := "", 0
+	for _, a := range e.Attr {
+		if a.Key != key {
+			continue
+		}
+		if a.Space != "" {
+			return "", fmt.Errorf("%w: qualified attribute %s on ds:%s", ErrMalformed, a.FullKey(), e.Tag)
+		}
+		value = a.Value
+		n++
+	}
+	if n != 1 && key == dsig.AlgorithmAttr {
+		return "", fmt.Errorf("%w: ds:%s has no Algorithm", ErrMalformed, e.Tag)
+	}
+	return value, nil
+}
+
+// inclusiveNamespacesOnly allows a canonicalization element no children
+// but, for exclusive C14N, one InclusiveNamespaces.
+func inclusiveNamespacesOnly(e *etree.Element, alg string) error {
+	for i, c := range e.ChildElements() {
+		if alg != string(dsig.CanonicalXML10ExclusiveAlgorithmId) || i > 0 ||
+			c.Tag != dsig.InclusiveNamespacesTag || c.NamespaceURI() != string(dsig.CanonicalXML10ExclusiveAlgorithmId) {
+			return fmt.Errorf("%w: unexpected <%s> in ds:%s", ErrMalformed, c.FullTag(), e.Tag)
+		}
 	}
 	return nil
 }
@@ -309,17 +521,26 @@ func children(e *etree.Element, tag string) []*etree.Element {
 	return out
 }
 
-func algorithm(e *etree.Element) string {
-	if e == nil {
-		return ""
+// idAttrs returns e's ID-like attributes: ID, Id or id in any namespace.
+// Partners' tools differ in which they treat as the ID, so a reference is
+// accepted only where they cannot disagree.
+func idAttrs(e *etree.Element) []etree.Attr {
+	var out []etree.Attr
+	for _, a := range e.Attr {
+		if a.Space != "xmlns" && strings.EqualFold(a.Key, "id") {
+			out = append(out, a)
+		}
 	}
-	return e.SelectAttrValue(dsig.AlgorithmAttr, "")
+	return out
 }
 
+// countID counts the ID-like attributes with value id in e's subtree.
 func countID(e *etree.Element, id string) int {
 	n := 0
-	if e.SelectAttrValue(dsig.DefaultIdAttr, "") == id {
-		n++
+	for _, a := range idAttrs(e) {
+		if a.Value == id {
+			n++
+		}
 	}
 	for _, c := range e.ChildElements() {
 		n += countID(c, id)

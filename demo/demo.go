@@ -49,6 +49,10 @@ type Options struct {
 	// NoWait makes legacy answers come as soon as a document is committed,
 	// instead of waiting (up to 10 s) for the partner's verdict.
 	NoWait bool
+	// External writes the PKI and configurations and starts the legacy
+	// simulators, but leaves the nodes to be run as separate processes
+	// ("vucelink run --config", see Configs and Addrs).
+	External bool
 }
 
 // Network is a running demo network.
@@ -57,7 +61,8 @@ type Network struct {
 	PKI     string
 	Nodes   map[string]*node.Node
 	Legacy  map[string]*legacysim.Server
-	Configs map[string]string // country → configuration file
+	Configs map[string]string            // country → configuration file
+	Addrs   map[string]map[string]string // country → listener name → address
 	Events  *track.Memory
 
 	legacyURL map[string]string
@@ -81,7 +86,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	}
 	n := &Network{
 		Dir: o.Dir, Nodes: map[string]*node.Node{}, Legacy: map[string]*legacysim.Server{},
-		Configs: map[string]string{}, legacyURL: map[string]string{}, out: o.Out,
+		Configs: map[string]string{}, Addrs: map[string]map[string]string{}, legacyURL: map[string]string{}, out: o.Out,
 	}
 	if n.out == nil {
 		n.out = io.Discard
@@ -117,6 +122,12 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		}
 	}
 	addr := func(cc, name string) string { return listeners[cc][name].Addr().String() }
+	for _, cc := range countries {
+		n.Addrs[cc] = map[string]string{}
+		for name, ln := range listeners[cc] {
+			n.Addrs[cc][name] = ln.Addr().String()
+		}
+	}
 
 	plain, hashed, err := credentials(countries)
 	if err != nil {
@@ -155,6 +166,15 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		n.Configs[cc] = path
 	}
 
+	if o.External {
+		// Free the nodes' addresses for the processes that will run them.
+		for _, cc := range countries {
+			for _, name := range []string{"legacy", "partners", "forward_proxy"} {
+				listeners[cc][name].Close()
+			}
+		}
+		return n, nil
+	}
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

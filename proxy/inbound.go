@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beevik/etree"
@@ -88,6 +89,44 @@ type Inbound struct {
 	MaxBodyBytes int64
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	locks keyedMutex
+}
+
+// keyedMutex serializes work on one key (one partner's document), so two
+// concurrent deliveries of the same document — a sender's retry racing its
+// first attempt — cannot both be handed over.
+type keyedMutex struct {
+	mu   sync.Mutex
+	keys map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.keys == nil {
+		k.keys = map[string]*keyLock{}
+	}
+	l := k.keys[key]
+	if l == nil {
+		l = &keyLock{}
+		k.keys[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.keys, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // rejection is a refusal with its HTTP status and reason.
@@ -127,7 +166,12 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rc.DocumentID != "" && rc.Outcome != wire.Rejected {
 			// A verdict on a verified document is final: remember it before
 			// answering, so a retry gets this same receipt.
-			if err := in.remember(r.Context(), rc, body); err != nil {
+			// Detached from the request: a sender that hangs up (or dies)
+			// mid-request must not leave a handed-over document unrecorded,
+			// or its retry would be handed over a second time.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+			defer cancel()
+			if err := in.remember(ctx, rc, body); err != nil {
 				status, rc.Outcome = http.StatusServiceUnavailable, wire.Rejected
 				rc.Reasons = []wire.Reason{{Code: "store.unavailable", Message: "the receiving node could not record the document; retry later"}}
 			}
@@ -199,6 +243,8 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev.Step, ev.Detail, ev.Duration = track.Verified, "signed by "+verified.Signer.Subject.String(), time.Since(start)
 	in.record(r.Context(), ev)
 
+	unlock := in.locks.lock(peer.Country + "\x00" + docType + "\x00" + id)
+	defer unlock()
 	switch prev, err := in.Ledger.Find(r.Context(), store.Inbound, peer.Country, docType, id); {
 	case err == nil && prev.Digest == rc.Digest && prev.Receipt != nil:
 		// A retry of a document already decided: same receipt, no second
@@ -232,7 +278,10 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in.record(r.Context(), ev)
 
 	start = time.Now()
-	if rj := in.handOver(r.Context(), target, rc, native); rj != nil {
+	// Once started, the hand-over finishes even if the sender goes away.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer hcancel()
+	if rj := in.handOver(hctx, target, rc, native); rj != nil {
 		answer(0, rj)
 		return
 	}
@@ -260,6 +309,8 @@ func (in *Inbound) applyStatus(ctx context.Context, w http.ResponseWriter, partn
 		return
 	}
 	id := m.ID()
+	unlock := in.locks.lock(partner + "\x00" + statusmsg.Type + "\x00" + id)
+	defer unlock()
 	if prev, err := in.Ledger.Find(ctx, store.Inbound, partner, statusmsg.Type, id); err == nil && prev.Receipt != nil {
 		if prev.Digest != rc.Digest {
 			answer(0, reject(http.StatusConflict, wire.Rejected, "document.conflict", "status message %s was already received with different content", id))

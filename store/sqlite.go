@@ -306,15 +306,21 @@ func (s *SQLite) Transition(ctx context.Context, trackingID string, at time.Time
 		if err := lifecycle.Check(d.State, c.To); err != nil {
 			return fmt.Errorf("document %s (%s): %w", d.DocumentID, trackingID, err)
 		}
-		sets := []string{"state = ?", "updated = ?", "lease_until = NULL"}
+		sets := []string{"state = ?", "updated = ?"}
 		args := []any{string(c.To), at.UnixNano()}
 		if c.Receipt != nil {
 			sets, args = append(sets, "receipt = ?"), append(args, receiptJSON(c.Receipt))
 			d.Receipt = c.Receipt
 		}
 		if c.NextTry != nil {
-			sets, args = append(sets, "next_try = ?"), append(args, nanos(*c.NextTry))
+			// A new schedule ends the attempt that held the lease.
+			sets, args = append(sets, "next_try = ?", "lease_until = NULL"), append(args, nanos(*c.NextTry))
 			d.NextTry = *c.NextTry
+		}
+		if !lifecycle.Pending(c.To) && c.To != lifecycle.Sent {
+			// Nothing more to deliver in a state that is not pending.
+			sets = append(sets, "next_try = NULL", "lease_until = NULL")
+			d.NextTry = time.Time{}
 		}
 		if c.LastError != nil {
 			sets, args = append(sets, "last_error = ?"), append(args, *c.LastError)
@@ -338,13 +344,15 @@ func (s *SQLite) Transition(ctx context.Context, trackingID string, at time.Time
 
 // Claim leases the next outbound document due for delivery to partner
 // until now+lease, so no other worker takes it meanwhile and a crashed
-// worker's claim expires; its attempt count grows. Any Transition ends the
-// lease. It returns nil when nothing is due.
+// worker's claim expires; its attempt count grows. A Transition ends the
+// lease that sets a new NextTry (or leaves the pending states). It returns
+// nil when nothing is due.
 func (s *SQLite) Claim(ctx context.Context, partner string, now time.Time, lease time.Duration) (*Document, error) {
 	var out *Document
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		d, err := scanDoc(tx.QueryRowContext(ctx, `SELECT `+cols+` FROM documents
-			WHERE direction = 'outbound' AND partner = ? AND next_try IS NOT NULL AND next_try <= ?
+			WHERE direction = 'outbound' AND partner = ? AND state IN ('accepted', 'sent')
+			  AND next_try IS NOT NULL AND next_try <= ?
 			  AND (lease_until IS NULL OR lease_until <= ?)
 			ORDER BY next_try LIMIT 1`, partner, now.UnixNano(), now.UnixNano()))
 		if errors.Is(err, ErrNotFound) {
