@@ -26,8 +26,15 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/wire"
 )
+
+// ReceiptVerifier checks a partner's signed receipt. *certs.Verifier
+// implements it.
+type ReceiptVerifier interface {
+	Verify(data []byte) (*certs.Verified, error)
+}
 
 // Document is what is delivered.
 type Document struct {
@@ -47,6 +54,11 @@ type Deliverer interface {
 // retry budget (network failure, timeouts, 5xx). Trying later may succeed.
 var ErrUnavailable = errors.New("partner unavailable")
 
+// ErrBadReceipt means the partner answered with a receipt that cannot be
+// trusted (unsigned, badly signed, or not about what was sent). The
+// document is tried again later.
+var ErrBadReceipt = errors.New("untrustworthy receipt")
+
 // ErrUnknownPartner means no partner is configured under that code.
 var ErrUnknownPartner = errors.New("unknown partner")
 
@@ -56,6 +68,9 @@ type Partner struct {
 	RootCAs  *x509.CertPool // the partner country's CAs: its server certificate must chain to one
 	Username string
 	Password string
+	// Receipts verifies the partner's signed receipts. When set, a verdict
+	// on a document must come signed by one of the partner's officials.
+	Receipts ReceiptVerifier
 }
 
 // Options configure an HTTPS deliverer.
@@ -160,12 +175,43 @@ func (h *HTTPS) Deliver(ctx context.Context, doc *Document) (*wire.Receipt, erro
 	if resp.StatusCode >= 500 {
 		return nil, fmt.Errorf("deliver %s to %s: %w: HTTP %d: %s", doc.ID, doc.Partner, ErrUnavailable, resp.StatusCode, snippet(body))
 	}
-	var r wire.Receipt
-	if err := json.Unmarshal(body, &r); err != nil || r.Outcome == "" {
-		return nil, fmt.Errorf("deliver %s to %s: HTTP %d without a receipt: %s", doc.ID, doc.Partner, resp.StatusCode, snippet(body))
+	r, err := p.receipt(resp.Header.Get("Content-Type"), body)
+	if err != nil {
+		return nil, fmt.Errorf("deliver %s to %s: HTTP %d: %w", doc.ID, doc.Partner, resp.StatusCode, err)
 	}
 	if r.TrackingID != doc.TrackingID {
 		return nil, fmt.Errorf("deliver %s to %s: receipt is for tracking ID %q, not %q", doc.ID, doc.Partner, r.TrackingID, doc.TrackingID)
+	}
+	if r.Outcome != wire.Rejected && r.Digest != wire.Digest(doc.Body) {
+		return nil, fmt.Errorf("deliver %s to %s: receipt is for digest %s, not what was sent (%s)", doc.ID, doc.Partner, r.Digest, wire.Digest(doc.Body))
+	}
+	return r, nil
+}
+
+// receipt reads a partner's answer: a signed XML receipt (verified here),
+// or a JSON one, which is only believed for refusals.
+func (p *partnerClient) receipt(contentType string, body []byte) (*wire.Receipt, error) {
+	if strings.HasPrefix(contentType, wire.ReceiptContentType) {
+		if p.Receipts == nil {
+			return nil, errors.New("signed receipt, but no verifier for this partner's receipts")
+		}
+		v, err := p.Receipts.Verify(body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: receipt signature: %v", ErrBadReceipt, err)
+		}
+		r, err := wire.ParseReceiptXML(v.Element)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadReceipt, err)
+		}
+		r.Signed, r.Signer = body, v.Signer.Subject.String()
+		return r, nil
+	}
+	var r wire.Receipt
+	if err := json.Unmarshal(body, &r); err != nil || r.Outcome == "" {
+		return nil, fmt.Errorf("%w: no receipt in the answer: %s", ErrBadReceipt, snippet(body))
+	}
+	if p.Receipts != nil && r.Outcome != wire.Rejected {
+		return nil, fmt.Errorf("%w: unsigned receipt claims %s", ErrBadReceipt, r.Outcome)
 	}
 	return &r, nil
 }

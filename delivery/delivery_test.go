@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/wire"
 )
@@ -87,7 +89,9 @@ func newDeliverer(t *testing.T, p *pki, url string, retries int) *HTTPS {
 }
 
 func receiptFor(r *http.Request, outcome wire.Outcome) wire.Receipt {
-	return wire.Receipt{TrackingID: r.Header.Get(wire.HeaderTrackingID), DocumentType: "sps", From: "CL", To: "MX", Outcome: outcome, Time: time.Now()}
+	body, _ := io.ReadAll(r.Body)
+	return wire.Receipt{TrackingID: r.Header.Get(wire.HeaderTrackingID), DocumentType: "sps", From: "CL", To: "MX",
+		Digest: wire.Digest(body), Outcome: outcome, Time: time.Now()}
 }
 
 func doc() *Document {
@@ -226,5 +230,67 @@ func TestJitterBackoff(t *testing.T) {
 	resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}
 	if d := JitterBackoff(min, max, 0, resp); d != time.Second {
 		t.Errorf("Retry-After: %s", d)
+	}
+}
+
+// Verdicts must come signed by one of the partner's officials, about what
+// was sent.
+func TestDeliver_SignedReceipts(t *testing.T) {
+	p := newPKI(t)
+	official, err := p.partnerCA.IssueOfficial("María Hernández", "SENASICA", devpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := p.otherCA.IssueOfficial("Nobody", "X", devpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(p.partnerCA.Cert)
+	verifier := &certs.Verifier{Roots: roots}
+	signed := func(kp *devpki.KeyPair, edit func(*wire.Receipt)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			rc := receiptFor(r, wire.ReceivedCorrectly)
+			if edit != nil {
+				edit(&rc)
+			}
+			s, _ := certs.NewSigner(kp.Key, kp.Cert)
+			doc := rc.XML()
+			el, _ := s.SignElement(doc.Root())
+			doc.SetRoot(el)
+			b, _ := doc.WriteToBytes()
+			w.Header().Set("Content-Type", wire.ReceiptContentType)
+			w.Write(b)
+		}
+	}
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		wantErr bool
+	}{
+		{"signed by the partner's official", signed(official, nil), false},
+		{"signed by another country's official", signed(stranger, nil), true},
+		{"about another digest", signed(official, func(r *wire.Receipt) { r.Digest = "sha256:00" }), true},
+		{"unsigned verdict", func(w http.ResponseWriter, r *http.Request) {
+			json.NewEncoder(w).Encode(receiptFor(r, wire.ReceivedCorrectly))
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := partnerServer(t, p, p.server, tt.handler)
+			d := newDeliverer(t, p, srv.URL, 0)
+			part := d.partners["MX"]
+			part.Receipts = verifier
+			rc, err := d.Deliver(context.Background(), doc())
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("accepted receipt %+v", rc)
+				}
+				return
+			}
+			if err != nil || rc.Outcome != wire.ReceivedCorrectly || len(rc.Signed) == 0 || !strings.Contains(rc.Signer, "María Hernández") {
+				t.Fatalf("receipt %+v err %v", rc, err)
+			}
+		})
 	}
 }

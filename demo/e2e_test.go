@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -84,6 +85,20 @@ func TestEndToEnd_TwoNodes(t *testing.T) {
 			}
 			if strings.Join(steps, " ") != strings.Join(want, " ") {
 				t.Errorf("hops:\n got %v\nwant %v", steps, want)
+			}
+			// The origin keeps the destination's signed receipt as proof of
+			// delivery: it verifies against the destination's CA and names
+			// the digest of what was sent.
+			d, err := n.Nodes[tc.from].Store.Get(ctx, res.TrackingID)
+			if err != nil || d.Receipt == nil || len(d.Receipt.Signed) == 0 {
+				t.Fatalf("no signed receipt stored at %s: %+v %v", tc.from, d, err)
+			}
+			v, err := (&certs.Verifier{Roots: mustPool(t, filepath.Join(n.PKI, tc.to, "ca.pem"))}).Verify(d.Receipt.Signed)
+			if err != nil {
+				t.Fatalf("stored receipt does not verify: %v", err)
+			}
+			if rc, _ := wire.ParseReceiptXML(v.Element); rc == nil || rc.Digest != d.Digest || rc.Outcome != wire.ReceivedCorrectly {
+				t.Errorf("stored receipt %+v does not match the document (digest %s)", rc, d.Digest)
 			}
 			// The legacy caller's answer is in the shape its route configures
 			// and carries the tracking ID.
@@ -268,9 +283,22 @@ func postInbound(t *testing.T, endpoint string, roots *x509.CertPool, c inboundC
 		t.Fatalf("post: %v", err)
 	}
 	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.Header.Get("Content-Type") == wire.ReceiptContentType {
+		// A verdict on a verified document: signed by MX's official.
+		v, err := (&certs.Verifier{Roots: roots}).Verify(body)
+		if err != nil {
+			t.Fatalf("status %d: receipt signature: %v", resp.StatusCode, err)
+		}
+		rc, err := wire.ParseReceiptXML(v.Element)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, *rc
+	}
 	var rc wire.Receipt
-	if err := json.NewDecoder(resp.Body).Decode(&rc); err != nil {
-		t.Fatalf("status %d without a JSON receipt: %v", resp.StatusCode, err)
+	if err := json.Unmarshal(body, &rc); err != nil {
+		t.Fatalf("status %d without a receipt: %v", resp.StatusCode, err)
 	}
 	return resp.StatusCode, rc
 }

@@ -211,6 +211,8 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		deliveryPartners[cc] = delivery.Partner{
 			URL: p.URL, RootCAs: pool,
 			Username: p.OutboundAuth.Username, Password: p.OutboundAuth.Password,
+			// Receipts come signed by any of the partner's officials.
+			Receipts: peer.Verifiers[statusmsg.Type],
 		}
 	}
 
@@ -277,8 +279,14 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		Country: cfg.Node.Country, Routes: routes, Partners: known, Recorder: recorder,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, Logger: logger.With("component", "outbound"),
 	}
+	// Receipts are signed by this node's first configured official.
+	var receiptSigner proxy.Signer
+	if len(cfg.Signing) > 0 {
+		receiptSigner = signers[cfg.Signing[0].Documents[0]]
+	}
 	n.Inbound = &proxy.Inbound{
-		Country: cfg.Node.Country, Peers: peers, Targets: targets, Recorder: recorder,
+		ReceiptSigner: receiptSigner,
+		Country:       cfg.Node.Country, Peers: peers, Targets: targets, Recorder: recorder,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
 		Legacy: &http.Client{
 			Timeout:   cfg.Legacy.Timeout,

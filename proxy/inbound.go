@@ -80,6 +80,9 @@ type Inbound struct {
 	Targets map[string]*Target
 	// Ledger records every verdict on a verified document (required).
 	Ledger Ledger
+	// ReceiptSigner signs receipts for verdicts on verified documents
+	// (proof of delivery); nil sends them unsigned.
+	ReceiptSigner Signer
 	// Legacy is the client used to reach the legacy VUCE; nil means a
 	// client with a 15 s timeout.
 	Legacy *http.Client
@@ -163,6 +166,12 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			in.record(r.Context(), ev)
 		}
 		rc.Time = in.now().UTC()
+		if rc.DocumentID != "" && rc.Outcome != wire.Rejected && in.ReceiptSigner != nil {
+			if err := in.signReceipt(rc); err != nil {
+				status, rc.Outcome = http.StatusServiceUnavailable, wire.Rejected
+				rc.Reasons = []wire.Reason{{Code: "receipt.signing", Message: "the receiving node could not sign its receipt; retry later"}}
+			}
+		}
 		if rc.DocumentID != "" && rc.Outcome != wire.Rejected {
 			// A verdict on a verified document is final: remember it before
 			// answering, so a retry gets this same receipt.
@@ -176,9 +185,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				rc.Reasons = []wire.Reason{{Code: "store.unavailable", Message: "the receiving node could not record the document; retry later"}}
 			}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(rc)
+		writeReceipt(w, status, rc)
 	}
 
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, wire.DocumentsPath) || strings.Contains(docType, "/") {
@@ -356,9 +363,37 @@ func replay(w http.ResponseWriter, rc *wire.Receipt) {
 	if rc.Outcome != wire.ReceivedCorrectly {
 		status = http.StatusUnprocessableEntity
 	}
+	writeReceipt(w, status, rc)
+}
+
+// writeReceipt sends the signed XML receipt when there is one, else JSON.
+func writeReceipt(w http.ResponseWriter, status int, rc *wire.Receipt) {
+	if rc.Signed != nil {
+		w.Header().Set("Content-Type", wire.ReceiptContentType)
+		w.WriteHeader(status)
+		w.Write(rc.Signed)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(rc)
+}
+
+// signReceipt signs the receipt as this node's official: the sender keeps
+// it as proof that this node received exactly that digest.
+func (in *Inbound) signReceipt(rc *wire.Receipt) error {
+	doc := rc.XML()
+	signed, err := in.ReceiptSigner.SignElement(doc.Root())
+	if err != nil {
+		return err
+	}
+	doc.SetRoot(signed)
+	b, err := doc.WriteToBytes()
+	if err != nil {
+		return err
+	}
+	rc.Signed = b
+	return nil
 }
 
 // remember records a verdict on a verified document.

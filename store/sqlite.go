@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS documents (
   state        TEXT NOT NULL,
   body         BLOB,
   receipt      TEXT,
+  receipt_signed BLOB,
   attempts     INTEGER NOT NULL DEFAULT 0,
   next_try     INTEGER,
   lease_until  INTEGER,
@@ -86,17 +87,18 @@ func (s *SQLite) Ping(ctx context.Context) error {
 	return err
 }
 
-const cols = `seq, tracking_id, direction, partner, doc_type, doc_id, digest, state, body, receipt, attempts, next_try, last_error, created, updated`
+const cols = `seq, tracking_id, direction, partner, doc_type, doc_id, digest, state, body, receipt, receipt_signed, attempts, next_try, last_error, created, updated`
 
 type scanner interface{ Scan(...any) error }
 
 func scanDoc(r scanner) (*Document, error) {
 	var d Document
 	var receipt sql.NullString
+	var signed []byte
 	var next sql.NullInt64
 	var created, updated int64
 	if err := r.Scan(&d.Seq, &d.TrackingID, &d.Direction, &d.Partner, &d.Type, &d.DocumentID, &d.Digest, &d.State,
-		&d.Body, &receipt, &d.Attempts, &next, &d.LastError, &created, &updated); err != nil {
+		&d.Body, &receipt, &signed, &d.Attempts, &next, &d.LastError, &created, &updated); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -107,6 +109,7 @@ func scanDoc(r scanner) (*Document, error) {
 		if err := json.Unmarshal([]byte(receipt.String), d.Receipt); err != nil {
 			return nil, fmt.Errorf("document %s: stored receipt: %w", d.TrackingID, err)
 		}
+		d.Receipt.Signed = signed
 	}
 	if next.Valid {
 		d.NextTry = time.Unix(0, next.Int64).UTC()
@@ -121,6 +124,13 @@ func receiptJSON(r *wire.Receipt) any {
 	}
 	b, _ := json.Marshal(r)
 	return string(b)
+}
+
+func signedOf(r *wire.Receipt) any {
+	if r == nil || r.Signed == nil {
+		return nil
+	}
+	return r.Signed
 }
 
 func nanos(t time.Time) any {
@@ -170,9 +180,9 @@ func (s *SQLite) Add(ctx context.Context, d *Document, actor, reason string) (ex
 			return err
 		}
 		now := d.Created
-		res, err := tx.ExecContext(ctx, `INSERT INTO documents (tracking_id, direction, partner, doc_type, doc_id, digest, state, body, receipt, attempts, next_try, last_error, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?)`,
-			d.TrackingID, d.Direction, d.Partner, d.Type, d.DocumentID, d.Digest, string(d.State), d.Body, receiptJSON(d.Receipt),
+		res, err := tx.ExecContext(ctx, `INSERT INTO documents (tracking_id, direction, partner, doc_type, doc_id, digest, state, body, receipt, receipt_signed, attempts, next_try, last_error, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?)`,
+			d.TrackingID, d.Direction, d.Partner, d.Type, d.DocumentID, d.Digest, string(d.State), d.Body, receiptJSON(d.Receipt), signedOf(d.Receipt),
 			nanos(d.NextTry), now.UnixNano(), now.UnixNano())
 		if err != nil {
 			return err
@@ -309,7 +319,7 @@ func (s *SQLite) Transition(ctx context.Context, trackingID string, at time.Time
 		sets := []string{"state = ?", "updated = ?"}
 		args := []any{string(c.To), at.UnixNano()}
 		if c.Receipt != nil {
-			sets, args = append(sets, "receipt = ?"), append(args, receiptJSON(c.Receipt))
+			sets, args = append(sets, "receipt = ?", "receipt_signed = ?"), append(args, receiptJSON(c.Receipt), signedOf(c.Receipt))
 			d.Receipt = c.Receipt
 		}
 		if c.NextTry != nil {

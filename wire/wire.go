@@ -69,6 +69,12 @@ type Receipt struct {
 	Outcome      Outcome   `json:"outcome"`
 	Reasons      []Reason  `json:"reasons,omitempty"`
 	Time         time.Time `json:"time"`
+
+	// Signed is the receipt as the receiving node signed it (XML with an
+	// enveloped signature), when it was signed: the proof both sides keep.
+	Signed []byte `json:"-"`
+	// Signer names who signed it.
+	Signer string `json:"signer,omitempty"`
 }
 
 // Error summarises the reasons in one line.
