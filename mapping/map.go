@@ -5,16 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/beevik/etree"
 
 	"github.com/vucelink/vucelink/xmlsafe"
 )
 
-// Sentinels wrapped by FieldError.Err.
+// Sentinels wrapped by FieldError.Err, for callers that branch on the kind
+// of failure (errors.Is works on FieldError and on Errors).
 var (
 	ErrRequired    = errors.New("required value is missing")
 	ErrUnknownCode = errors.New("value not in code table")
@@ -23,10 +24,10 @@ var (
 
 // FieldError is one field that could not be mapped.
 type FieldError struct {
-	Target string // target path, with group positions, e.g. items[3].weight
-	Source string // source path, with group positions
-	Line   int    // rule's line in the rule file
-	Err    error
+	Target string // target path, with group positions: …/ram:IncludedSPSTradeLineItem[3]/ram:NetWeightMeasure
+	Source string // source path, with group positions: productos[3]/pesoNeto; empty for a constant
+	Line   int    // the rule's line in the rule file
+	Err    error  // wraps ErrRequired, ErrUnknownCode or ErrBadValue
 }
 
 func (e *FieldError) Error() string {
@@ -39,7 +40,7 @@ func (e *FieldError) Error() string {
 
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// Errors are all the field errors of one mapping.
+// Errors are all the field errors of one mapping, in rule and item order.
 type Errors []*FieldError
 
 func (es Errors) Error() string {
@@ -50,14 +51,24 @@ func (es Errors) Error() string {
 	return fmt.Sprintf("%d field(s) failed: %s", len(es), strings.Join(lines, "; "))
 }
 
-// Output is a mapped document.
+// Unwrap lets errors.Is and errors.As see every field error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Output is a mapped document: XML when the rules' target format is xml,
+// JSON when it is json.
 type Output struct {
-	XML  *etree.Document // when the target is XML
-	JSON []byte          // when the target is JSON
+	XML  *etree.Document
+	JSON []byte
 }
 
 // Bytes serializes the output. XML carries an XML declaration and is not
-// indented (indentation would be data to a signature).
+// indented: whitespace would be data to a signature over the document.
 func (o *Output) Bytes() ([]byte, error) {
 	if o.XML != nil {
 		return o.XML.WriteToBytes()
@@ -65,34 +76,35 @@ func (o *Output) Bytes() ([]byte, error) {
 	return o.JSON, nil
 }
 
-// Map translates a payload in the source format.
+// Map translates a payload in the rules' source format. XML input is parsed
+// by xmlsafe, which refuses any DTD or entity declaration before a tree is
+// built; JSON numbers keep their exact text.
 func (r *Rules) Map(input []byte) (*Output, error) {
-	switch r.source.format {
-	case "xml":
+	if r.source.format == "xml" {
 		doc, err := xmlsafe.Parse(input, xmlsafe.Limits{})
 		if err != nil {
 			return nil, fmt.Errorf("%s: input: %w", r.file, err)
 		}
 		return r.MapElement(doc.Root())
-	default:
-		dec := json.NewDecoder(bytes.NewReader(input))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("%s: input is not valid JSON: %w", r.file, err)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("%s: input has data after the JSON value", r.file)
-		}
-		if _, ok := v.(map[string]any); !ok {
-			return nil, fmt.Errorf("%s: input must be a JSON object", r.file)
-		}
-		return r.run(jsonNode{v})
 	}
+	dec := json.NewDecoder(bytes.NewReader(input))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%s: input is not valid JSON: %w", r.file, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%s: input has data after the JSON value", r.file)
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return nil, fmt.Errorf("%s: input must be a JSON object", r.file)
+	}
+	return r.run(jsonNode{v})
 }
 
 // MapElement translates an XML source that is already parsed (and, on the
-// inbound path, verified): paths are relative to root.
+// inbound path, verified): source paths are relative to root, and
+// namespace declarations on root's ancestors are honoured.
 func (r *Rules) MapElement(root *etree.Element) (*Output, error) {
 	if r.source.format != "xml" {
 		return nil, fmt.Errorf("%s: source format is %s, not xml", r.file, r.source.format)
@@ -100,119 +112,151 @@ func (r *Rules) MapElement(root *etree.Element) (*Output, error) {
 	if root == nil {
 		return nil, fmt.Errorf("%s: no root element", r.file)
 	}
-	if q := r.source.root; q != nil && (root.Tag != q.local || root.NamespaceURI() != q.uri) {
-		return nil, fmt.Errorf("%s: root element is {%s}%s, want {%s}%s", r.file, root.NamespaceURI(), root.Tag, q.uri, q.local)
+	ns := newNSResolver()
+	if q := r.source.root; q != nil && !ns.matches(root, q) {
+		return nil, fmt.Errorf("%s: root element is {%s}%s, want {%s}%s", r.file, ns.uri(root, root.Space), root.Tag, q.uri, q.local)
 	}
-	return r.run(xmlNode{root})
-}
-
-// node is a source context: a JSON value or an XML element.
-type node interface {
-	// value returns the text at p, and whether it is present.
-	value(p *spath) (string, bool, error)
-	// items returns the repeated nodes at p.
-	items(p *spath) []node
-}
-
-// sink is a target context.
-type sink interface {
-	set(steps []tstep, value, typ string) error
-	group(steps []tstep) (sink, error)
-}
-
-type run struct {
-	errs Errors
+	return r.run(xmlNode{root, ns})
 }
 
 func (r *Rules) run(src node) (*Output, error) {
-	var st run
-	switch r.target.format {
-	case "xml":
+	var m mapper
+	if r.target.format == "xml" {
 		doc := etree.NewDocument()
 		doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
-		root := doc.CreateElement(qualified(r.target.root))
-		for _, ns := range r.target.ns {
-			root.CreateAttr("xmlns:"+ns.k, ns.v)
+		root := doc.CreateElement(r.target.root.tag)
+		for _, ns := range r.target.decls {
+			if ns.k == "" {
+				root.CreateAttr("xmlns", ns.v)
+			} else {
+				root.CreateAttr("xmlns:"+ns.k, ns.v)
+			}
 		}
-		st.apply(r.fields, src, xmlSink{root}, 0, "", "")
-		if len(st.errs) > 0 {
-			return nil, st.errs
+		m.apply(r.fields, src, xmlSink{root}, nil)
+		if len(m.errs) > 0 {
+			return nil, m.errs
 		}
 		return &Output{XML: doc}, nil
-	default:
-		obj := newObject()
-		st.apply(r.fields, src, jsonSink{obj}, 0, "", "")
-		if len(st.errs) > 0 {
-			return nil, st.errs
-		}
-		var buf bytes.Buffer
-		obj.write(&buf)
-		return &Output{JSON: buf.Bytes()}, nil
 	}
+	obj := &object{}
+	m.apply(r.fields, src, jsonSink{obj}, nil)
+	if len(m.errs) > 0 {
+		return nil, m.errs
+	}
+	return &Output{JSON: obj.appendTo(make([]byte, 0, 1024))}, nil
 }
 
-func (st *run) fail(rl *rule, tprefix, sprefix string, err error) {
-	src := ""
-	if rl.source != "" {
-		src = sprefix + rl.source
+// scope is the chain of group items a rule runs in. Paths for messages are
+// built from it only when a field fails, so the common path allocates
+// nothing for them.
+type scope struct {
+	parent *scope
+	group  *rule
+	index  int // 1-based
+}
+
+func (s *scope) prefixes() (target, source string) {
+	if s == nil {
+		return "", ""
 	}
-	st.errs = append(st.errs, &FieldError{Target: tprefix + rl.target, Source: src, Line: rl.line, Err: err})
+	t, src := s.parent.prefixes()
+	pos := "[" + strconv.Itoa(s.index) + "]/"
+	return t + s.group.target + pos, src + s.group.source + pos
+}
+
+func (s *scope) position() int {
+	if s == nil {
+		return 0
+	}
+	return s.index
+}
+
+type mapper struct {
+	errs Errors
+}
+
+func (m *mapper) fail(rl *rule, sc *scope, err error) {
+	tp, sp := sc.prefixes()
+	src := ""
+	switch {
+	case rl.group:
+		src = sp + rl.source
+	case rl.kind == fromSource:
+		src = sp + rl.source
+	case rl.kind == fromIndex:
+		src = rl.source
+	}
+	m.errs = append(m.errs, &FieldError{Target: tp + rl.target, Source: src, Line: rl.line, Err: err})
 }
 
 // apply runs rules against one source context into one target context.
-// index is the 1-based position in the enclosing group (0 at top level);
-// the prefixes make messages name the exact item.
-func (st *run) apply(rules []*rule, src node, dst sink, index int, tprefix, sprefix string) {
+func (m *mapper) apply(rules []*rule, src node, dst sink, sc *scope) {
 	for _, rl := range rules {
 		if rl.when != nil {
+			// An object, or an element with children, has no single value
+			// (err) but is there: it counts as present.
 			v, ok, err := src.value(rl.when)
-			if err != nil || !ok || v == "" {
+			if err == nil && (!ok || v == "") {
 				continue
 			}
 		}
 		if rl.group {
-			items := src.items(rl.spath)
-			if len(items) == 0 {
-				if rl.required {
-					st.fail(rl, tprefix, sprefix, fmt.Errorf("%w: at least one item", ErrRequired))
-				}
-				continue
-			}
-			for i, it := range items {
-				sub, err := dst.group(rl.tpath)
-				if err != nil {
-					st.fail(rl, tprefix, sprefix, err)
-					break
-				}
-				pos := "[" + strconv.Itoa(i+1) + "]"
-				st.apply(rl.fields, it, sub, i+1, tprefix+rl.target+pos+"/", sprefix+rl.source+pos+"/")
-			}
+			m.group(rl, src, dst, sc)
 			continue
 		}
-		v, err := st.valueOf(rl, src, index)
+		v, err := m.valueOf(rl, src, sc)
 		if err != nil {
-			st.fail(rl, tprefix, sprefix, err)
+			m.fail(rl, sc, err)
 			continue
 		}
 		if v == "" {
 			continue
 		}
 		if err := dst.set(rl.tpath, v, rl.typ); err != nil {
-			st.fail(rl, tprefix, sprefix, err)
+			m.fail(rl, sc, err)
 		}
 	}
 }
 
-// valueOf computes a field's value: source or constant, then trim,
-// default, code table, date conversion, case.
-func (st *run) valueOf(rl *rule, src node, index int) (string, error) {
+func (m *mapper) group(rl *rule, src node, dst sink, sc *scope) {
+	items, err := src.items(rl.spath)
+	if err != nil {
+		m.fail(rl, sc, err)
+		return
+	}
+	if len(items) == 0 {
+		if rl.required {
+			m.fail(rl, sc, fmt.Errorf("%w: at least one item", ErrRequired))
+		}
+		return
+	}
+	for i, it := range items {
+		// Each item is built detached and attached only if something was
+		// written to it, so an item whose fields are all empty leaves no
+		// empty element (or object) behind.
+		sub := dst.item()
+		m.apply(rl.fields, it, sub, &scope{parent: sc, group: rl, index: i + 1})
+		if sub.empty() || len(m.errs) > 0 {
+			continue
+		}
+		if err := dst.attach(rl.tpath, sub); err != nil {
+			m.fail(rl, sc, err)
+			return
+		}
+	}
+}
+
+// valueOf computes a field's value: source, constant or position, then
+// trim, code table, date conversion and case; then the default if it is
+// empty.
+func (m *mapper) valueOf(rl *rule, src node, sc *scope) (string, error) {
 	var v string
-	switch {
-	case rl.value != nil:
-		v = *rl.value
-	case rl.spath.index:
-		if index > 0 {
-			v = strconv.Itoa(index)
+	switch rl.kind {
+	case fromConstant:
+		v = rl.value
+	case fromIndex:
+		if n := sc.position(); n > 0 {
+			v = strconv.Itoa(n)
 		}
 	default:
 		s, _, err := src.value(rl.spath)
@@ -224,21 +268,20 @@ func (st *run) valueOf(rl *rule, src node, index int) (string, error) {
 	if rl.trim {
 		v = strings.TrimSpace(v)
 	}
-	if v == "" && rl.def != nil {
-		v = *rl.def
-	}
 	if v == "" {
+		// The default is an output value, written as is: `default: KGM`
+		// on a unit rule means the standard code, not a native word to
+		// look up.
+		if rl.def != nil && *rl.def != "" {
+			return *rl.def, nil
+		}
 		if rl.required {
 			return "", ErrRequired
 		}
 		return "", nil
 	}
-	if rl.table != nil {
-		m := rl.table.fwd
-		if rl.reverse {
-			m = rl.table.rev
-		}
-		code, ok := m[v]
+	if rl.lookup != nil {
+		code, ok := rl.lookup[v]
 		if !ok {
 			return "", fmt.Errorf("%w: %q is not in table %s", ErrUnknownCode, v, rl.table.name)
 		}
@@ -251,39 +294,11 @@ func (st *run) valueOf(rl *rule, src node, index int) (string, error) {
 		}
 		v = out
 	}
-	switch {
-	case rl.upper:
+	switch rl.caseMode {
+	case caseUpper:
 		v = strings.ToUpper(v)
-	case rl.lower:
+	case caseLower:
 		v = strings.ToLower(v)
 	}
 	return v, nil
-}
-
-func (d *dateConv) convert(v string) (string, error) {
-	var t time.Time
-	var err error
-	if d.fromZoned {
-		t, err = time.Parse(d.from, v)
-	} else {
-		t, err = time.ParseInLocation(d.from, v, d.zone)
-	}
-	if err != nil {
-		return "", fmt.Errorf("%w: %q does not match the date pattern: %v", ErrBadValue, v, err)
-	}
-	// A pattern with an offset is written in UTC (the standard documents'
-	// convention); one without is written in the rule's zone.
-	if d.toZone {
-		t = t.UTC()
-	} else {
-		t = t.In(d.zone)
-	}
-	return t.Format(d.to), nil
-}
-
-func qualified(q xname) string {
-	if q.prefix == "" {
-		return q.local
-	}
-	return q.prefix + ":" + q.local
 }

@@ -2,17 +2,20 @@ package mapping
 
 import (
 	"bytes"
-	"errors"
 	"flag"
-	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
+
+	"github.com/beevik/etree"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
+// mustLoad loads a rule file from testdata/.
 func mustLoad(t testing.TB, name string) *Rules {
 	t.Helper()
 	r, err := Load(os.DirFS("testdata"), name)
@@ -22,10 +25,40 @@ func mustLoad(t testing.TB, name string) *Rules {
 	return r
 }
 
+// Headers for inline rule files: source → target.
+const (
+	jsonToXML  = "document: d\ndirection: outbound\nsource: {format: json}\ntarget: {format: xml, root: x:R, namespaces: {x: urn:x}}\n"
+	jsonToJSON = "document: d\ndirection: outbound\nsource: {format: json}\ntarget: {format: json}\n"
+	xmlToJSON  = "document: d\ndirection: inbound\nsource: {format: xml, namespaces: {x: urn:x, y: urn:y}}\ntarget: {format: json}\n"
+	xmlToXML   = "document: d\ndirection: inbound\nsource: {format: xml, namespaces: {x: urn:x}}\ntarget: {format: xml, root: R}\n"
+)
+
+// inline builds a rule file system: rules.yaml plus the shared tables.
+func inline(body string) fstest.MapFS {
+	units, _ := os.ReadFile("testdata/tables/units.yaml")
+	return fstest.MapFS{
+		"rules.yaml":        {Data: []byte(body)},
+		"tables/units.yaml": {Data: units},
+	}
+}
+
+func mustLoadInline(t testing.TB, body string) *Rules {
+	t.Helper()
+	r, err := Load(inline(body), "rules.yaml")
+	if err != nil {
+		t.Fatalf("load:\n%v\n--- rules ---\n%s", err, body)
+	}
+	return r
+}
+
+// golden compares got with a file in testdata/, or rewrites it with -update.
 func golden(t *testing.T, file string, got []byte) {
 	t.Helper()
+	file = filepath.Join("testdata", file)
 	if *update {
-		os.WriteFile(file, got, 0o644)
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	want, err := os.ReadFile(file)
 	if err != nil {
@@ -36,222 +69,155 @@ func golden(t *testing.T, file string, got []byte) {
 	}
 }
 
-// JSON → XML → JSON through every feature: constants, trim, defaults,
+func mapBytes(t *testing.T, r *Rules, in []byte) []byte {
+	t.Helper()
+	out, err := r.Map(in)
+	if err != nil {
+		t.Fatalf("%s: %v", r.File(), err)
+	}
+	b, err := out.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// JSON → XML → JSON through the order fixture: constants, trim, defaults,
 // tables both ways, dates across zones, case, attributes, [+], when,
 // $index, nested groups, JSON types.
-func TestMap_Roundtrip(t *testing.T) {
-	in, _ := os.ReadFile("testdata/order.json")
-	out, err := mustLoad(t, "orders.outbound.yaml").Map(in)
+func TestMap_OrderRoundtrip(t *testing.T) {
+	in, err := os.ReadFile("testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	xml, _ := out.Bytes()
-	golden(t, "testdata/order.golden.xml", xml)
+	xml := mapBytes(t, mustLoad(t, "orders.outbound.yaml"), in)
+	golden(t, "order.golden.xml", xml)
+	golden(t, "order.golden.json", mapBytes(t, mustLoad(t, "orders.inbound.yaml"), xml))
+}
 
-	back, err := mustLoad(t, "orders.inbound.yaml").Map(xml)
+// The SPS-like fixture in every direction: native JSON → standard XML →
+// native JSON (JSON↔XML), and standard XML → native XML → standard XML
+// (XML↔XML), which must reproduce the standard document byte for byte.
+func TestMap_SPSRoundtrips(t *testing.T) {
+	in, err := os.ReadFile("testdata/sps/cert.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "testdata/order.golden.json", back.JSON)
-}
+	sps := mapBytes(t, mustLoad(t, "sps/cert.outbound.yaml"), in)
+	golden(t, "sps/cert.golden.xml", sps)
 
-func TestMap_FieldErrors(t *testing.T) {
-	r := mustLoad(t, "orders.outbound.yaml")
-	tests := []struct {
-		name  string
-		input string
-		want  []string
-		is    error
-	}{
-		{"required missing", `{"lines":[{"product":"x"}]}`, []string{"o:Header/c:ID (from id, rule line"}, ErrRequired},
-		{"required group empty", `{"id":"1","lines":[]}`, []string{"o:Lines/o:Line", "at least one item"}, ErrRequired},
-		{"unknown code names table and value", `{"id":"1","lines":[{"product":"x","unit":"lb"}]}`,
-			[]string{`o:Lines/o:Line[1]/c:Qty/@unit (from lines[1]/unit`, `"lb" is not in table unit`}, ErrUnknownCode},
-		{"bad date", `{"id":"1","issued":"2026-11-25","lines":[{"product":"x"}]}`, []string{"o:Header/c:Issued", "does not match the date pattern"}, ErrBadValue},
-		{"object where a value is expected", `{"id":{"x":1},"lines":[{"product":"x"}]}`, []string{"found a JSON object"}, ErrBadValue},
-		{"every error at once", `{"issued":"x","lines":[{"unit":"lb"},{}]}`,
-			[]string{"c:ID", "c:Issued", "o:Lines/o:Line[1]/c:Product", "o:Lines/o:Line[2]/c:Product", "lb"}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out, err := r.Map([]byte(tt.input))
-			if err == nil || out != nil {
-				t.Fatalf("got output %v, err %v", out, err)
-			}
-			var fe Errors
-			if !errors.As(err, &fe) {
-				t.Fatalf("err %T %v, want Errors", err, err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not mention %q:\n%v", w, err)
-				}
-			}
-			if tt.is != nil && !errors.Is(fe[0], tt.is) {
-				t.Errorf("first error %v is not %v", fe[0], tt.is)
-			}
-		})
-	}
-	// "every error at once" reports all five problems, not the first.
-	_, err := r.Map([]byte(`{"issued":"x","lines":[{"unit":"lb"},{}]}`))
-	var fe Errors
-	errors.As(err, &fe)
-	if len(fe) != 5 {
-		t.Errorf("%d errors, want 5: %v", len(fe), err)
-	}
-}
-
-func TestMap_BadInput(t *testing.T) {
-	tests := []struct {
-		rules, input, want string
-	}{
-		{"orders.outbound.yaml", `not json`, "not valid JSON"},
-		{"orders.outbound.yaml", `[1,2]`, "must be a JSON object"},
-		{"orders.outbound.yaml", `{"id":"1"} {"id":"2"}`, "data after the JSON value"},
-		{"orders.inbound.yaml", `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><o:Order xmlns:o="urn:example:order"/>`, "entity declaration not allowed"},
-		{"orders.inbound.yaml", `<Order/>`, "root element is {}Order, want {urn:example:order}Order"},
-	}
-	for _, tt := range tests {
-		_, err := mustLoad(t, tt.rules).Map([]byte(tt.input))
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s on %q: err %v, want %q", tt.rules, tt.input, err, tt.want)
-		}
-	}
-}
-
-// Namespaces are matched by URI, whatever prefix the sender used.
-func TestMap_XMLPrefixesByURI(t *testing.T) {
-	in := `<Order xmlns="urn:example:order" xmlns:k="urn:example:common"><Header><k:ID>A-1</k:ID></Header>
-	  <Lines><Line><k:Product>p</k:Product></Line></Lines></Order>`
-	out, err := mustLoad(t, "orders.inbound.yaml").Map([]byte(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := `{"id":"A-1","lines":[{"product":"p"}]}`; string(out.JSON) != want {
-		t.Errorf("got %s, want %s", out.JSON, want)
-	}
-}
-
-func TestLoad_Errors(t *testing.T) {
-	base := "document: d\ndirection: outbound\nsource: {format: json}\ntarget: {format: xml, root: x:R, namespaces: {x: urn:x}}\n"
-	tests := []struct {
-		name, body string
-		want       []string
-	}{
-		{"unknown rule key", base + "fields:\n  - {target: x:A, source: a, requird: true}\n", []string{"rules.yaml:6:", `unknown key "requird"`}},
-		{"unknown top-level key", base + "colour: red\nfields:\n  - {target: x:A, value: v}\n", []string{"rules.yaml:5:", "colour"}},
-		{"source and value", base + "fields:\n  - {target: x:A, source: a, value: b}\n", []string{"rules.yaml:6: rule x:A: set source or value, not both"}},
-		{"neither source nor value", base + "fields:\n  - {target: x:A}\n", []string{"rule x:A: source or value is required"}},
-		{"unknown table", base + "fields:\n  - {target: x:A, source: a, table: nope}\n", []string{`table: "nope" is not declared`}},
-		{"missing table file", base + "tables:\n  t: {file: none.yaml}\nfields:\n  - {target: x:A, source: a, table: t}\n", []string{"tables.t", "none.yaml"}},
-		{"undeclared prefix", base + "fields:\n  - {target: y:A, source: a}\n", []string{`prefix "y" is not declared`}},
-		{"bad date pattern", base + "fields:\n  - {target: x:A, source: a, date: {from: yyyy-QQ, to: yyyy}}\n", []string{`unsupported pattern letters "QQ"`}},
-		{"bad zone", base + "fields:\n  - {target: x:A, source: a, date: {from: yyyy, to: yyyy, zone: Mars/Olympus}}\n", []string{`unknown time zone "Mars/Olympus"`}},
-		{"type on xml target", base + "fields:\n  - {target: x:A, source: a, type: number}\n", []string{"type: number applies to JSON targets only"}},
-		{"group without fields", base + "fields:\n  - {group: items, target: x:Items}\n", []string{"a group needs at least one rule"}},
-		{"attribute in the middle", base + "fields:\n  - {target: x:A/@b/x:C, source: a}\n", []string{"must be the last step"}},
-		{"reverse without table", base + "fields:\n  - {target: x:A, source: a, reverse: true}\n", []string{"reverse: only applies with a table"}},
-		{"bad direction", strings.Replace(base, "outbound", "sideways", 1) + "fields:\n  - {target: x:A, value: v}\n", []string{"direction: must be outbound or inbound"}},
-		{"YAML syntax", base + "fields:\n  - {target: x:A[+], source: a}\n", []string{"rules.yaml:", "YAML syntax", "quote values"}},
-		{"several problems at once", base + "fields:\n  - {target: x:A}\n  - {target: x:B, source: b, case: title}\n", []string{"rule x:A:", "rule x:B: case:"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fsys := fstest.MapFS{"rules.yaml": {Data: []byte(tt.body)}}
-			_, err := Load(fsys, "rules.yaml")
-			if err == nil {
-				t.Fatal("loaded, want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not mention %q:\n%v", w, err)
-				}
-			}
-		})
-	}
-}
-
-func TestDateConv(t *testing.T) {
-	tests := []struct {
-		spec     dateSpec
-		in, want string
-	}{
-		{dateSpec{"yyyy-MM-dd'T'HH:mm:ssXXX", "yyyy-MM-dd'T'HH:mm:ssXXX", ""}, "2026-11-25T09:30:00-05:00", "2026-11-25T14:30:00Z"},
-		{dateSpec{"dd/MM/yyyy HH:mm", "yyyy-MM-dd'T'HH:mm:ssXXX", "America/Lima"}, "25/11/2026 09:30", "2026-11-25T14:30:00Z"},
-		{dateSpec{"yyyy-MM-dd'T'HH:mm:ssXXX", "yyyyMMddHHmm", "America/Bogota"}, "2026-11-25T14:30:00Z", "202611250930"},
-		{dateSpec{"yyyy-MM-dd HH:mm", "dd.MM.yy", "America/Mexico_City"}, "2026-01-02 23:59", "02.01.26"},
-		{dateSpec{"yyyyMMdd", "yyyy-MM-dd", ""}, "20261125", "2026-11-25"},
-		{dateSpec{"yyyy-MM-dd'T'HH:mm:ss.SSSZ", "yyyy-MM-dd'T'HH:mm:ssXXX", ""}, "2026-11-25T14:30:00.123+0100", "2026-11-25T13:30:00Z"},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.spec, tt.in), func(t *testing.T) {
-			d, err := newDateConv(&tt.spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := d.convert(tt.in)
-			if err != nil || got != tt.want {
-				t.Errorf("convert(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-			}
-		})
-	}
-}
-
-func BenchmarkMap(b *testing.B) {
-	out := mustLoad(b, "orders.outbound.yaml")
-	in := mustLoad(b, "orders.inbound.yaml")
-	for _, n := range []int{10, 1000} {
-		var sb strings.Builder
-		sb.WriteString(`{"id":"ORD-1","issued":"25/11/2026 09:30","buyer":{"name":"Acme","country":"PE"},"lines":[`)
-		for i := range n {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, `{"product":"Palta %d","qty":%d.5,"unit":"kg","packages":[{"kind":"BX","count":%d}]}`, i, i, i)
-		}
-		sb.WriteString("]}")
-		jsonIn := []byte(sb.String())
-		o, err := out.Map(jsonIn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		xmlIn, _ := o.Bytes()
-		b.Run(fmt.Sprintf("json-to-xml/items=%d", n), func(b *testing.B) {
-			b.SetBytes(int64(len(jsonIn)))
-			for b.Loop() {
-				if _, err := out.Map(jsonIn); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(fmt.Sprintf("xml-to-json/items=%d", n), func(b *testing.B) {
-			b.SetBytes(int64(len(xmlIn)))
-			for b.Loop() {
-				if _, err := in.Map(xmlIn); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-func FuzzMap(f *testing.F) {
-	out := mustLoad(f, "orders.outbound.yaml")
-	in := mustLoad(f, "orders.inbound.yaml")
-	seedJSON, _ := os.ReadFile("testdata/order.json")
-	seedXML, _ := os.ReadFile("testdata/order.golden.xml")
-	f.Add(seedJSON, false)
-	f.Add(seedXML, true)
-	f.Fuzz(func(t *testing.T, data []byte, asXML bool) {
-		r := out
-		if asXML {
-			r = in
-		}
-		o, err := r.Map(data)
-		if err == nil {
-			if _, err := o.Bytes(); err != nil {
-				t.Fatalf("mapped but cannot serialize: %v", err)
-			}
+	t.Run("xml-to-json", func(t *testing.T) {
+		golden(t, "sps/cert.golden.json", mapBytes(t, mustLoad(t, "sps/cert.inbound.yaml"), sps))
+	})
+	t.Run("xml-to-xml-and-back", func(t *testing.T) {
+		native := mapBytes(t, mustLoad(t, "sps/native.inbound.yaml"), sps)
+		golden(t, "sps/native.golden.xml", native)
+		back := mapBytes(t, mustLoad(t, "sps/native.outbound.yaml"), native)
+		if !bytes.Equal(back, sps) {
+			t.Errorf("standard → native → standard changed the document:\n got %s\nwant %s", back, sps)
 		}
 	})
+	t.Run("json-back-to-xml", func(t *testing.T) {
+		// The native JSON that inbound produced maps to the same standard
+		// document again.
+		native := mapBytes(t, mustLoad(t, "sps/cert.inbound.yaml"), sps)
+		again := mapBytes(t, mustLoad(t, "sps/cert.outbound.yaml"), native)
+		if !bytes.Equal(again, sps) {
+			t.Errorf("JSON → standard → JSON → standard changed the document:\n got %s\nwant %s", again, sps)
+		}
+	})
+}
+
+// Namespaces are matched by URI, whatever prefixes (or default namespace)
+// the sender used.
+func TestMap_XMLPrefixesByURI(t *testing.T) {
+	r := mustLoad(t, "orders.inbound.yaml")
+	want := `{"id":"A-1","buyer":{"country":"PE"},"lines":[{"product":"p"}]}`
+	for _, in := range []string{
+		`<Order xmlns="urn:example:order" xmlns:k="urn:example:common"><Header><k:ID>A-1</k:ID><k:Buyer country="PE"/></Header><Lines><Line><k:Product>p</k:Product></Line></Lines></Order>`,
+		`<q:Order xmlns:q="urn:example:order"><q:Header><ID xmlns="urn:example:common">A-1</ID><Buyer xmlns="urn:example:common" country="PE"/></q:Header><q:Lines><q:Line><z:Product xmlns:z="urn:example:common">p</z:Product></q:Line></q:Lines></q:Order>`,
+	} {
+		out, err := r.Map([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out.JSON) != want {
+			t.Errorf("got %s, want %s", out.JSON, want)
+		}
+	}
+}
+
+// MapElement maps a subtree of an already parsed document (the inbound
+// path parses once, verifies the signature, then maps): paths are relative
+// to the element and namespaces declared on its ancestors count.
+func TestMapElement(t *testing.T) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(`<env:Envelope xmlns:env="urn:env" xmlns:x="urn:x"><env:Body><x:Doc><x:ID>7</x:ID></x:Doc></env:Body></env:Envelope>`); err != nil {
+		t.Fatal(err)
+	}
+	body := doc.FindElement("//x:Doc")
+	r := mustLoadInline(t, strings.Replace(xmlToJSON, "format: xml,", "format: xml, root: x:Doc,", 1)+"fields:\n  - {target: id, source: x:ID}\n")
+	out, err := r.MapElement(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out.JSON) != `{"id":"7"}` {
+		t.Errorf("got %s", out.JSON)
+	}
+	if _, err := r.MapElement(doc.Root()); err == nil || !strings.Contains(err.Error(), "root element is {urn:env}Envelope, want {urn:x}Doc") {
+		t.Errorf("wrong root: %v", err)
+	}
+	if _, err := r.MapElement(nil); err == nil {
+		t.Error("nil root accepted")
+	}
+	if _, err := mustLoad(t, "orders.outbound.yaml").MapElement(body); err == nil || !strings.Contains(err.Error(), "source format is json") {
+		t.Errorf("JSON rules mapped an element: %v", err)
+	}
+}
+
+func TestRules_Accessors(t *testing.T) {
+	r := mustLoad(t, "sps/cert.outbound.yaml")
+	if r.Document() != "sps" || r.Direction() != "outbound" || r.File() != "sps/cert.outbound.yaml" {
+		t.Errorf("Document %q Direction %q File %q", r.Document(), r.Direction(), r.File())
+	}
+}
+
+// LoadFile resolves table files relative to the rule file, including
+// ../ into a sibling directory.
+func TestLoadFile_SiblingTables(t *testing.T) {
+	r, err := LoadFile(filepath.Join("testdata", "sps", "cert.outbound.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := os.ReadFile("testdata/sps/cert.json")
+	mapBytes(t, r, in)
+	if _, err := LoadFile("testdata/none.yaml"); !os.IsNotExist(err) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// Compiled rules are shared by concurrent requests.
+func TestMap_Concurrent(t *testing.T) {
+	r := mustLoad(t, "sps/cert.outbound.yaml")
+	in, _ := os.ReadFile("testdata/sps/cert.json")
+	want := mapBytes(t, r, in)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				out, err := r.Map(in)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got, _ := out.Bytes(); !bytes.Equal(got, want) {
+					t.Errorf("concurrent output differs: %s", got)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -1,22 +1,75 @@
-// Package mapping translates documents between a legacy system's native
-// format (JSON or XML) and the agreed standard XML, following declarative
-// rule files that analysts edit — not Go code.
+// Package mapping translates documents between a legacy Single Window's
+// native format (its own JSON or XML) and the agreed standard XML (UN/CEFACT
+// SPS D13B and the like), following declarative rule files that analysts
+// edit — not Go code.
+//
+// # Rule files
 //
 // A rule file names the document type and direction, the source and target
-// formats, optional code tables, and a list of field rules, each taking a
-// value from a source path (or a constant), optionally transforming it
-// (trim, default, code table, date format, case, JSON type) and writing it
-// to a target path. Repeated groups (line items) nest to any depth. See
-// README.md in this directory for the full language with examples.
+// formats, optional code tables, and a list of field rules. Each rule takes a
+// value from a source path (or a constant), optionally transforms it and
+// writes it to a target path:
 //
-// Rule files are parsed, checked and compiled once by Load; every problem
-// is reported with the file, line and rule it concerns (RuleError). Map then
-// runs without reflection or re-parsing, reporting every field that fails
-// (Errors of FieldError), and produces nothing if any does.
+//	document: sps                 # document type this file maps
+//	direction: outbound           # outbound: native -> standard; inbound: standard -> native
+//	source:
+//	  format: json                # json | xml
+//	  root: ""                    # xml only, optional: expected root element (prefix:name)
+//	  namespaces: {}              # xml only: prefix -> URI used in source paths
+//	target:
+//	  format: xml                 # xml | json
+//	  root: rsm:SPSCertificate    # xml only: root element to create
+//	  namespaces:                 # xml only: declared on the root, in this order
+//	    rsm: urn:un:unece:uncefact:data:standard:SPSCertificate:11
+//	    ram: urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:14
+//	tables:
+//	  country: {file: ../tables/country-names-es.yaml}  # file with top-level `values:`
+//	  unit: {values: {kg: KGM, t: TNE}}                 # or inline
+//	fields:
+//	  - {target: rsm:SPSExchangedDocument/ram:ID, source: certificado.numero, required: true}
+//	  - {target: rsm:SPSExchangedDocument/ram:TypeCode, value: "851"}
+//	  - target: rsm:SPSExchangedDocument/ram:IssueDateTime/udt:DateTimeString
+//	    source: certificado.fechaEmision
+//	    date: {from: "dd/MM/yyyy HH:mm", to: "yyyy-MM-dd'T'HH:mm:ssXXX", zone: America/Lima}
+//	  - {target: rsm:SPSConsignment/ram:ExportSPSCountry/ram:ID, source: certificado.paisOrigen, table: country}
+//	  - group: productos          # repeated source: JSON array or repeated XML element
+//	    target: rsm:SPSConsignment/ram:IncludedSPSConsignmentItem/ram:IncludedSPSTradeLineItem
+//	    required: true            # at least one item
+//	    fields:                   # paths relative to the item on both sides; groups nest
+//	      - {target: ram:SequenceNumeric, source: $index}
+//	      - {target: ram:Description, source: descripcion}
+//	      - {target: ram:Description/@languageID, value: es}
+//
+// Field rule keys: target, source or value (exactly one), required, default,
+// trim, table (+ reverse), date {from, to, zone}, case (upper|lower), type
+// (number|integer|boolean|string, JSON targets), when, note. A value goes
+// through: source or value → trim → table → date → case; if it is then empty
+// the default (written as is) or nothing is output, or ErrRequired when
+// required. README.md in this directory describes the language in full.
+//
+// # Paths
+//
+// JSON paths are keys joined by dots (a.b.c). XML paths are qualified names
+// joined by slashes, "@name" for a final attribute and "." for the context
+// element (as a target: its own text, or in a JSON group the item itself). XML sources are matched by namespace URI through
+// source.namespaces, never by the prefixes a document happens to use; when a
+// path matches several elements outside a group the first in document order
+// is taken. Each step of an XML target is found (the last existing child of
+// that name) or created, so attribute rules land on the element just made
+// and elements appear in rule order; "name[+]" always appends.
+//
+// # Errors
+//
+// Load parses, checks and compiles a rule file once and reports every
+// problem it finds as RuleErrors, each naming the file, line and rule. Map
+// then runs without re-parsing anything and reports every field that fails
+// as Errors of FieldError, wrapping ErrRequired, ErrUnknownCode or
+// ErrBadValue; it produces no output when any field fails.
+//
+// Compiled Rules are immutable and safe for concurrent use.
 package mapping
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -37,20 +90,21 @@ type Rules struct {
 	fields    []*rule
 }
 
-// Document returns the document type the rules map.
+// Document returns the document type the rules map (e.g. "sps").
 func (r *Rules) Document() string { return r.document }
 
-// Direction returns "outbound" (native → standard) or "inbound".
+// Direction returns "outbound" (native → standard) or "inbound" (standard →
+// native).
 func (r *Rules) Direction() string { return r.direction }
 
-// File returns the rule file's name as loaded.
+// File returns the rule file's name as it was loaded.
 func (r *Rules) File() string { return r.file }
 
-// RuleError is a problem in a rule file.
+// RuleError is a problem in a rule file, found at load time.
 type RuleError struct {
 	File string
 	Line int
-	Rule string // the rule's target, or the section name
+	Rule string // the rule's target as written; empty for file-level problems
 	Msg  string
 }
 
@@ -61,7 +115,7 @@ func (e *RuleError) Error() string {
 	return fmt.Sprintf("%s:%d: rule %s: %s", e.File, e.Line, e.Rule, e.Msg)
 }
 
-// RuleErrors are all the problems found in one rule file.
+// RuleErrors are all the problems found in one rule file, in file order.
 type RuleErrors []*RuleError
 
 func (es RuleErrors) Error() string {
@@ -72,15 +126,24 @@ func (es RuleErrors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// LoadFile loads a rule file from disk; tables resolve relative to it,
+// Unwrap lets errors.As find the individual *RuleError.
+func (es RuleErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// LoadFile loads a rule file from disk. Table files resolve relative to it,
 // including in sibling directories (file: ../tables/x.yaml).
 func LoadFile(name string) (*Rules, error) {
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		return nil, err
 	}
-	// Root the file system at the volume root so "../" from the rule
-	// file's directory stays inside it.
+	// Root the file system at the volume root, not the rule file's
+	// directory, so "../" from that directory stays inside it.
 	root := filepath.VolumeName(abs) + string(filepath.Separator)
 	rel, err := filepath.Rel(root, abs)
 	if err != nil {
@@ -90,221 +153,196 @@ func LoadFile(name string) (*Rules, error) {
 }
 
 // Load parses, checks and compiles the rule file name in fsys. Table files
-// are resolved relative to the rule file's directory.
+// resolve relative to the rule file's directory within fsys. A problem with
+// the rule file's content is reported as RuleErrors, listing every problem
+// found; a file that cannot be read is reported as the fs error.
 func Load(fsys fs.FS, name string) (*Rules, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, err
 	}
-	var spec fileSpec
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&spec); err != nil {
-		return nil, yamlError(name, err)
-	}
 	c := &compiler{file: name, fsys: fsys, dir: path.Dir(name)}
-	r := c.compile(&spec)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, RuleErrors{syntaxError(name, err)}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, RuleErrors{{File: name, Line: 1, Msg: "the file is empty"}}
+	}
+	r := c.compile(doc.Content[0])
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
 	return r, nil
 }
 
-// yamlError turns YAML decoding problems into RuleErrors.
-func yamlError(file string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		var out RuleErrors
-		for _, m := range te.Errors {
-			line := 0
-			fmt.Sscanf(m, "line %d:", &line)
-			if i := strings.Index(m, ": "); i >= 0 && line > 0 {
-				m = m[i+2:]
-			}
-			out = append(out, &RuleError{File: file, Line: line, Msg: strings.Replace(m, "not found in type", "is not a known key of", 1)})
-		}
-		return out
+// syntaxError turns a YAML parser error into a RuleError with its line.
+func syntaxError(file string, err error) *RuleError {
+	line, msg := yamlSyntax(err)
+	// Flow mappings ({target: a[+]}) are where analysts trip: say how out.
+	return &RuleError{File: file, Line: line, Msg: "YAML syntax: " + msg + " (quote values containing [ ] { } , : or #)"}
+}
+
+// yamlSyntax splits a YAML syntax error into its line and message.
+func yamlSyntax(err error) (int, string) {
+	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 0
+	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+		msg = msg[strings.Index(msg, ": ")+2:]
 	}
-	var re *RuleError
-	if errors.As(err, &re) {
-		re.File = file
-		return RuleErrors{re}
-	}
-	msg, line := err.Error(), 0
-	if _, scanErr := fmt.Sscanf(msg, "yaml: line %d:", &line); scanErr == nil {
-		if i := strings.Index(msg[len("yaml: "):], ": "); i >= 0 {
-			msg = "YAML syntax: " + msg[len("yaml: ")+i+2:] + ` (quote values containing [ ] { } : or #)`
+	// The YAML library reports its parser's errors (not its scanner's) at
+	// the 0-based line where the enclosing structure began, and omits the
+	// line when that is 0; those messages name what was expected.
+	for _, p := range parserErrors {
+		if strings.HasPrefix(msg, p) {
+			line++
+			break
 		}
 	}
-	return RuleErrors{{File: file, Line: line, Msg: msg}}
+	return line, msg
 }
 
-// fileSpec is a rule file as written.
-type fileSpec struct {
-	Document  string               `yaml:"document"`
-	Direction string               `yaml:"direction"`
-	Describe  string               `yaml:"description"`
-	Source    formatSpec           `yaml:"source"`
-	Target    formatSpec           `yaml:"target"`
-	Tables    map[string]tableSpec `yaml:"tables"`
-	Fields    []ruleSpec           `yaml:"fields"`
+var parserErrors = []string{
+	"did not find expected ',' or", "did not find expected key", "did not find expected node content",
+	"did not find expected '-' indicator", "did not find expected <document start>",
 }
 
-type formatSpec struct {
-	Format     string    `yaml:"format"`
-	Root       string    `yaml:"root"`
-	Namespaces orderedNS `yaml:"namespaces"`
-	line       int
+// The rule file's keys. Anything else is an error, so a typo ("requird")
+// cannot silently drop a check.
+var (
+	fileKeys   = []string{"document", "direction", "description", "source", "target", "tables", "fields"}
+	formatKeys = []string{"format", "root", "namespaces"}
+	tableKeys  = []string{"file", "values"}
+	dateKeys   = []string{"from", "to", "zone"}
+	ruleKeys   = []string{"target", "source", "value", "required", "default", "date", "table", "reverse",
+		"trim", "case", "type", "when", "group", "fields", "note"}
+)
+
+// entry is one key: value of a YAML mapping.
+type entry struct {
+	key string
+	k   *yaml.Node
+	v   *yaml.Node
 }
 
-func (f *formatSpec) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "format", "root", "namespaces"); err != nil {
-		return err
+// yamlMap holds a mapping node's entries by key, after checking them.
+type yamlMap map[string]entry
+
+// deref follows YAML aliases, so anchors work anywhere.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
 	}
-	type plain formatSpec
-	var p plain
-	if err := n.Decode(&p); err != nil {
-		return err
+	return n
+}
+
+// mapping checks that n is a mapping with only known keys, none twice, and
+// returns its entries. what names the section for messages. A null node is
+// an empty mapping.
+func (c *compiler) mapping(n *yaml.Node, rule, what string, known []string) yamlMap {
+	n = deref(n)
+	if isNull(n) {
+		return yamlMap{}
 	}
-	*f = formatSpec(p)
-	f.line = n.Line
-	return nil
-}
-
-type tableSpec struct {
-	File   string    `yaml:"file"`
-	Values orderedKV `yaml:"values"`
-	line   int
-}
-
-func (t *tableSpec) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "file", "values"); err != nil {
-		return err
-	}
-	type plain tableSpec
-	var p plain
-	if err := n.Decode(&p); err != nil {
-		return err
-	}
-	*t = tableSpec(p)
-	t.line = n.Line
-	return nil
-}
-
-// ruleSpec is one field rule as written.
-type ruleSpec struct {
-	Target   string     `yaml:"target"`
-	Source   string     `yaml:"source"`
-	Value    *string    `yaml:"value"`
-	Required bool       `yaml:"required"`
-	Default  *string    `yaml:"default"`
-	Date     *dateSpec  `yaml:"date"`
-	Table    string     `yaml:"table"`
-	Reverse  bool       `yaml:"reverse"`
-	Trim     bool       `yaml:"trim"`
-	Case     string     `yaml:"case"`
-	Type     string     `yaml:"type"`
-	When     string     `yaml:"when"`
-	Group    string     `yaml:"group"`
-	Fields   []ruleSpec `yaml:"fields"`
-	Note     string     `yaml:"note"`
-	line     int
-}
-
-var ruleKeys = []string{"target", "source", "value", "required", "default", "date", "table", "reverse",
-	"trim", "case", "type", "when", "group", "fields", "note"}
-
-func (r *ruleSpec) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		return &RuleError{Line: n.Line, Msg: "a rule must be a mapping (target: …, source: …)"}
+		c.errf(n.Line, rule, "%s must be a mapping (key: value)", what)
+		return yamlMap{}
 	}
-	if err := checkKeys(n, ruleKeys...); err != nil {
-		return err
+	m := yamlMap{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		key := k.Value
+		if known != nil && !contains(known, key) {
+			c.errf(k.Line, rule, "%sunknown key %q (known: %s)", prefixed(what), key, strings.Join(known, ", "))
+			continue
+		}
+		if _, dup := m[key]; dup {
+			c.errf(k.Line, rule, "%skey %q appears twice", prefixed(what), key)
+			continue
+		}
+		m[key] = entry{key: key, k: k, v: v}
 	}
-	type plain ruleSpec
-	var p plain
-	if err := n.Decode(&p); err != nil {
-		return err
-	}
-	*r = ruleSpec(p)
-	r.line = n.Line
-	return nil
+	return m
 }
 
-type dateSpec struct {
-	From string `yaml:"from"`
-	To   string `yaml:"to"`
-	Zone string `yaml:"zone"`
-}
-
-func (d *dateSpec) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "from", "to", "zone"); err != nil {
-		return err
-	}
-	type plain dateSpec
-	var p plain
-	if err := n.Decode(&p); err != nil {
-		return err
-	}
-	*d = dateSpec(p)
-	return nil
-}
-
-// checkKeys enforces strictness inside custom unmarshalers, where the YAML
-// library's KnownFields does not reach.
-func checkKeys(n *yaml.Node, allowed ...string) error {
-	if n.Kind != yaml.MappingNode {
+// pairs returns a mapping's scalar entries in file order (namespaces and
+// table values, whose order matters for output and reverse look-ups).
+func (c *compiler) pairs(n *yaml.Node, rule, what string) []kv {
+	n = deref(n)
+	if isNull(n) {
 		return nil
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		ok := false
-		for _, a := range allowed {
-			if k.Value == a {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return &RuleError{Line: k.Line, Msg: fmt.Sprintf("unknown key %q (known: %s)", k.Value, strings.Join(allowed, ", "))}
-		}
-	}
-	return nil
-}
-
-// orderedNS keeps namespace declarations in file order, so output is
-// deterministic and reads like the file.
-type orderedNS []kv
-
-type kv struct{ k, v string }
-
-func (o *orderedNS) UnmarshalYAML(n *yaml.Node) error {
-	kvs, err := pairs(n)
-	*o = kvs
-	return err
-}
-
-// orderedKV is a code table's values in file order (the first key wins when
-// a table is used in reverse).
-type orderedKV []kv
-
-func (o *orderedKV) UnmarshalYAML(n *yaml.Node) error {
-	kvs, err := pairs(n)
-	*o = kvs
-	return err
-}
-
-func pairs(n *yaml.Node) ([]kv, error) {
 	if n.Kind != yaml.MappingNode {
-		return nil, &RuleError{Line: n.Line, Msg: "expected a mapping of key: value"}
+		c.errf(n.Line, rule, "%s must be a mapping (key: value)", what)
+		return nil
 	}
 	var out []kv
+	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if v.Kind != yaml.ScalarNode {
-			return nil, &RuleError{Line: v.Line, Msg: fmt.Sprintf("value of %q must be a plain value", k.Value)}
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
+			c.errf(k.Line, rule, "%s: %q must map to a plain value", what, k.Value)
+			continue
 		}
-		out = append(out, kv{k.Value, v.Value})
+		if seen[k.Value] {
+			c.errf(k.Line, rule, "%s: key %q appears twice", what, k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		out = append(out, kv{k: k.Value, v: v.Value, line: k.Line})
 	}
-	return out, nil
+	return out
+}
+
+// str returns a scalar's text. YAML's own typing is ignored on purpose:
+// `value: 851` and `value: "851"` mean the same, and `value: 1.50` keeps
+// its trailing zero.
+func (c *compiler) str(e entry, rule string) string {
+	if e.v == nil {
+		return ""
+	}
+	if e.v.Kind != yaml.ScalarNode {
+		c.errf(e.v.Line, rule, "%s: must be a plain value", e.key)
+		return ""
+	}
+	if isNull(e.v) {
+		return ""
+	}
+	return e.v.Value
+}
+
+func (c *compiler) boolean(e entry, rule string) bool {
+	if e.v == nil {
+		return false
+	}
+	var b bool
+	if e.v.Kind != yaml.ScalarNode || e.v.Decode(&b) != nil {
+		c.errf(e.v.Line, rule, "%s: must be true or false, got %q", e.key, e.v.Value)
+	}
+	return b
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+func prefixed(what string) string {
+	if what == "" {
+		return ""
+	}
+	return what + ": "
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// kv is one key: value pair, in file order.
+type kv struct {
+	k, v string
+	line int
 }
