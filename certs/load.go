@@ -54,8 +54,9 @@ func LoadPool(files ...string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// LoadPrivateKey reads a PEM private key in PKCS#8, PKCS#1 (RSA) or SEC 1
-// (EC) form.
+// LoadPrivateKey reads the first PEM private key in file, in PKCS#8,
+// PKCS#1 (RSA) or SEC 1 (EC) form; other PEM blocks are skipped. Errors
+// name the file. (NewSigner accepts RSA keys only.)
 func LoadPrivateKey(file string) (crypto.Signer, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -75,6 +76,11 @@ func LoadPrivateKey(file string) (crypto.Signer, error) {
 			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 		case "EC PRIVATE KEY":
 			key, err = x509.ParseECPrivateKey(block.Bytes)
+		case "ENCRYPTED PRIVATE KEY":
+			// Decrypting would need a passphrase in the configuration,
+			// next to the file: file permissions (or an HSM) protect
+			// the key instead.
+			return nil, fmt.Errorf("%s: encrypted private keys are not supported", file)
 		default:
 			continue
 		}

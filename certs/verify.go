@@ -16,36 +16,62 @@ import (
 )
 
 // Errors callers branch on. Every verification error wraps exactly one of
-// these (or one of xmlsafe's for unparseable input).
+// these (ErrNotYetValid also matches ErrExpired), or one of xmlsafe's for
+// input that is not acceptable XML.
 var (
-	ErrMalformed          = errors.New("malformed signature")
-	ErrNoSignature        = errors.New("no signature")
+	// ErrMalformed: the signature's structure is broken or ambiguous.
+	ErrMalformed = errors.New("malformed signature")
+	// ErrNoSignature: the document carries no ds:Signature.
+	ErrNoSignature = errors.New("no signature")
+	// ErrMultipleSignatures: more than one ds:Signature, anywhere.
 	ErrMultipleSignatures = errors.New("more than one signature")
-	ErrAlgorithm          = errors.New("algorithm not allowed")
-	ErrReference          = errors.New("signature does not cover the document")
-	ErrBadSignature       = errors.New("signature does not match the document")
-	ErrUntrustedSigner    = errors.New("signer not trusted")
-	ErrExpired            = errors.New("signer certificate expired")
-	ErrNotYetValid        = errors.New("signer certificate not yet valid")
-	ErrNotAuthorized      = errors.New("signer not authorized")
+	// ErrReference: the signature does not cover exactly the whole
+	// document (signature wrapping, a reference to a part, a second root).
+	ErrReference = errors.New("signature does not cover the document")
+	// ErrAlgorithm: an algorithm outside the policy (allowedSignatureMethods
+	// and the lists beside it).
+	ErrAlgorithm = errors.New("algorithm not allowed")
+	// ErrBadSignature: the digest or the signature value does not match;
+	// the document was tampered with, or signed with another key.
+	ErrBadSignature = errors.New("signature does not match the document")
+	// ErrUntrustedSigner: no certificate, or no chain to the Roots.
+	ErrUntrustedSigner = errors.New("certificate not trusted")
+	// ErrExpired: the signer's certificate is outside its validity period
+	// at verification time, past its NotAfter or (ErrNotYetValid) before
+	// its NotBefore.
+	ErrExpired = errors.New("certificate expired")
+	// ErrNotYetValid: the signer's certificate is not valid yet. It matches
+	// ErrExpired too, for callers that only care about validity.
+	ErrNotYetValid error = &refinedError{"certificate not yet valid", ErrExpired}
+	// ErrNotAuthorized: the signer is not an authorized official for the
+	// document (Verifier.Authorize, Officials).
+	ErrNotAuthorized = errors.New("not an authorized official")
 )
 
-// Allowed algorithms. SHA-1 is absent on purpose: goxmldsig still accepts
-// it, so the policy is enforced here before goxmldsig runs.
+// refinedError is a sentinel that is a special case of another.
+type refinedError struct {
+	msg    string
+	parent error
+}
+
+func (e *refinedError) Error() string { return e.msg }
+func (e *refinedError) Unwrap() error { return e.parent }
+
+// The algorithm policy. goxmldsig still accepts RSA-SHA1 and SHA-1, so
+// the policy is enforced here, before goxmldsig runs: RSA-SHA256 over a
+// SHA-256 digest, which is what vucelink and its partners sign with.
 var (
 	allowedSignatureMethods = map[string]bool{
 		dsig.RSASHA256SignatureMethod: true,
-		dsig.RSASHA384SignatureMethod: true,
-		dsig.RSASHA512SignatureMethod: true,
 	}
 	allowedDigests = map[string]bool{
-		"http://www.w3.org/2001/04/xmlenc#sha256":       true,
-		"http://www.w3.org/2001/04/xmldsig-more#sha384": true,
-		"http://www.w3.org/2001/04/xmlenc#sha512":       true,
+		"http://www.w3.org/2001/04/xmlenc#sha256": true,
 	}
-	// Comment-preserving variants are excluded: goxmldsig's #WithComments
-	// on a URI="" reference does not match other implementations, and
-	// comments are a known injection vector inside signed values.
+	// Canonicalizations: exclusive C14N (what Signer uses) and the
+	// inclusive ones goxmldsig implements. The comment-preserving variants
+	// are excluded: goxmldsig's #WithComments on a URI="" reference does
+	// not match other implementations, and comments are a known injection
+	// vector inside signed values.
 	allowedCanonicalizations = map[string]bool{
 		string(dsig.CanonicalXML10ExclusiveAlgorithmId): true,
 		string(dsig.CanonicalXML10RecAlgorithmId):       true,
@@ -59,32 +85,40 @@ var (
 	}
 )
 
-// Verifier checks enveloped signatures from one sending country.
+// Verifier checks an enveloped signature and returns only what the
+// signature covers. One Verifier serves one sending country; it is safe for
+// concurrent use.
 type Verifier struct {
-	// Roots are the sending country's CAs (required).
+	// Roots are the sending country's trust anchors (required).
 	Roots *x509.CertPool
 	// Intermediates, if any, help build chains; certificates carried in the
 	// signature's X509Data are used as intermediates too.
 	Intermediates *x509.CertPool
-	// Authorize, if set, is called with a signer whose chain is valid; its
-	// error rejects the document (wrap ErrNotAuthorized).
+	// Authorize, if set, is called with a signer whose chain and validity
+	// have been checked, before the cryptography; an error rejects the
+	// document and is returned wrapped (and made to match ErrNotAuthorized).
+	// Typically a closure over Officials.Authorize and the document type.
 	Authorize func(signer *x509.Certificate) error
 	// Now returns the verification time; nil means time.Now.
 	Now func() time.Time
-	// Limits bound the document.
+	// Limits bound the document given to Verify.
 	Limits xmlsafe.Limits
 }
 
-// Verified is a verified document.
+// Verified is what a successful verification hands over.
 type Verified struct {
-	// Element is what the signature covers, with the signature removed: the
-	// only part of the input any caller may use.
+	// Element is the signed element, with the signature removed, as
+	// goxmldsig reconstructs it from the canonical bytes it digested: the
+	// only part of the input a caller may use. It is never the input tree,
+	// and it holds no comments, processing instructions or CDATA markers.
 	Element *etree.Element
-	Signer  *x509.Certificate
-	Chain   []*x509.Certificate
+	// Signer is the certificate that signed.
+	Signer *x509.Certificate
+	// Chain runs from Signer to one of the Roots.
+	Chain []*x509.Certificate
 }
 
-// Verify parses data safely and verifies it.
+// Verify parses data safely (xmlsafe, with v.Limits) and verifies it.
 func (v *Verifier) Verify(data []byte) (*Verified, error) {
 	doc, err := xmlsafe.Parse(data, v.Limits)
 	if err != nil {
@@ -93,10 +127,15 @@ func (v *Verifier) Verify(data []byte) (*Verified, error) {
 	return v.VerifyElement(doc.Root())
 }
 
-// VerifyElement verifies a parsed document's root element.
+// VerifyElement verifies root, a document's root element, whose last (or
+// any) child must be the one ds:Signature. root is left as it was found,
+// but must not be read or written by anyone else during the call.
 func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	if v.Roots == nil {
-		return nil, fmt.Errorf("%w: verifier has no trusted CAs", ErrUntrustedSigner)
+		return nil, fmt.Errorf("%w: the verifier has no trusted roots", ErrUntrustedSigner)
+	}
+	if root == nil {
+		return nil, fmt.Errorf("%w: no element", ErrNoSignature)
 	}
 	if err := onlyRoot(root); err != nil {
 		return nil, err
@@ -108,15 +147,17 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	if err := checkSignatureElement(sig); err != nil {
 		return nil, err
 	}
-	if err := checkAlgorithms(root, sig); err != nil {
-		return nil, err
-	}
 	chain, err := signerCertificates(sig)
 	if err != nil {
 		return nil, err
 	}
 	leaf := chain[0]
+	// The subject is only claimed until the chain is checked, but it is
+	// what an operator needs to see in any rejection from here on.
 	who := fmt.Sprintf("signer %q", leaf.Subject.String())
+	if err := checkAlgorithms(root, sig); err != nil {
+		return nil, fmt.Errorf("%s: %w", who, err)
+	}
 
 	now := time.Now()
 	if v.Now != nil {
@@ -124,9 +165,9 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	}
 	switch {
 	case now.Before(leaf.NotBefore):
-		return nil, fmt.Errorf("%w: %s: valid from %s", ErrNotYetValid, who, leaf.NotBefore.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%s: %w (valid from %s)", who, ErrNotYetValid, leaf.NotBefore.UTC().Format(time.RFC3339))
 	case now.After(leaf.NotAfter):
-		return nil, fmt.Errorf("%w: %s: expired at %s", ErrExpired, who, leaf.NotAfter.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%s: %w at %s", who, ErrExpired, leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	inter := x509.NewCertPool()
 	if v.Intermediates != nil {
@@ -137,43 +178,45 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	}
 	chains, err := leaf.Verify(x509.VerifyOptions{
 		Roots: v.Roots, Intermediates: inter, CurrentTime: now,
+		// Officials' certificates carry document-signing or no extended
+		// key usages; what matters is the chain, and KeyUsage below.
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s (issued by %q): %v", ErrUntrustedSigner, who, leaf.Issuer.String(), err)
+		return nil, fmt.Errorf("%s: %w: issued by %q: %v", who, ErrUntrustedSigner, leaf.Issuer.String(), err)
 	}
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
-		return nil, fmt.Errorf("%w: %s: certificate is not for digital signatures", ErrUntrustedSigner, who)
+		return nil, fmt.Errorf("%s: %w: the certificate is not for digital signatures", who, ErrUntrustedSigner)
 	}
 	if v.Authorize != nil {
 		if err := v.Authorize(leaf); err != nil {
-			if !errors.Is(err, ErrNotAuthorized) {
-				err = fmt.Errorf("%w: %v", ErrNotAuthorized, err)
-			}
-			return nil, err
+			return nil, notAuthorized(leaf, who, err)
 		}
 	}
 
-	// goxmldsig (v1.6.x) stops any tree walk after 1,000 elements, and it
-	// looks for the signature in document order: behind a certificate with
-	// a few hundred line items, an enveloped signature in its usual last
-	// place is never reached. Where the signature sits among the root's
-	// children does not change what it covers (the enveloped transform
-	// removes it, and its namespace context is the same), so it is moved
-	// to the front.
-	if root.ChildElements()[0] != sig {
-		root.RemoveChild(sig)
-		root.InsertChildAt(0, sig)
-	}
+	work, undo := forGoxmldsig(root, sig)
+	defer undo()
 
 	// Only now does goxmldsig see the document, pinned to this one leaf.
 	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{leaf}})
 	ctx.Clock = dsig.NewFakeClockAt(now)
-	verified, err := ctx.Validate(root)
+	verified, err := ctx.Validate(work)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrBadSignature, who, err)
+		return nil, fmt.Errorf("%s: %w: %v", who, ErrBadSignature, err)
 	}
 	return &Verified{Element: stripUnsigned(verified), Signer: leaf, Chain: chains[0]}, nil
+}
+
+// notAuthorized wraps an Authorize error so that it matches
+// ErrNotAuthorized and names the signer, without saying either twice.
+func notAuthorized(leaf *x509.Certificate, who string, err error) error {
+	if !errors.Is(err, ErrNotAuthorized) {
+		err = fmt.Errorf("%w: %w", ErrNotAuthorized, err)
+	}
+	if !strings.Contains(err.Error(), leaf.Subject.String()) {
+		err = fmt.Errorf("%s: %w", who, err)
+	}
+	return err
 }
 
 // stripUnsigned returns a copy of e, in a document of its own, without
@@ -287,7 +330,7 @@ func checkSignatureElement(sig *etree.Element) error {
 	if len(sv.ChildElements()) > 0 {
 		return fmt.Errorf("%w: SignatureValue has child elements", ErrMalformed)
 	}
-	value := strings.Join(strings.Fields(sv.Text()), "")
+	value := strings.Join(strings.Fields(allText(sv)), "")
 	if value == "" {
 		return fmt.Errorf("%w: empty SignatureValue", ErrMalformed)
 	}
@@ -480,7 +523,7 @@ func signerCertificates(sig *etree.Element) ([]*x509.Certificate, error) {
 	data := child(child(sig, dsig.KeyInfoTag), dsig.X509DataTag)
 	var out []*x509.Certificate
 	for _, e := range children(data, dsig.X509CertificateTag) {
-		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(e.Text()), ""))
+		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(allText(e)), ""))
 		if err != nil {
 			return nil, fmt.Errorf("%w: X509Certificate is not base64: %v", ErrMalformed, err)
 		}
@@ -546,4 +589,17 @@ func countID(e *etree.Element, id string) int {
 		n += countID(c, id)
 	}
 	return n
+}
+
+// allText joins all of e's character data. etree's Text stops at the first
+// comment; goxmldsig reads with encoding/xml, which joins them all, and the
+// two must see the same certificate.
+func allText(e *etree.Element) string {
+	var sb strings.Builder
+	for _, t := range e.Child {
+		if c, ok := t.(*etree.CharData); ok {
+			sb.WriteString(c.Data)
+		}
+	}
+	return sb.String()
 }

@@ -563,3 +563,30 @@ func TestPartnerOutage(t *testing.T) {
 		t.Errorf("history %v", path)
 	}
 }
+
+// Credentials cannot be guessed at speed: after 20 failures in a minute a
+// source is refused outright, right credentials included.
+func TestInbound_RateLimitsAuthFailures(t *testing.T) {
+	n := startNetwork(t, "CL", "MX")
+	mxCA := mustPool(t, filepath.Join(n.PKI, "MX", "ca.pem"))
+	clClient := mustKeyPair(t, filepath.Join(n.PKI, "CL", "client.pem"), filepath.Join(n.PKI, "CL", "client.key"))
+	clCfg, err := config.Load(n.Configs["CL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "https://" + n.Nodes["MX"].Addr("partners") + wire.DocumentsPath + "sps"
+	call := inboundCall{cert: &clClient, user: "CL", password: "guess", sender: "CL", tracking: "CL-RL-1", body: []byte("<x/>")}
+	for i := range 20 {
+		if status, rc := postInbound(t, endpoint, mxCA, call); status != 401 || rc.Reasons[0].Code != "auth.credentials" {
+			t.Fatalf("guess %d: %d %+v", i+1, status, rc)
+		}
+	}
+	status, rc := postInbound(t, endpoint, mxCA, call)
+	if status != http.StatusTooManyRequests || rc.Reasons[0].Code != "auth.rate-limited" {
+		t.Fatalf("21st guess: %d %+v", status, rc)
+	}
+	call.password = clCfg.Partners["MX"].OutboundAuth.Password
+	if status, _ := postInbound(t, endpoint, mxCA, call); status != http.StatusTooManyRequests {
+		t.Errorf("right password during the block: %d, want 429", status)
+	}
+}

@@ -119,17 +119,18 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	}
 
 	// Transport identity.
-	serverCert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+	serverCert, err := loadKeyPair(cfg.TLS.Cert, cfg.TLS.Key, logger)
 	if err != nil {
 		fail("tls.cert", err)
 	}
-	clientCert, err := tls.LoadX509KeyPair(cfg.TLS.ClientCert, cfg.TLS.ClientKey)
+	clientCert, err := loadKeyPair(cfg.TLS.ClientCert, cfg.TLS.ClientKey, logger)
 	if err != nil {
 		fail("tls.client_cert", err)
 	}
 	n.serverTLS = &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{serverCert},
+		MinVersion: tls.VersionTLS12,
+		// Re-read on change: certificates rotate without a restart.
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return serverCert.get() },
 		// The TLS layer only asks for a certificate (and checks the client
 		// holds its key); proxy.Inbound then checks it chains to the CA of
 		// the very partner the request claims to come from, which a single
@@ -219,7 +220,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	deliverer, err := delivery.NewHTTPS(delivery.Options{
 		Sender: cfg.Node.Country,
 		ClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			return &clientCert, nil
+			return clientCert.get()
 		},
 		Partners:   deliveryPartners,
 		Timeout:    cfg.Delivery.Timeout,

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -92,8 +93,46 @@ type Inbound struct {
 	MaxBodyBytes int64
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// AuthFailuresPerMinute is how many failed authentications a source
+	// address may make in a minute before it is refused outright (429)
+	// for the rest of that minute; zero means 20.
+	AuthFailuresPerMinute int
 
-	locks keyedMutex
+	locks    keyedMutex
+	failures failureWindow
+}
+
+// failureWindow counts authentication failures per source address in
+// fixed one-minute windows, so credentials cannot be guessed at speed.
+type failureWindow struct {
+	mu   sync.Mutex
+	byIP map[string]*window
+}
+
+type window struct {
+	start time.Time
+	n     int
+}
+
+func (f *failureWindow) blocked(ip string, now time.Time, limit int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w := f.byIP[ip]
+	return w != nil && now.Sub(w.start) < time.Minute && w.n >= limit
+}
+
+func (f *failureWindow) add(ip string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.byIP == nil || len(f.byIP) > 10000 {
+		f.byIP = map[string]*window{} // bounded memory; an attacker resetting it gains a minute at most
+	}
+	w := f.byIP[ip]
+	if w == nil || now.Sub(w.start) >= time.Minute {
+		w = &window{start: now}
+		f.byIP[ip] = w
+	}
+	w.n++
 }
 
 // keyedMutex serializes work on one key (one partner's document), so two
@@ -197,8 +236,18 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(0, reject(http.StatusBadRequest, wire.Rejected, "request.tracking-id", "header %s must be 1 to 64 letters, digits or dashes", wire.HeaderTrackingID))
 		return
 	}
+	source, _, _ := net.SplitHostPort(r.RemoteAddr)
+	limit := in.AuthFailuresPerMinute
+	if limit <= 0 {
+		limit = 20
+	}
+	if in.failures.blocked(source, in.now(), limit) {
+		answer(0, reject(http.StatusTooManyRequests, wire.Rejected, "auth.rate-limited", "too many failed authentications from %s; try again in a minute", source))
+		return
+	}
 	peer, rj := in.authenticate(r)
 	if rj != nil {
+		in.failures.add(source, in.now())
 		answer(0, rj)
 		return
 	}
@@ -535,8 +584,12 @@ func verifyRejection(err error) *rejection {
 		code = "signature.mismatch"
 	case errors.Is(err, certs.ErrUntrustedSigner):
 		code = "signature.untrusted"
+	case errors.Is(err, certs.ErrNotYetValid):
+		code = "signature.not-yet-valid"
 	case errors.Is(err, certs.ErrExpired):
 		code = "signature.expired"
+	case errors.Is(err, certs.ErrReference):
+		code = "signature.reference"
 	case errors.Is(err, certs.ErrNotAuthorized):
 		code = "signature.not-authorized"
 	case errors.Is(err, certs.ErrAlgorithm):

@@ -2,9 +2,11 @@
 // per country, authorized officials' signing certificates, and TLS server
 // and client certificates for the nodes.
 //
-// It is scaffolding for the demo and for tests. Its keys are written to
-// disk unencrypted and its CAs have no revocation: never use it in
-// production, where each country's own CA issues this material.
+// DEVELOPMENT AND TEST SCAFFOLDING ONLY. Its keys are generated on the spot
+// and written to disk unencrypted, its CAs publish no revocation, and
+// anyone with the directory can sign as any country's official. In
+// production each country's own CA (and HSM) issues this material, and
+// vucelink only loads it (certs.LoadSigner, certs.LoadPool).
 package devpki
 
 import (
@@ -14,13 +16,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -37,7 +37,7 @@ func (k *KeyPair) TLS() tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{k.Cert.Raw}, PrivateKey: k.Key, Leaf: k.Cert}
 }
 
-// CA is a country's development certificate authority.
+// CA is a country's development certificate authority (never a real one).
 type CA struct {
 	KeyPair
 	Country string
@@ -64,8 +64,12 @@ func (o Options) window() (time.Time, time.Time) {
 // a demo that creates dozens of keys at start.
 const keyBits = 2048
 
-// NewCA creates a self-signed root for a country.
+// NewCA creates a self-signed root for a country (an ISO 3166 alpha-2
+// code in capitals), valid for ten years.
 func NewCA(country string) (*CA, error) {
+	if err := checkCountry(country); err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
 		Subject: pkix.Name{
 			CommonName: country + " Root CA (development)", Organization: []string{"vucelink dev"}, Country: []string{country},
@@ -84,7 +88,8 @@ func NewCA(country string) (*CA, error) {
 	return &CA{KeyPair: *kp, Country: country}, nil
 }
 
-// IssueOfficial issues an authorized official's document-signing certificate.
+// IssueOfficial issues an authorized official's document-signing
+// certificate: CN=name, O=agency, C=the CA's country.
 func (ca *CA) IssueOfficial(name, agency string, o Options) (*KeyPair, error) {
 	nb, na := o.window()
 	return issue(&x509.Certificate{
@@ -94,8 +99,8 @@ func (ca *CA) IssueOfficial(name, agency string, o Options) (*KeyPair, error) {
 	}, ca.Cert, ca.Key)
 }
 
-// IssueServer issues a TLS server certificate for the given hosts (IP
-// addresses or DNS names).
+// IssueServer issues a TLS server certificate for the given hosts: each is
+// an IP address SAN if it parses as one, else a DNS name SAN.
 func (ca *CA) IssueServer(o Options, hosts ...string) (*KeyPair, error) {
 	nb, na := o.window()
 	tmpl := &x509.Certificate{
@@ -114,8 +119,8 @@ func (ca *CA) IssueServer(o Options, hosts ...string) (*KeyPair, error) {
 	return issue(tmpl, ca.Cert, ca.Key)
 }
 
-// IssueClient issues a TLS client certificate, the identity a node presents
-// to its partners.
+// IssueClient issues a TLS client certificate (CN=name), the identity a
+// node presents to its partners.
 func (ca *CA) IssueClient(name string, o Options) (*KeyPair, error) {
 	nb, na := o.window()
 	return issue(&x509.Certificate{
@@ -160,8 +165,9 @@ func issue(tmpl, parent *x509.Certificate, parentKey *rsa.PrivateKey) (*KeyPair,
 	}, nil
 }
 
-// Officials' names and agencies per country, so the demo's signatures read
-// like the real thing.
+// Officials' names and agencies per country (the national plant protection
+// organizations), so the demo's signatures read like the real thing.
+// Fictitious people.
 var officials = map[string][2]string{
 	"CL": {"Ana Pérez Soto", "SAG"},
 	"CO": {"Carlos Gómez Ruiz", "ICA"},
@@ -169,17 +175,23 @@ var officials = map[string][2]string{
 	"PE": {"Jorge Quispe Mamani", "SENASA"},
 }
 
-// Files written per country by Init.
+// Files are the files Init writes per country.
 var Files = []string{"ca.pem", "ca.key", "official.pem", "official.key", "server.pem", "server.key", "client.pem", "client.key"}
 
 // Init writes a development PKI for each country under dir/<CC>/ (see
-// Files). Server certificates are valid for 127.0.0.1, ::1 and localhost.
-// A country whose directory already holds every file is left as it is, so a
-// restarted demo keeps its identities.
+// Files), all PEM, private keys mode 0600: the CA, an official of the
+// country's NPPO, a server certificate for 127.0.0.1, ::1 and localhost,
+// and a client certificate with CN "vucelink <CC>".
+//
+// A country whose directory already holds every file is left as it is, so
+// a restarted demo keeps its identities (and partners keep trusting them).
+// Each file is written whole or not at all, so an interrupted Init leaves a
+// country incomplete, to be generated afresh next time, never a truncated
+// file that would pass for complete.
 func Init(dir string, countries []string) error {
 	for _, cc := range countries {
-		if len(cc) != 2 || strings.ToUpper(cc) != cc {
-			return fmt.Errorf("country %q: want an ISO 3166 alpha-2 code in capitals", cc)
+		if err := checkCountry(cc); err != nil {
+			return err
 		}
 		cdir := filepath.Join(dir, cc)
 		if complete(cdir) {
@@ -188,6 +200,13 @@ func Init(dir string, countries []string) error {
 		if err := writeCountry(cdir, cc); err != nil {
 			return fmt.Errorf("%s: %w", cc, err)
 		}
+	}
+	return nil
+}
+
+func checkCountry(cc string) error {
+	if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
+		return fmt.Errorf("country %q: want an ISO 3166 alpha-2 code in capitals", cc)
 	}
 	return nil
 }
@@ -225,16 +244,46 @@ func writeCountry(dir, cc string) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
 	for name, kp := range map[string]*KeyPair{"ca": &ca.KeyPair, "official": official, "server": server, "client": client} {
-		errs = append(errs,
-			os.WriteFile(filepath.Join(dir, name+".pem"), kp.CertPEM, 0o644),
-			os.WriteFile(filepath.Join(dir, name+".key"), kp.KeyPEM, 0o600))
+		if err := writeAtomic(filepath.Join(dir, name+".key"), kp.KeyPEM, 0o600); err != nil {
+			return err
+		}
+		if err := writeAtomic(filepath.Join(dir, name+".pem"), kp.CertPEM, 0o644); err != nil {
+			return err
+		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
-// LoadCA reads a country's CA written by Init, to issue further
+// writeAtomic writes data to a temporary file beside name and renames it
+// into place. The temporary file is created with mode perm, so a key is
+// never readable by others, not even while it is being written.
+func writeAtomic(name string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// LoadCA reads a country's CA written by Init under dir, to issue further
 // certificates (tests use it for expired or unauthorized signers).
 func LoadCA(dir, country string) (*CA, error) {
 	certPEM, err := os.ReadFile(filepath.Join(dir, country, "ca.pem"))
