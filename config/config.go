@@ -143,6 +143,15 @@ type Route struct {
 	Partner  string   `yaml:"partner"`
 	Rules    string   `yaml:"rules"`
 	Response Response `yaml:"response"`
+	// Callback, if set, receives a POST for every state change of the
+	// documents this route sends.
+	Callback *Callback `yaml:"callback"`
+}
+
+// Callback is a URL of the legacy VUCE told about state changes (JSON, in
+// order, at least once; the "sequence" field lets it drop repeats).
+type Callback struct {
+	URL string `yaml:"url"`
 }
 
 // Response is the answer a legacy caller expects, as a Go text/template. The
@@ -176,6 +185,9 @@ type Inbound struct {
 	Method      string `yaml:"method"`
 	Path        string `yaml:"path"`
 	ContentType string `yaml:"content_type"`
+	// Callback, if set, receives a POST for every state change of the
+	// documents of this type received from partners (e.g. withdrawn).
+	Callback *Callback `yaml:"callback"`
 }
 
 // Partner is another country's node.

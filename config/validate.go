@@ -159,6 +159,7 @@ func (c *Config) Validate() error {
 		if len(r.ForwardHosts) > 0 && c.Listen.ForwardProxy == "" {
 			v.addf(k+".forward_hosts", "set, but listen.forward_proxy is empty")
 		}
+		v.callback(k+".callback", r.Callback)
 		v.template(k+".response.body", r.Response.Body)
 		v.template(k+".response.error_body", r.Response.ErrorBody)
 		if r.Response.Wait < 0 || r.Response.Wait > 5*time.Minute {
@@ -191,6 +192,7 @@ func (c *Config) Validate() error {
 		if in.ContentType == "" {
 			v.addf(k+".content_type", "is required")
 		}
+		v.callback(k+".callback", in.Callback)
 	}
 
 	if len(c.Partners) == 0 {
@@ -283,6 +285,15 @@ func (v *validator) file(key, path string, required bool) {
 		v.addf(key, "cannot read %q: %v", path, errors.Unwrap(err))
 	} else if st.IsDir() {
 		v.addf(key, "%q is a directory, not a file", path)
+	}
+}
+
+func (v *validator) callback(key string, c *Callback) {
+	if c == nil {
+		return
+	}
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.addf(key+".url", "must be an http:// or https:// URL, got %q", c.URL)
 	}
 }
 

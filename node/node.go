@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vucelink/vucelink/api"
+	"github.com/vucelink/vucelink/callback"
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/delivery"
@@ -350,7 +351,7 @@ func (n *Node) Start() error {
 	}
 	octx, cancel := context.WithCancel(context.Background())
 	n.stopOutbox, n.outboxDone = cancel, make(chan struct{})
-	go func() { defer close(n.outboxDone); n.Outbox.Run(octx) }()
+	go func() { defer close(n.outboxDone); n.runBackground(octx) }()
 
 	n.done = make(chan struct{})
 	var wg sync.WaitGroup
@@ -414,6 +415,32 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Unlock()
 	errs = append(errs, n.Store.Close())
 	return errors.Join(errs...)
+}
+
+// runBackground runs the outbox and the legacy callbacks until ctx ends.
+func (n *Node) runBackground(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); n.Outbox.Run(ctx) }()
+	client := &http.Client{Timeout: n.Config.Legacy.Timeout, Transport: &http.Transport{Proxy: nil}}
+	start := func(name, url, docType, direction string) {
+		d := &callback.Dispatcher{Name: name, URL: url, Feed: n.Store, Client: client,
+			Logger: n.logger.With("component", "callback"),
+			Match:  func(e store.Event) bool { return e.Type == docType && e.Direction == direction }}
+		wg.Add(1)
+		go func() { defer wg.Done(); d.Run(ctx) }()
+	}
+	for _, r := range n.Config.Routes {
+		if r.Callback != nil {
+			start("route:"+r.Name, r.Callback.URL, r.Document, store.Outbound)
+		}
+	}
+	for _, in := range n.Config.Legacy.Inbound {
+		if in.Callback != nil {
+			start("inbound:"+in.Document, in.Callback.URL, in.Document, store.Inbound)
+		}
+	}
+	wg.Wait()
 }
 
 // openStore opens the store and builds the outbox on it. It runs at Start,

@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS transitions (
   reason     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transitions_doc ON transitions (doc_seq, id);
+CREATE TABLE IF NOT EXISTS cursors (
+  name    TEXT PRIMARY KEY,
+  last_id INTEGER NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS transitions_append_only_u BEFORE UPDATE ON transitions
   BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS transitions_append_only_d BEFORE DELETE ON transitions
@@ -398,4 +402,58 @@ func (s *SQLite) NextDue(ctx context.Context, partner string) (time.Time, error)
 		return time.Time{}, err
 	}
 	return time.Unix(0, next.Int64), nil
+}
+
+// Change event: one transition with the document it moved.
+type Event struct {
+	ID         int64 // position in the audit trail
+	At         time.Time
+	TrackingID string
+	DocumentID string
+	Type       string
+	Direction  string
+	Partner    string
+	From, To   lifecycle.State
+	Actor      string
+	Reason     string
+}
+
+// EventsAfter returns up to limit transitions recorded after position
+// after, oldest first: the audit trail read as a durable feed.
+func (s *SQLite) EventsAfter(ctx context.Context, after int64, limit int) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t.id, t.at, d.tracking_id, d.doc_id, d.doc_type, d.direction, d.partner,
+		t.from_state, t.to_state, t.actor, t.reason
+		FROM transitions t JOIN documents d ON d.seq = t.doc_seq WHERE t.id > ? ORDER BY t.id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.TrackingID, &e.DocumentID, &e.Type, &e.Direction, &e.Partner, &e.From, &e.To, &e.Actor, &e.Reason); err != nil {
+			return nil, err
+		}
+		e.At = time.Unix(0, at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Cursor returns how far the named feed consumer has got (0 if never).
+func (s *SQLite) Cursor(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT last_id FROM cursors WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// SetCursor records how far the named consumer has got.
+func (s *SQLite) SetCursor(ctx context.Context, name string, id int64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO cursors (name, last_id) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id`, name, id)
+	return err
 }
