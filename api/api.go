@@ -25,6 +25,7 @@ const Prefix = "/api/v1/documents"
 // Store is what the API reads and changes.
 type Store interface {
 	Get(ctx context.Context, trackingID string) (*store.Document, error)
+	Find(ctx context.Context, direction, partner, docType, docID string) (*store.Document, error)
 	History(ctx context.Context, trackingID string) ([]store.Transition, error)
 	List(ctx context.Context, f store.Filter) ([]*store.Document, error)
 	Transition(ctx context.Context, trackingID string, at time.Time, c store.Change) (*store.Document, error)
@@ -33,7 +34,7 @@ type Store interface {
 // Notifier carries a status change made here to the partner concerned
 // (through the outbox). Nil means status changes stay local.
 type Notifier interface {
-	StatusChanged(ctx context.Context, d *store.Document, reason string) error
+	StatusChanged(ctx context.Context, d *store.Document, reason, replacedBy string) error
 }
 
 // Handler serves the API.
@@ -89,6 +90,10 @@ type StatusRequest struct {
 	State  lifecycle.State `json:"state"`
 	Reason string          `json:"reason"`
 	Actor  string          `json:"actor"`
+	// ReplacedBy is the document ID of the new document, required with
+	// state "replaced": the new document must already have been sent to
+	// the same partner.
+	ReplacedBy string `json:"replaced_by"`
 }
 
 // reportable are the changes a legacy system may report through the API.
@@ -230,6 +235,21 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, id string) {
 		problem(w, http.StatusUnprocessableEntity, fmt.Sprintf("state: on an %s document the legacy VUCE may report %v, not %q", d.Direction, allowed, req.State))
 		return
 	}
+	reason := req.Reason
+	switch {
+	case req.State == lifecycle.Replaced && req.ReplacedBy == "":
+		problem(w, http.StatusUnprocessableEntity, "replaced_by: the document ID of the replacement is required")
+		return
+	case req.State == lifecycle.Replaced:
+		if _, err := h.Store.Find(r.Context(), store.Outbound, d.Partner, d.Type, req.ReplacedBy); err != nil {
+			problem(w, http.StatusUnprocessableEntity, fmt.Sprintf("replaced_by: no %s document %q was sent to %s; send the replacement first", d.Type, req.ReplacedBy, d.Partner))
+			return
+		}
+		reason = strings.TrimSuffix("replaced by "+req.ReplacedBy+": "+reason, ": ")
+	case req.ReplacedBy != "":
+		problem(w, http.StatusUnprocessableEntity, "replaced_by: only with state replaced")
+		return
+	}
 	actor := "legacy"
 	if req.Actor != "" {
 		actor = "legacy:" + req.Actor
@@ -238,7 +258,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, id string) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	d, err = h.Store.Transition(r.Context(), id, now(), store.Change{To: req.State, Actor: actor, Reason: req.Reason})
+	d, err = h.Store.Transition(r.Context(), id, now(), store.Change{To: req.State, Actor: actor, Reason: reason})
 	if errors.Is(err, lifecycle.ErrIllegal) {
 		problem(w, http.StatusConflict, err.Error())
 		return
@@ -248,7 +268,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	if h.Notifier != nil {
-		if err := h.Notifier.StatusChanged(r.Context(), d, req.Reason); err != nil {
+		if err := h.Notifier.StatusChanged(r.Context(), d, req.Reason, req.ReplacedBy); err != nil {
 			problem(w, http.StatusInternalServerError, "state changed here, but the message to "+d.Partner+" could not be queued: "+err.Error())
 			return
 		}

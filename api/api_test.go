@@ -16,7 +16,7 @@ import (
 
 type recorded struct{ docs []*store.Document }
 
-func (r *recorded) StatusChanged(_ context.Context, d *store.Document, _ string) error {
+func (r *recorded) StatusChanged(_ context.Context, d *store.Document, _, _ string) error {
 	r.docs = append(r.docs, d)
 	return nil
 }

@@ -14,9 +14,13 @@ import (
 
 // report posts a status change to a node's local API, as its legacy VUCE
 // would.
-func report(t *testing.T, n *Network, country, trackingID, state, reason string) int {
+func report(t *testing.T, n *Network, country, trackingID, state, reason string, replacedBy ...string) int {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"state": state, "reason": reason})
+	req := map[string]string{"state": state, "reason": reason}
+	if len(replacedBy) > 0 {
+		req["replaced_by"] = replacedBy[0]
+	}
+	body, _ := json.Marshal(req)
 	url := fmt.Sprintf("http://%s/api/v1/documents/%s/status", n.Nodes[country].Addr("legacy"), trackingID)
 	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -78,11 +82,18 @@ func TestLifecycle_StatusTravelsBothWays(t *testing.T) {
 		t.Fatalf("report replacement-requested: %d", s)
 	}
 	waitState(t, n, "CL", old, lifecycle.ReplacementRequested)
+	if s := report(t, n, "CL", old, "replaced", "corrected", "CL-FITO-2026-000003"); s != http.StatusUnprocessableEntity {
+		t.Errorf("replaced by a document not yet sent: %d, want 422", s)
+	}
 	send(3)
-	if s := report(t, n, "CL", old, "replaced", "replaced by CL-FITO-2026-000003"); s != 200 {
+	if s := report(t, n, "CL", old, "replaced", "corrected", "CL-FITO-2026-000003"); s != 200 {
 		t.Fatalf("report replaced: %d", s)
 	}
 	waitState(t, n, "MX", old, lifecycle.Replaced)
+	mxHist, _ := n.Nodes["MX"].Store.History(ctx, old)
+	if last := mxHist[len(mxHist)-1]; last.Reason != "replaced by CL-FITO-2026-000003: corrected" || last.Actor != "partner:CL" {
+		t.Errorf("MX records the replacement as %+v", last)
+	}
 
 	// CL withdraws a certificate: MX learns it.
 	withdrawn := send(4)
@@ -109,6 +120,9 @@ func TestLifecycle_StatusTravelsBothWays(t *testing.T) {
 		path = append(path, string(h.To)+"@"+h.Actor)
 	}
 	want := "[accepted@legacy sent@outbox received-correctly@partner:MX replacement-requested@partner:MX replaced@legacy]"
+	if last := hist[len(hist)-1]; last.Reason != "replaced by CL-FITO-2026-000003: corrected" {
+		t.Errorf("CL records the replacement as %q", last.Reason)
+	}
 	if fmt.Sprint(path) != want {
 		t.Errorf("CL history of %s:\n got %v\nwant %s", old, path, want)
 	}

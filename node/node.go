@@ -473,13 +473,13 @@ func (n *Node) openStore() error {
 
 // StatusChanged sends a status change made on this node (through the API)
 // to the partner concerned, as a signed status message through the outbox.
-func (n *Node) StatusChanged(ctx context.Context, d *store.Document, reason string) error {
+func (n *Node) StatusChanged(ctx context.Context, d *store.Document, reason, replacedBy string) error {
 	signer, ok := n.signers[d.Type]
 	if !ok {
 		return fmt.Errorf("no signing official configured for %s", d.Type)
 	}
 	now := time.Now()
-	m := &statusmsg.Message{DocumentType: d.Type, DocumentID: d.DocumentID, TrackingID: d.TrackingID, State: d.State, Reason: reason, Time: now}
+	m := &statusmsg.Message{DocumentType: d.Type, DocumentID: d.DocumentID, TrackingID: d.TrackingID, State: d.State, Reason: reason, Time: now, ReplacedBy: replacedBy}
 	doc := m.Element()
 	signed, err := signer.SignElement(doc.Root())
 	if err != nil {

@@ -396,7 +396,22 @@ func (in *Inbound) applyStatus(ctx context.Context, w http.ResponseWriter, partn
 			"%s may not set %s document %s to %s (allowed: %v)", partner, d.Direction, m.DocumentID, m.State, partnerMay[d.Direction]))
 		return
 	}
-	if _, err := in.Ledger.Transition(ctx, d.TrackingID, in.now(), store.Change{To: m.State, Actor: "partner:" + partner, Reason: m.Reason}); err != nil {
+	reason := m.Reason
+	if m.State == lifecycle.Replaced {
+		// The replacement must be here already: the old document then
+		// points at a document both sides hold.
+		if m.ReplacedBy == "" {
+			answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "status.replacement-unknown", "a replaced status must name the replacement"))
+			return
+		}
+		if _, err := in.Ledger.Find(ctx, d.Direction, partner, m.DocumentType, m.ReplacedBy); err != nil {
+			answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "status.replacement-unknown",
+				"replacement %s %s has not been received from %s", m.DocumentType, m.ReplacedBy, partner))
+			return
+		}
+		reason = strings.TrimSuffix("replaced by "+m.ReplacedBy+": "+reason, ": ")
+	}
+	if _, err := in.Ledger.Transition(ctx, d.TrackingID, in.now(), store.Change{To: m.State, Actor: "partner:" + partner, Reason: reason}); err != nil {
 		answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "status.illegal", "%v", err))
 		return
 	}

@@ -30,6 +30,9 @@ type Message struct {
 	State        lifecycle.State
 	Reason       string
 	Time         time.Time
+	// ReplacedBy is the ID of the document that replaces this one (state
+	// replaced only).
+	ReplacedBy string
 }
 
 // ID is the message's own document ID: one message per document and state.
@@ -52,6 +55,7 @@ func (m *Message) Element() *etree.Document {
 	add("TrackingID", m.TrackingID)
 	add("State", string(m.State))
 	add("Reason", m.Reason)
+	add("ReplacedBy", m.ReplacedBy)
 	add("Time", m.Time.UTC().Format(time.RFC3339))
 	return doc
 }
@@ -70,7 +74,7 @@ func Parse(root *etree.Element) (*Message, error) {
 		return ""
 	}
 	m := &Message{DocumentType: get("DocumentType"), DocumentID: get("DocumentID"), TrackingID: get("TrackingID"),
-		State: lifecycle.State(get("State")), Reason: get("Reason")}
+		State: lifecycle.State(get("State")), Reason: get("Reason"), ReplacedBy: get("ReplacedBy")}
 	var missing []string
 	for tag, v := range map[string]string{"DocumentType": m.DocumentType, "DocumentID": m.DocumentID, "State": string(m.State)} {
 		if v == "" {
