@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
+
 	"github.com/vucelink/vucelink/lifecycle"
 )
 
@@ -33,7 +35,7 @@ func TestParse_Errors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := good.WriteToString()
-			doc := good.Copy()
+			doc := etree.NewDocument()
 			if err := doc.ReadFromString(strings.Replace(s, tt.from, tt.to, 1)); err != nil {
 				t.Fatal(err)
 			}
