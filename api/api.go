@@ -127,14 +127,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handler) get(w http.ResponseWriter, r *http.Request, id string) {
+// load reads a document or answers why it cannot.
+func (h *Handler) load(w http.ResponseWriter, r *http.Request, id string) (*store.Document, bool) {
 	d, err := h.Store.Get(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		problem(w, http.StatusNotFound, fmt.Sprintf("no document with tracking ID %q", id))
-		return
+		return nil, false
 	}
 	if err != nil {
 		problem(w, http.StatusInternalServerError, err.Error())
+		return nil, false
+	}
+	return d, true
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request, id string) {
+	d, ok := h.load(w, r, id)
+	if !ok {
 		return
 	}
 	hist, err := h.Store.History(r.Context(), id)
@@ -217,13 +226,8 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, id string) {
 		problem(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
-	d, err := h.Store.Get(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		problem(w, http.StatusNotFound, fmt.Sprintf("no document with tracking ID %q", id))
-		return
-	}
-	if err != nil {
-		problem(w, http.StatusInternalServerError, err.Error())
+	d, found := h.load(w, r, id)
+	if !found {
 		return
 	}
 	allowed := reportable[d.Direction]
@@ -258,7 +262,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, id string) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	d, err = h.Store.Transition(r.Context(), id, now(), store.Change{To: req.State, Actor: actor, Reason: reason})
+	d, err := h.Store.Transition(r.Context(), id, now(), store.Change{To: req.State, Actor: actor, Reason: reason})
 	if errors.Is(err, lifecycle.ErrIllegal) {
 		problem(w, http.StatusConflict, err.Error())
 		return

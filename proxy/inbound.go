@@ -581,36 +581,40 @@ func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, na
 	}
 }
 
+// verifyReasons maps verification failures to reason codes and statuses,
+// first match wins (ErrNotYetValid also matches ErrExpired, so it comes
+// first).
+var verifyReasons = []struct {
+	err    error
+	code   string
+	status int
+}{
+	{xmlsafe.ErrDTD, "xml.dtd", http.StatusBadRequest},
+	{xmlsafe.ErrEntity, "xml.dtd", http.StatusBadRequest},
+	{xmlsafe.ErrTooLarge, "xml.limits", http.StatusRequestEntityTooLarge},
+	{xmlsafe.ErrTooDeep, "xml.limits", http.StatusRequestEntityTooLarge},
+	{xmlsafe.ErrTooManyElements, "xml.limits", http.StatusRequestEntityTooLarge},
+	{xmlsafe.ErrMalformed, "xml.malformed", http.StatusBadRequest},
+	{certs.ErrMalformed, "xml.malformed", http.StatusBadRequest},
+	{certs.ErrNoSignature, "signature.missing", http.StatusUnprocessableEntity},
+	{certs.ErrMultipleSignatures, "signature.multiple", http.StatusUnprocessableEntity},
+	{certs.ErrBadSignature, "signature.mismatch", http.StatusUnprocessableEntity},
+	{certs.ErrUntrustedSigner, "signature.untrusted", http.StatusUnprocessableEntity},
+	{certs.ErrNotYetValid, "signature.not-yet-valid", http.StatusUnprocessableEntity},
+	{certs.ErrExpired, "signature.expired", http.StatusUnprocessableEntity},
+	{certs.ErrReference, "signature.reference", http.StatusUnprocessableEntity},
+	{certs.ErrNotAuthorized, "signature.not-authorized", http.StatusUnprocessableEntity},
+	{certs.ErrAlgorithm, "signature.algorithm", http.StatusUnprocessableEntity},
+}
+
 // verifyRejection turns a verification failure into a specific reason.
 func verifyRejection(err error) *rejection {
-	code, status := "signature.invalid", http.StatusUnprocessableEntity
-	switch {
-	case errors.Is(err, xmlsafe.ErrDTD), errors.Is(err, xmlsafe.ErrEntity):
-		code, status = "xml.dtd", http.StatusBadRequest
-	case errors.Is(err, xmlsafe.ErrTooLarge), errors.Is(err, xmlsafe.ErrTooDeep), errors.Is(err, xmlsafe.ErrTooManyElements):
-		code, status = "xml.limits", http.StatusRequestEntityTooLarge
-	case errors.Is(err, xmlsafe.ErrMalformed), errors.Is(err, certs.ErrMalformed):
-		code, status = "xml.malformed", http.StatusBadRequest
-	case errors.Is(err, certs.ErrNoSignature):
-		code = "signature.missing"
-	case errors.Is(err, certs.ErrMultipleSignatures):
-		code = "signature.multiple"
-	case errors.Is(err, certs.ErrBadSignature):
-		code = "signature.mismatch"
-	case errors.Is(err, certs.ErrUntrustedSigner):
-		code = "signature.untrusted"
-	case errors.Is(err, certs.ErrNotYetValid):
-		code = "signature.not-yet-valid"
-	case errors.Is(err, certs.ErrExpired):
-		code = "signature.expired"
-	case errors.Is(err, certs.ErrReference):
-		code = "signature.reference"
-	case errors.Is(err, certs.ErrNotAuthorized):
-		code = "signature.not-authorized"
-	case errors.Is(err, certs.ErrAlgorithm):
-		code = "signature.algorithm"
+	for _, r := range verifyReasons {
+		if errors.Is(err, r.err) {
+			return reject(r.status, wire.ReceivedWithErrors, r.code, "%v", err)
+		}
 	}
-	return reject(status, wire.ReceivedWithErrors, code, "%v", err)
+	return reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "signature.invalid", "%v", err)
 }
 
 // mappingRejection gives one reason per failing field, so the sender sees
