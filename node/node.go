@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,6 +30,7 @@ import (
 	"github.com/vucelink/vucelink/delivery"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/metrics"
 	"github.com/vucelink/vucelink/outbox"
 	"github.com/vucelink/vucelink/proxy"
 	"github.com/vucelink/vucelink/rules"
@@ -63,6 +65,7 @@ type Node struct {
 	recorder   track.Recorder
 	signers    map[string]*certs.Signer
 	api        *api.Handler
+	metrics    *metrics.Metrics
 	stopOutbox context.CancelFunc
 	outboxDone chan struct{}
 
@@ -84,11 +87,12 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		logger = slog.Default()
 	}
 	logger = logger.With("node", cfg.Node.Country)
-	recorder := track.Recorder(track.Log{Logger: logger})
+	mx := metrics.New()
+	recorder := track.Recorder(track.Multi{track.Log{Logger: logger}, mx})
 	if opts.Recorder != nil {
 		recorder = track.Multi{recorder, opts.Recorder}
 	}
-	n := &Node{Config: cfg, logger: logger, listeners: map[string]net.Listener{}, preopened: opts.Listeners, recorder: recorder}
+	n := &Node{Config: cfg, logger: logger, listeners: map[string]net.Listener{}, preopened: opts.Listeners, recorder: recorder, metrics: mx}
 	var errs []error
 	fail := func(key string, err error) { errs = append(errs, fmt.Errorf("%s: %w", key, err)) }
 
@@ -128,6 +132,13 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	if err != nil {
 		fail("tls.client_cert", err)
 	}
+	for kind, kp := range map[string]*keyPair{"tls-server": serverCert, "tls-client": clientCert} {
+		if kp != nil {
+			if c, err := kp.get(); err == nil && c.Leaf != nil {
+				mx.WatchCertificate(kind, c.Leaf)
+			}
+		}
+	}
 	n.serverTLS = &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// Re-read on change: certificates rotate without a restart.
@@ -153,6 +164,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		for _, d := range s.Documents {
 			signers[d] = signer
 		}
+		mx.WatchCertificate("signing", signer.Certificate())
 	}
 
 	// Partners.
@@ -166,6 +178,11 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			fail(key+".ca", err)
 			continue
 		}
+		if cas, err := certs.LoadCertificates(p.CA...); err == nil {
+			for _, c := range cas {
+				mx.WatchCertificate("partner-ca:"+cc, c)
+			}
+		}
 		officials := certs.NewOfficials()
 		for i, o := range p.Officials {
 			cs, err := certs.LoadCertificates(o.Cert)
@@ -175,6 +192,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			}
 			for _, c := range cs {
 				officials.Add(c, o.Documents...)
+				mx.WatchCertificate("partner-official:"+cc, c)
 			}
 		}
 		peer := &proxy.Peer{
@@ -468,6 +486,7 @@ func (n *Node) openStore() error {
 	n.Outbound.Queue = queue{st, n.Outbox}
 	n.Inbound.Ledger = st
 	n.api = &api.Handler{Store: st, Notifier: n}
+	n.metrics.WatchBacklog(st)
 	return nil
 }
 
@@ -501,13 +520,56 @@ func (n *Node) StatusChanged(ctx context.Context, d *store.Document, reason, rep
 // legacySide serves the internal listener: the configured routes, and the
 // local API under /api/v1/documents.
 func (n *Node) legacySide() http.Handler {
+	metricsHandler := n.metrics.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, api.Prefix) && !n.Outbound.Handles(r.Method, r.URL.Path) {
-			n.api.ServeHTTP(w, r)
+		if n.Outbound.Handles(r.Method, r.URL.Path) {
+			n.Outbound.ServeHTTP(w, r)
 			return
 		}
-		n.Outbound.ServeHTTP(w, r)
+		switch {
+		case strings.HasPrefix(r.URL.Path, api.Prefix):
+			n.api.ServeHTTP(w, r)
+		case r.URL.Path == "/metrics":
+			metricsHandler.ServeHTTP(w, r)
+		case r.URL.Path == "/healthz":
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte("ok\n"))
+		case r.URL.Path == "/readyz":
+			n.ready(w, r)
+		default:
+			n.Outbound.ServeHTTP(w, r)
+		}
 	})
+}
+
+// ready reports whether the node can do its work: the store takes writes,
+// every signing key is loaded and its certificate current. (Rule files and
+// trust material were checked when the node was built.)
+func (n *Node) ready(w http.ResponseWriter, r *http.Request) {
+	checks := map[string]string{}
+	ok := true
+	if err := n.Store.Ping(r.Context()); err != nil {
+		checks["store"], ok = "not writable: "+err.Error(), false
+	} else {
+		checks["store"] = "ok"
+	}
+	for doc, s := range n.signers {
+		c := s.Certificate()
+		switch {
+		case time.Now().After(c.NotAfter):
+			checks["signing:"+doc], ok = "certificate expired at "+c.NotAfter.UTC().Format(time.RFC3339), false
+		default:
+			checks["signing:"+doc] = "ok"
+		}
+	}
+	checks["rules"] = "ok"
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": checks})
 }
 
 // queue commits documents to the store and wakes the partner's workers.

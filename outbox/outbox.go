@@ -216,7 +216,7 @@ func (o *Outbox) attempt(ctx context.Context, d *store.Document) {
 		empty := ""
 		change = store.Change{To: to, Actor: "partner:" + d.Partner, Reason: receiptSummary(receipt), Receipt: receipt,
 			NextTry: &time.Time{}, LastError: &empty}
-		ev.Step, ev.Detail = track.Delivered, "receipt "+string(receipt.Outcome)
+		ev.Step, ev.Detail, ev.Outcome = track.Delivered, "receipt "+string(receipt.Outcome), string(receipt.Outcome)
 		if receipt.Outcome != wire.ReceivedCorrectly {
 			ev.Err = receipt.Error()
 		}
@@ -225,12 +225,13 @@ func (o *Outbox) attempt(ctx context.Context, d *store.Document) {
 		change = store.Change{To: lifecycle.Incomplete, Actor: "outbox",
 			Reason:  fmt.Sprintf("gave up after %d attempts over %s", d.Attempts, now.Sub(d.Created).Round(time.Second)),
 			NextTry: &time.Time{}, LastError: &msg}
-		ev.Step, ev.Err, ev.Detail = track.Failed, msg, "incomplete"
+		ev.Step, ev.Err, ev.Detail, ev.Code = track.Failed, msg, "incomplete", "delivery.incomplete"
 	default:
 		msg := err.Error()
 		next := now.Add(o.backoff(d.Attempts))
 		change = store.Change{To: lifecycle.Sent, Actor: "outbox", NextTry: &next, LastError: &msg}
-		ev.Step, ev.Err, ev.Detail = track.Failed, msg, fmt.Sprintf("attempt %d; next at %s", d.Attempts, next.UTC().Format(time.RFC3339))
+		ev.Step, ev.Err, ev.Code = track.Failed, msg, "delivery.retry"
+		ev.Detail = fmt.Sprintf("attempt %d; next at %s", d.Attempts, next.UTC().Format(time.RFC3339))
 	}
 	done, terr := o.store.Transition(ctx, d.TrackingID, now, change)
 	if terr != nil {

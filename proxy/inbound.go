@@ -201,7 +201,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rc.Outcome = rj.outcome
 			rc.Reasons = append(rc.Reasons, rj.reasons...)
 			status = rj.status
-			ev.Step, ev.Err = track.Failed, rc.Error()
+			ev.Step, ev.Err, ev.Code = track.Failed, rc.Error(), rj.reasons[0].Code
 			in.record(r.Context(), ev)
 		}
 		rc.Time = in.now().UTC()

@@ -457,3 +457,28 @@ func (s *SQLite) SetCursor(ctx context.Context, name string, id int64) error {
 		ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id`, name, id)
 	return err
 }
+
+// Backlog counts outbound documents still to be delivered or given up
+// (accepted, sent, incomplete), per partner and state.
+func (s *SQLite) Backlog(ctx context.Context) (map[string]map[lifecycle.State]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT partner, state, COUNT(*) FROM documents
+		WHERE direction = 'outbound' AND state IN ('accepted', 'sent', 'incomplete') GROUP BY partner, state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[lifecycle.State]int{}
+	for rows.Next() {
+		var p string
+		var st lifecycle.State
+		var n int
+		if err := rows.Scan(&p, &st, &n); err != nil {
+			return nil, err
+		}
+		if out[p] == nil {
+			out[p] = map[lifecycle.State]int{}
+		}
+		out[p][st] = n
+	}
+	return out, rows.Err()
+}

@@ -49,6 +49,8 @@ type Event struct {
 	Step       Step
 	Detail     string
 	Err        string
+	Code       string        // reason code of a failure, e.g. "signature.untrusted"
+	Outcome    string        // a partner's verdict, on delivered steps
 	Duration   time.Duration // time spent in this step, when measured
 }
 
