@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +20,12 @@ import (
 	"github.com/vucelink/vucelink/store"
 )
 
-// Prefix is where the API is mounted.
-const Prefix = "/api/v1/documents"
+// Prefix is where the API is mounted; documents and partners live under it.
+const (
+	Prefix          = "/api/v1/"
+	documentsPrefix = "/api/v1/documents"
+	partnersPrefix  = "/api/v1/partners"
+)
 
 // Store is what the API reads and changes.
 type Store interface {
@@ -29,12 +34,19 @@ type Store interface {
 	History(ctx context.Context, trackingID string) ([]store.Transition, error)
 	List(ctx context.Context, f store.Filter) ([]*store.Document, error)
 	Transition(ctx context.Context, trackingID string, at time.Time, c store.Change) (*store.Document, error)
+	SetPaused(ctx context.Context, partner string, paused bool, at time.Time, actor, reason string) error
+	Paused(ctx context.Context) (map[string]bool, error)
+	ResendIncomplete(ctx context.Context, partner string, at time.Time, actor, reason string) (int, error)
+	Backlog(ctx context.Context) (map[string]map[lifecycle.State]int, error)
+	PartnerEvents(ctx context.Context, partner string) ([]store.PartnerEvent, error)
 }
 
 // Notifier carries a status change made here to the partner concerned
 // (through the outbox). Nil means status changes stay local.
 type Notifier interface {
 	StatusChanged(ctx context.Context, d *store.Document, reason, replacedBy string) error
+	// Wake tells the partner's delivery workers that documents are due now.
+	Wake(partner string)
 }
 
 // Handler serves the API.
@@ -42,6 +54,8 @@ type Handler struct {
 	Store    Store
 	Notifier Notifier
 	Now      func() time.Time
+	// Partners are the configured partner countries.
+	Partners []string
 }
 
 // Document is the API's view of a document.
@@ -104,7 +118,21 @@ var reportable = map[string][]lifecycle.State{
 
 // ServeHTTP routes API requests.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rest := strings.TrimPrefix(r.URL.Path, Prefix)
+	if strings.HasPrefix(r.URL.Path, partnersPrefix) {
+		h.partners(w, r, strings.Trim(strings.TrimPrefix(r.URL.Path, partnersPrefix), "/"))
+		return
+	}
+	if !strings.HasPrefix(r.URL.Path, documentsPrefix) {
+		problem(w, http.StatusNotFound, "no such API resource")
+		return
+	}
+	rest := strings.TrimPrefix(r.URL.Path, documentsPrefix)
+	action := func(name string) (string, bool) {
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(rest, "/"), "/"+name); ok && r.Method == http.MethodPost {
+			return id, true
+		}
+		return "", false
+	}
 	switch {
 	case rest == "" || rest == "/":
 		if r.Method != http.MethodGet {
@@ -113,17 +141,162 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.list(w, r)
 	case strings.HasSuffix(rest, "/status"):
-		if r.Method != http.MethodPost {
+		id, ok := action("status")
+		if !ok {
 			problem(w, http.StatusMethodNotAllowed, "use POST to report a status change")
 			return
 		}
-		h.status(w, r, strings.TrimSuffix(strings.TrimPrefix(rest, "/"), "/status"))
+		h.status(w, r, id)
+	case strings.HasSuffix(rest, "/resend"):
+		id, ok := action("resend")
+		if !ok {
+			problem(w, http.StatusMethodNotAllowed, "use POST to resend")
+			return
+		}
+		h.resend(w, r, id)
 	default:
 		if r.Method != http.MethodGet {
 			problem(w, http.StatusMethodNotAllowed, "use GET to read a document")
 			return
 		}
 		h.get(w, r, strings.TrimPrefix(rest, "/"))
+	}
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// operatorRequest is the body of an operator action.
+type operatorRequest struct {
+	Actor  string `json:"actor"`
+	Reason string `json:"reason"`
+}
+
+func decodeOperator(w http.ResponseWriter, r *http.Request) (operatorRequest, bool) {
+	var req operatorRequest
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			problem(w, http.StatusBadRequest, "body: "+err.Error())
+			return req, false
+		}
+	}
+	if req.Actor == "" {
+		problem(w, http.StatusBadRequest, "actor: say who is acting (it is recorded)")
+		return req, false
+	}
+	return req, true
+}
+
+// resend sends a document again now: an incomplete one goes back in the
+// queue, one waiting for its next try skips the wait.
+func (h *Handler) resend(w http.ResponseWriter, r *http.Request, id string) {
+	req, ok := decodeOperator(w, r)
+	if !ok {
+		return
+	}
+	d, found := h.load(w, r, id)
+	if !found {
+		return
+	}
+	if d.Direction != store.Outbound || (d.State != lifecycle.Incomplete && !lifecycle.Pending(d.State)) {
+		problem(w, http.StatusConflict, fmt.Sprintf("only outbound documents still to deliver or incomplete can be resent; %s is %s %s", id, d.Direction, d.State))
+		return
+	}
+	now := h.now()
+	d, err := h.Store.Transition(r.Context(), id, now, store.Change{To: lifecycle.Sent, Actor: "operator:" + req.Actor, Reason: "resend: " + req.Reason, NextTry: &now})
+	if err != nil {
+		problem(w, http.StatusConflict, err.Error())
+		return
+	}
+	if h.Notifier != nil {
+		h.Notifier.Wake(d.Partner)
+	}
+	writeJSON(w, http.StatusOK, view(d))
+}
+
+// Partner is the API's view of a partner.
+type Partner struct {
+	Code    string                  `json:"code"`
+	Paused  bool                    `json:"paused"`
+	Backlog map[lifecycle.State]int `json:"backlog"`
+	Events  []store.PartnerEvent    `json:"events,omitempty"`
+}
+
+// partners serves GET /partners, GET /partners/{cc} and
+// POST /partners/{cc}/{pause|resume|resend}.
+func (h *Handler) partners(w http.ResponseWriter, r *http.Request, rest string) {
+	cc, action, _ := strings.Cut(rest, "/")
+	if cc != "" && !slices.Contains(h.Partners, cc) {
+		problem(w, http.StatusNotFound, fmt.Sprintf("%q is not a configured partner", cc))
+		return
+	}
+	ctx := r.Context()
+	switch {
+	case r.Method == http.MethodGet && action == "":
+		paused, err := h.Store.Paused(ctx)
+		if err != nil {
+			problem(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		backlog, err := h.Store.Backlog(ctx)
+		if err != nil {
+			problem(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		var out []Partner
+		for _, p := range h.Partners {
+			if cc != "" && p != cc {
+				continue
+			}
+			v := Partner{Code: p, Paused: paused[p], Backlog: backlog[p]}
+			if v.Backlog == nil {
+				v.Backlog = map[lifecycle.State]int{}
+			}
+			if cc != "" {
+				if v.Events, err = h.Store.PartnerEvents(ctx, p); err != nil {
+					problem(w, http.StatusInternalServerError, err.Error())
+					return
+				}
+			}
+			out = append(out, v)
+		}
+		if cc != "" {
+			writeJSON(w, http.StatusOK, out[0])
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"partners": out})
+	case r.Method == http.MethodPost && cc != "" && (action == "pause" || action == "resume" || action == "resend"):
+		req, ok := decodeOperator(w, r)
+		if !ok {
+			return
+		}
+		actor, now := "operator:"+req.Actor, h.now()
+		result := map[string]any{"partner": cc, "action": action}
+		var err error
+		switch action {
+		case "resend":
+			var n int
+			n, err = h.Store.ResendIncomplete(ctx, cc, now, actor, req.Reason)
+			result["resent"] = n
+		default:
+			err = h.Store.SetPaused(ctx, cc, action == "pause", now, actor, req.Reason)
+		}
+		if err != nil {
+			problem(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		if action != "pause" && h.Notifier != nil {
+			h.Notifier.Wake(cc)
+		}
+		writeJSON(w, http.StatusOK, result)
+	default:
+		problem(w, http.StatusMethodNotAllowed, "GET /api/v1/partners[/{code}] or POST /api/v1/partners/{code}/pause|resume|resend")
 	}
 }
 
@@ -213,7 +386,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	if len(docs) == min(limit, 1000) {
 		nq := r.URL.Query()
 		nq.Set("after", strconv.FormatInt(docs[len(docs)-1].Seq, 10))
-		out.Next = Prefix + "?" + nq.Encode()
+		out.Next = documentsPrefix + "?" + nq.Encode()
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -258,11 +431,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, id string) {
 	if req.Actor != "" {
 		actor = "legacy:" + req.Actor
 	}
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
-	d, err := h.Store.Transition(r.Context(), id, now(), store.Change{To: req.State, Actor: actor, Reason: reason})
+	d, err := h.Store.Transition(r.Context(), id, h.now(), store.Change{To: req.State, Actor: actor, Reason: reason})
 	if errors.Is(err, lifecycle.ErrIllegal) {
 		problem(w, http.StatusConflict, err.Error())
 		return

@@ -16,6 +16,8 @@ import (
 
 type recorded struct{ docs []*store.Document }
 
+func (r *recorded) Wake(string) {}
+
 func (r *recorded) StatusChanged(_ context.Context, d *store.Document, _, _ string) error {
 	r.docs = append(r.docs, d)
 	return nil
@@ -33,7 +35,7 @@ func setup(t *testing.T) (*httptest.Server, *recorded) {
 	st.Add(ctx, &store.Document{TrackingID: "CL-1", Direction: store.Outbound, Partner: "MX", Type: "sps", DocumentID: "A", Digest: "d", State: lifecycle.Accepted, Created: t0}, "legacy", "accepted")
 	st.Add(ctx, &store.Document{TrackingID: "MX-9", Direction: store.Inbound, Partner: "MX", Type: "sps", DocumentID: "B", Digest: "d", State: lifecycle.ReceivedCorrectly, Created: t0}, "partner:MX", "received")
 	rec := &recorded{}
-	srv := httptest.NewServer(&Handler{Store: st, Notifier: rec})
+	srv := httptest.NewServer(&Handler{Store: st, Notifier: rec, Partners: []string{"MX", "PE"}})
 	t.Cleanup(srv.Close)
 	return srv, rec
 }
@@ -55,6 +57,13 @@ func TestAPI(t *testing.T) {
 		{"illegal transition refused", "POST", "/api/v1/documents/MX-9/status", `{"state":"replacement-requested"}`, 409, []string{"used is final"}},
 		{"state not reportable on this side", "POST", "/api/v1/documents/CL-1/status", `{"state":"used"}`, 422, []string{"on an outbound document the legacy VUCE may report"}},
 		{"unknown field", "POST", "/api/v1/documents/CL-1/status", `{"state":"withdrawn","why":"x"}`, 400, []string{"unknown field"}},
+		{"resend needs an actor", "POST", "/api/v1/documents/CL-1/resend", `{}`, 400, []string{"actor: say who is acting"}},
+		{"resend a pending document now", "POST", "/api/v1/documents/CL-1/resend", `{"actor":"ana"}`, 200, []string{`"state": "sent"`}},
+		{"resend a received document", "POST", "/api/v1/documents/MX-9/resend", `{"actor":"ana"}`, 409, []string{"only outbound documents"}},
+		{"partners", "GET", "/api/v1/partners", "", 200, []string{`"code": "MX"`, `"code": "PE"`, `"sent": 1`}},
+		{"pause a partner", "POST", "/api/v1/partners/MX/pause", `{"actor":"ana","reason":"maintenance"}`, 200, []string{`"action": "pause"`}},
+		{"partner detail with audit trail", "GET", "/api/v1/partners/MX", "", 200, []string{`"paused": true`, `"action": "pause"`, `"actor": "operator:ana"`}},
+		{"unknown partner", "POST", "/api/v1/partners/AR/pause", `{"actor":"ana"}`, 404, []string{`is not a configured partner`}},
 		{"issuer withdraws", "POST", "/api/v1/documents/CL-1/status", `{"state":"withdrawn","reason":"error in consignee"}`, 200, []string{`"state": "withdrawn"`}},
 	}
 	for _, tt := range tests {

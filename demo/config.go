@@ -21,6 +21,7 @@ type nodeSpec struct {
 	PKI          string // PKI root directory
 	Dir          string // the network's directory
 	Wait         string // how long legacy answers wait for the partner's verdict
+	GiveUpAfter  string // outbox give-up horizon
 	Legacy       string // listen address for the legacy VUCE (reverse side)
 	Partners     string // listen address for partners
 	ForwardProxy string // listen address of the forward proxy
@@ -89,7 +90,7 @@ outbox:
   concurrency: 4
   backoff_min: 200ms
   backoff_max: 5s
-  give_up_after: 1h
+  give_up_after: {{.GiveUpAfter}}
   lease: 1m
 signing:
   - documents: [sps]

@@ -49,6 +49,8 @@ type Options struct {
 	// NoWait makes legacy answers come as soon as a document is committed,
 	// instead of waiting (up to 10 s) for the partner's verdict.
 	NoWait bool
+	// GiveUpAfter is the outbox's give-up horizon; zero means 1h.
+	GiveUpAfter time.Duration
 	// External writes the PKI and configurations and starts the legacy
 	// simulators, but leaves the nodes to be run as separate processes
 	// ("vucelink run --config", see Configs and Addrs).
@@ -142,12 +144,15 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		n.legacyURL[cc] = "http://" + addr(cc, "sim")
 
 		spec := nodeSpec{
-			Country: cc, PKI: n.PKI, Dir: n.Dir, Wait: "10s",
+			Country: cc, PKI: n.PKI, Dir: n.Dir, Wait: "10s", GiveUpAfter: "1h",
 			Legacy: addr(cc, "legacy"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"),
 			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc),
 		}
 		if o.NoWait {
 			spec.Wait = "0s"
+		}
+		if o.GiveUpAfter > 0 {
+			spec.GiveUpAfter = o.GiveUpAfter.String()
 		}
 		for _, p := range countries {
 			if p == cc {

@@ -485,10 +485,13 @@ func (n *Node) openStore() error {
 	}, n.recorder, n.logger.With("component", "outbox"))
 	n.Outbound.Queue = queue{st, n.Outbox}
 	n.Inbound.Ledger = st
-	n.api = &api.Handler{Store: st, Notifier: n}
+	n.api = &api.Handler{Store: st, Notifier: n, Partners: partners}
 	n.metrics.WatchBacklog(st)
 	return nil
 }
+
+// Wake tells a partner's delivery workers that documents are due now.
+func (n *Node) Wake(partner string) { n.Outbox.Notify(partner) }
 
 // StatusChanged sends a status change made on this node (through the API)
 // to the partner concerned, as a signed status message through the outbox.

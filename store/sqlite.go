@@ -53,6 +53,22 @@ CREATE TABLE IF NOT EXISTS transitions (
   reason     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transitions_doc ON transitions (doc_seq, id);
+CREATE TABLE IF NOT EXISTS partners (
+  code   TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS partner_events (
+  id     INTEGER PRIMARY KEY,
+  code   TEXT NOT NULL,
+  at     INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  actor  TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS partner_events_append_only_u BEFORE UPDATE ON partner_events
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS partner_events_append_only_d BEFORE DELETE ON partner_events
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TABLE IF NOT EXISTS cursors (
   name    TEXT PRIMARY KEY,
   last_id INTEGER NOT NULL
@@ -367,6 +383,7 @@ func (s *SQLite) Claim(ctx context.Context, partner string, now time.Time, lease
 		d, err := scanDoc(tx.QueryRowContext(ctx, `SELECT `+cols+` FROM documents
 			WHERE direction = 'outbound' AND partner = ? AND state IN ('accepted', 'sent')
 			  AND next_try IS NOT NULL AND next_try <= ?
+			  AND NOT EXISTS (SELECT 1 FROM partners p WHERE p.code = documents.partner AND p.paused = 1)
 			  AND (lease_until IS NULL OR lease_until <= ?)
 			ORDER BY next_try LIMIT 1`, partner, now.UnixNano(), now.UnixNano()))
 		if errors.Is(err, ErrNotFound) {
@@ -481,4 +498,109 @@ func (s *SQLite) Backlog(ctx context.Context) (map[string]map[lifecycle.State]in
 		out[p][st] = n
 	}
 	return out, rows.Err()
+}
+
+// PartnerEvent is one entry of the partners' audit trail.
+type PartnerEvent struct {
+	Partner string    `json:"partner"`
+	At      time.Time `json:"at"`
+	Action  string    `json:"action"` // pause, resume, resend
+	Actor   string    `json:"actor"`
+	Reason  string    `json:"reason,omitempty"`
+}
+
+// SetPaused pauses or resumes delivery to a partner: while paused, its
+// documents stay queued (accepted or sent) and are not attempted. Recorded
+// in the partners' audit trail.
+func (s *SQLite) SetPaused(ctx context.Context, partner string, paused bool, at time.Time, actor, reason string) error {
+	action := "resume"
+	if paused {
+		action = "pause"
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO partners (code, paused) VALUES (?, ?)
+			ON CONFLICT (code) DO UPDATE SET paused = excluded.paused`, partner, paused); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO partner_events (code, at, action, actor, reason) VALUES (?, ?, ?, ?, ?)`,
+			partner, at.UnixNano(), action, actor, reason)
+		return err
+	})
+}
+
+// Paused returns the partners delivery is paused for.
+func (s *SQLite) Paused(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT code FROM partners WHERE paused = 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out[c] = true
+	}
+	return out, rows.Err()
+}
+
+// PartnerEvents returns a partner's audit trail, oldest first.
+func (s *SQLite) PartnerEvents(ctx context.Context, partner string) ([]PartnerEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT code, at, action, actor, reason FROM partner_events WHERE code = ? ORDER BY id`, partner)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PartnerEvent
+	for rows.Next() {
+		var e PartnerEvent
+		var at int64
+		if err := rows.Scan(&e.Partner, &at, &e.Action, &e.Actor, &e.Reason); err != nil {
+			return nil, err
+		}
+		e.At = time.Unix(0, at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ResendIncomplete puts a partner's incomplete documents back in the queue
+// (incomplete → sent, due now), each transition audited; it returns how
+// many. Used after a partner recovers from a long outage.
+func (s *SQLite) ResendIncomplete(ctx context.Context, partner string, at time.Time, actor, reason string) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT seq FROM documents WHERE direction = 'outbound' AND partner = ? AND state = 'incomplete' ORDER BY seq`, partner)
+		if err != nil {
+			return err
+		}
+		var seqs []int64
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		rows.Close()
+		for _, seq := range seqs {
+			if _, err := tx.ExecContext(ctx, `UPDATE documents SET state = 'sent', next_try = ?, lease_until = NULL, updated = ? WHERE seq = ?`,
+				at.UnixNano(), at.UnixNano(), seq); err != nil {
+				return err
+			}
+			if err := record(ctx, tx, seq, at, lifecycle.Incomplete, lifecycle.Sent, actor, reason); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO partner_events (code, at, action, actor, reason) VALUES (?, ?, 'resend', ?, ?)`,
+			partner, at.UnixNano(), actor, fmt.Sprintf("%d incomplete documents: %s", len(seqs), reason)); err != nil {
+			return err
+		}
+		n = len(seqs)
+		return nil
+	})
+	return n, err
 }
