@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -103,6 +104,12 @@ type Verifier struct {
 	Now func() time.Time
 	// Limits bound the document given to Verify.
 	Limits xmlsafe.Limits
+	// Revocation, if set, checks the signer against its issuer's CRL and
+	// OCSP responder, under RevocationPolicy. Warn receives soft-fail
+	// warnings (a verdict that could not be had, accepted by policy).
+	Revocation       *Revocation
+	RevocationPolicy Policy
+	Warn             func(string)
 }
 
 // Verified is what a successful verification hands over.
@@ -191,6 +198,17 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	if v.Authorize != nil {
 		if err := v.Authorize(leaf); err != nil {
 			return nil, notAuthorized(leaf, who, err)
+		}
+	}
+	if v.Revocation != nil && len(chains[0]) > 1 {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		warning, err := v.Revocation.Check(ctx, leaf, chains[0][1], v.RevocationPolicy)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", who, err)
+		}
+		if warning != "" && v.Warn != nil {
+			v.Warn(warning)
 		}
 	}
 

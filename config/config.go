@@ -188,6 +188,11 @@ type Inbound struct {
 	// Callback, if set, receives a POST for every state change of the
 	// documents of this type received from partners (e.g. withdrawn).
 	Callback *Callback `yaml:"callback"`
+	// DuplicateStatus is the HTTP status with which the legacy VUCE refuses
+	// a certificate number it already has (e.g. 409). With it, a hand-over
+	// left in doubt by a crash is repeated safely; without it (0), such a
+	// repeat may reach the legacy VUCE twice.
+	DuplicateStatus int `yaml:"duplicate_status"`
 }
 
 // Partner is another country's node.
@@ -204,6 +209,19 @@ type Partner struct {
 	OutboundAuth Credentials `yaml:"outbound_auth"`
 	// InboundAuth is what the partner must present to this node.
 	InboundAuth Credentials `yaml:"inbound_auth"`
+	// Revocation says how the partner's signers and TLS client
+	// certificates are checked for revocation.
+	Revocation Revocation `yaml:"revocation"`
+}
+
+// Revocation is a per-partner revocation policy. Certificates are checked
+// against the CRL distribution points and OCSP responders they name, plus
+// the CRLs listed here.
+type Revocation struct {
+	// Policy when no verdict can be had: hard-fail (reject, the default) or
+	// soft-fail (accept and log a warning).
+	Policy string   `yaml:"policy"`
+	CRLs   []string `yaml:"crls"`
 }
 
 // Official is one authorized official's certificate.
@@ -385,6 +403,12 @@ func (c *Config) Defaults() {
 		}
 		if r.Response.ErrorBody == "" {
 			r.Response.ErrorBody = `{"tracking_id":"{{.TrackingID}}","error":{{json .Error}}}`
+		}
+	}
+	for cc, p := range c.Partners {
+		if p.Revocation.Policy == "" {
+			p.Revocation.Policy = "hard-fail"
+			c.Partners[cc] = p
 		}
 	}
 	for i := range c.Legacy.Inbound {

@@ -193,6 +193,9 @@ func (c *Config) Validate() error {
 			v.addf(k+".content_type", "is required")
 		}
 		v.callback(k+".callback", in.Callback)
+		if in.DuplicateStatus != 0 && (in.DuplicateStatus < 400 || in.DuplicateStatus > 499) {
+			v.addf(k+".duplicate_status", "must be a 4xx status, got %d", in.DuplicateStatus)
+		}
 	}
 
 	if len(c.Partners) == 0 {
@@ -233,6 +236,16 @@ func (c *Config) Validate() error {
 		}
 		if p.OutboundAuth.PasswordHash != "" {
 			v.addf(k+".outbound_auth.password_hash", "not allowed: outbound credentials are sent, so the plain password is needed")
+		}
+		switch p.Revocation.Policy {
+		case "hard-fail", "soft-fail":
+		default:
+			v.addf(k+".revocation.policy", "must be hard-fail or soft-fail, got %q", p.Revocation.Policy)
+		}
+		for i, u := range p.Revocation.CRLs {
+			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				v.addf(fmt.Sprintf("%s.revocation.crls[%d]", k, i), "must be an http:// or https:// URL, got %q", u)
+			}
 		}
 		in := p.InboundAuth
 		switch {

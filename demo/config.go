@@ -125,6 +125,7 @@ legacy:
       method: POST
       path: {{.InboundPath}}
       content_type: {{.ContentType}}
+      duplicate_status: 409
 partners:
 {{- range .Peers}}
   {{.Country}}:

@@ -181,8 +181,8 @@ func crashRun(t *testing.T, bin, victim string, total int) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	got := n.Legacy["MX"].Received()
-	t.Logf("victim %s killed after %d accepted (MX legacy had %d); MX legacy received %d requests; CL records %d received-correctly",
-		victim, killAt, mxAtKill, len(got), done)
+	t.Logf("victim %s killed after %d accepted (MX legacy had %d); MX legacy accepted %d, refused %d repeats; CL records %d received-correctly",
+		victim, killAt, mxAtKill, len(got), len(n.Legacy["MX"].Refused()), done)
 	if done != total {
 		t.Errorf("%d of %d documents are received-correctly at CL", done, total)
 	}

@@ -195,12 +195,21 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 				mx.WatchCertificate("partner-official:"+cc, c)
 			}
 		}
+		rev := &certs.Revocation{CRLs: p.Revocation.CRLs}
+		policy := certs.HardFail
+		if p.Revocation.Policy == "soft-fail" {
+			policy = certs.SoftFail
+		}
+		warn := func(msg string) { logger.Warn("revocation", "partner", cc, "warning", msg) }
 		peer := &proxy.Peer{
-			Country:   cc,
-			ClientCAs: pool,
-			Username:  p.InboundAuth.Username,
-			Password:  p.InboundAuth.Password,
-			Verifiers: map[string]proxy.DocumentVerifier{},
+			Country:          cc,
+			Revocation:       rev,
+			RevocationPolicy: policy,
+			Warn:             warn,
+			ClientCAs:        pool,
+			Username:         p.InboundAuth.Username,
+			Password:         p.InboundAuth.Password,
+			Verifiers:        map[string]proxy.DocumentVerifier{},
 		}
 		if p.InboundAuth.PasswordHash != "" {
 			peer.PasswordHash = []byte(p.InboundAuth.PasswordHash)
@@ -208,9 +217,10 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		for docType := range cfg.Documents {
 			docType := docType
 			peer.Verifiers[docType] = &certs.Verifier{
-				Roots:     pool,
-				Authorize: func(c *x509.Certificate) error { return officials.Authorize(c, docType) },
-				Limits:    limits,
+				Roots:      pool,
+				Authorize:  func(c *x509.Certificate) error { return officials.Authorize(c, docType) },
+				Limits:     limits,
+				Revocation: rev, RevocationPolicy: policy, Warn: warn,
 			}
 		}
 		// A status message may be signed by any of the partner's officials.
@@ -225,7 +235,8 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 				}
 				return err
 			},
-			Limits: limits,
+			Limits:     limits,
+			Revocation: rev, RevocationPolicy: policy, Warn: warn,
 		}
 		peers[cc] = peer
 		deliveryPartners[cc] = delivery.Partner{
@@ -276,7 +287,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		key := fmt.Sprintf("legacy.inbound[%d]", i)
 		t := &proxy.Target{
 			Document: in.Document, Spec: specs[in.Document],
-			URL: cfg.Legacy.BaseURL + in.Path, Method: in.Method, ContentType: in.ContentType,
+			URL: cfg.Legacy.BaseURL + in.Path, Method: in.Method, ContentType: in.ContentType, DuplicateStatus: in.DuplicateStatus,
 		}
 		if m := loadRules(key+".rules", in.Rules, in.Document, "inbound"); m != nil {
 			t.Mapper = m

@@ -53,6 +53,11 @@ type Peer struct {
 	// Verifiers by document type: each trusts only this partner's CAs and
 	// authorized officials for that document type.
 	Verifiers map[string]DocumentVerifier
+	// Revocation, if set, checks the TLS client certificate under
+	// RevocationPolicy; Warn receives soft-fail warnings.
+	Revocation       *certs.Revocation
+	RevocationPolicy certs.Policy
+	Warn             func(string)
 }
 
 // Ledger remembers what this node received, so that a partner's retry of
@@ -72,7 +77,14 @@ type Target struct {
 	URL         string // full URL of the legacy endpoint
 	Method      string
 	ContentType string
+	// DuplicateStatus is the status with which the legacy VUCE refuses a
+	// certificate number it already has (0: it does not); see handOver.
+	DuplicateStatus int
 }
+
+// HeaderRedelivery marks a hand-over repeated after a crash left the first
+// one in doubt.
+const HeaderRedelivery = "X-Vucelink-Redelivery"
 
 // Inbound handles documents arriving from partners.
 type Inbound struct {
@@ -301,6 +313,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	unlock := in.locks.lock(peer.Country + "\x00" + docType + "\x00" + id)
 	defer unlock()
+	inDoubt := false
 	switch prev, err := in.Ledger.Find(r.Context(), store.Inbound, peer.Country, docType, id); {
 	case err == nil && prev.Digest == rc.Digest && prev.Receipt != nil:
 		// A retry of a document already decided: same receipt, no second
@@ -313,7 +326,11 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(0, reject(http.StatusConflict, wire.Rejected, "document.conflict",
 			"document %s from %s was already received with different content (%s); send a replacement with a new ID", id, peer.Country, prev.Digest))
 		return
-	case err != nil && !errors.Is(err, store.ErrNotFound):
+	case err == nil:
+		// A hand-over was started and never recorded (the node died, or the
+		// legacy VUCE failed): whether the legacy VUCE has it is unknown.
+		inDoubt = true
+	case !errors.Is(err, store.ErrNotFound):
 		answer(0, reject(http.StatusServiceUnavailable, wire.Rejected, "store.unavailable", "the receiving node cannot read its records; retry later"))
 		return
 	}
@@ -337,7 +354,18 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Once started, the hand-over finishes even if the sender goes away.
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer hcancel()
-	if rj := in.handOver(hctx, target, rc, native); rj != nil {
+	if !inDoubt {
+		// Mark the hand-over as started before it starts, so that if this
+		// node dies before recording the verdict, the retry knows.
+		if _, err := in.Ledger.Add(hctx, &store.Document{
+			TrackingID: rc.TrackingID, Direction: store.Inbound, Partner: rc.From, Type: rc.DocumentType,
+			DocumentID: id, Digest: rc.Digest, State: lifecycle.Accepted, Body: body, Created: in.now(),
+		}, "partner:"+rc.From, "verified; handing over to the legacy VUCE"); err != nil {
+			answer(0, reject(http.StatusServiceUnavailable, wire.Rejected, "store.unavailable", "the receiving node could not record the document; retry later"))
+			return
+		}
+	}
+	if rj := in.handOver(hctx, target, rc, native, inDoubt); rj != nil {
 		answer(0, rj)
 		return
 	}
@@ -466,6 +494,11 @@ func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte) 
 	if rc.Outcome != wire.ReceivedCorrectly {
 		state = lifecycle.ReceivedWithErrors
 	}
+	// A hand-over marker exists: the verdict completes it.
+	if prev, err := in.Ledger.Find(ctx, store.Inbound, rc.From, rc.DocumentType, rc.DocumentID); err == nil && prev.Receipt == nil {
+		_, err := in.Ledger.Transition(ctx, prev.TrackingID, rc.Time, store.Change{To: state, Actor: "legacy", Reason: "handed over", Receipt: rc})
+		return err
+	}
 	_, err := in.Ledger.Add(ctx, &store.Document{
 		TrackingID: rc.TrackingID, Direction: store.Inbound, Partner: rc.From, Type: rc.DocumentType,
 		DocumentID: rc.DocumentID, Digest: rc.Digest, State: state, Body: body, Receipt: rc, Created: rc.Time,
@@ -504,12 +537,22 @@ func (in *Inbound) authenticate(r *http.Request) (*Peer, *rejection) {
 	for _, c := range r.TLS.PeerCertificates[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := leaf.Verify(x509.VerifyOptions{
+	chains, err := leaf.Verify(x509.VerifyOptions{
 		Roots: peer.ClientCAs, Intermediates: inter, CurrentTime: in.now(),
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, reject(http.StatusForbidden, wire.Rejected, "auth.client-certificate",
 			"client certificate %q does not chain to %s's CA: %v", leaf.Subject.String(), sender, err)
+	}
+	if peer.Revocation != nil && len(chains[0]) > 1 {
+		warning, err := peer.Revocation.Check(r.Context(), leaf, chains[0][1], peer.RevocationPolicy)
+		if err != nil {
+			return nil, reject(http.StatusForbidden, wire.Rejected, "auth.client-certificate-revoked", "%v", err)
+		}
+		if warning != "" && peer.Warn != nil {
+			peer.Warn(warning)
+		}
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
@@ -551,7 +594,12 @@ func (in *Inbound) readBody(r *http.Request) ([]byte, *rejection) {
 // handOver posts the native document to the legacy VUCE. A refusal (4xx)
 // is the document's fault and final; anything else is temporary, so the
 // sender is told to retry (503) rather than given a verdict.
-func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, native []byte) *rejection {
+//
+// A redelivery (a hand-over left in doubt by a crash) is marked with the
+// X-Vucelink-Redelivery header; if the legacy VUCE then answers with its
+// duplicate status (it already has that certificate number), the first
+// hand-over did arrive, and the document counts as handed over.
+func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, native []byte, redelivery bool) *rejection {
 	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(native))
 	if err != nil {
 		return reject(http.StatusInternalServerError, wire.Rejected, "legacy.request", "%v", err)
@@ -560,6 +608,9 @@ func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, na
 	req.Header.Set(wire.HeaderTrackingID, rc.TrackingID)
 	req.Header.Set(wire.HeaderSender, rc.From)
 	req.Header.Set(wire.HeaderDocumentID, rc.DocumentID)
+	if redelivery {
+		req.Header.Set(HeaderRedelivery, "true")
+	}
 	client := in.Legacy
 	if client == nil {
 		client = &http.Client{Timeout: 15 * time.Second}
@@ -571,7 +622,8 @@ func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, na
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+	case resp.StatusCode >= 200 && resp.StatusCode < 300,
+		redelivery && t.DuplicateStatus != 0 && resp.StatusCode == t.DuplicateStatus:
 		return nil
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
 		return reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "legacy.refused",
@@ -605,6 +657,8 @@ var verifyReasons = []struct {
 	{certs.ErrReference, "signature.reference", http.StatusUnprocessableEntity},
 	{certs.ErrNotAuthorized, "signature.not-authorized", http.StatusUnprocessableEntity},
 	{certs.ErrAlgorithm, "signature.algorithm", http.StatusUnprocessableEntity},
+	{certs.ErrRevoked, "signature.revoked", http.StatusUnprocessableEntity},
+	{certs.ErrRevocationUnknown, "signature.revocation-unknown", http.StatusServiceUnavailable},
 }
 
 // verifyRejection turns a verification failure into a specific reason.

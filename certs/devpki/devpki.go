@@ -47,6 +47,20 @@ type CA struct {
 // (tolerating clock skew between nodes) to two years from now.
 type Options struct {
 	NotBefore, NotAfter time.Time
+	// CRL and OCSP, if set, are written into the certificate as its CRL
+	// distribution point and OCSP responder.
+	CRL, OCSP string
+}
+
+// revocation adds the options' revocation pointers to a template.
+func (o Options) revocation(t *x509.Certificate) *x509.Certificate {
+	if o.CRL != "" {
+		t.CRLDistributionPoints = []string{o.CRL}
+	}
+	if o.OCSP != "" {
+		t.OCSPServer = []string{o.OCSP}
+	}
+	return t
 }
 
 func (o Options) window() (time.Time, time.Time) {
@@ -92,11 +106,11 @@ func NewCA(country string) (*CA, error) {
 // certificate: CN=name, O=agency, C=the CA's country.
 func (ca *CA) IssueOfficial(name, agency string, o Options) (*KeyPair, error) {
 	nb, na := o.window()
-	return issue(&x509.Certificate{
+	return issue(o.revocation(&x509.Certificate{
 		Subject:   pkix.Name{CommonName: name, Organization: []string{agency}, Country: []string{ca.Country}},
 		NotBefore: nb, NotAfter: na,
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-	}, ca.Cert, ca.Key)
+	}), ca.Cert, ca.Key)
 }
 
 // IssueServer issues a TLS server certificate for the given hosts: each is
@@ -123,12 +137,12 @@ func (ca *CA) IssueServer(o Options, hosts ...string) (*KeyPair, error) {
 // node presents to its partners.
 func (ca *CA) IssueClient(name string, o Options) (*KeyPair, error) {
 	nb, na := o.window()
-	return issue(&x509.Certificate{
+	return issue(o.revocation(&x509.Certificate{
 		Subject:   pkix.Name{CommonName: name, Organization: []string{"vucelink dev"}, Country: []string{ca.Country}},
 		NotBefore: nb, NotAfter: na,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, ca.Cert, ca.Key)
+	}), ca.Cert, ca.Key)
 }
 
 // issue signs tmpl with parent (self-signed when parent is nil).

@@ -370,14 +370,15 @@ func TestSend_DirectAndThroughForwardProxy(t *testing.T) {
 	viaProxy := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
 
 	f := mustFormat(t, "MX")
-	cert := Sample("MX", "CL", 1, 3)
+	cert := Sample("MX", "CL", 2, 3)
 	usual := "http://vuce.cl.example" + InboundPath("MX")
 	for _, tc := range []struct {
 		name   string
 		client *http.Client
 		url    string
-	}{{"direct", nil, direct.URL + InboundPath("MX")}, {"forward proxy", viaProxy, usual}} {
-		status, body, err := Send(context.Background(), tc.client, tc.url, f, cert)
+		cert   Certificate
+	}{{"direct", nil, direct.URL + InboundPath("MX"), Sample("MX", "CL", 1, 3)}, {"forward proxy", viaProxy, usual, cert}} {
+		status, body, err := Send(context.Background(), tc.client, tc.url, f, tc.cert)
 		if err != nil || status != http.StatusOK || !bytes.Contains(body, []byte(`estado="recibido"`)) {
 			t.Errorf("%s: Send = %d %s %v", tc.name, status, body, err)
 		}
@@ -388,6 +389,12 @@ func TestSend_DirectAndThroughForwardProxy(t *testing.T) {
 	}
 	if ok, diffs := cert.Equal(got[1].Certificate); !ok {
 		t.Errorf("content changed: %v", diffs)
+	}
+	// A certificate number already accepted is refused, as real Single
+	// Windows do, and kept apart.
+	status, _, err := Send(context.Background(), nil, direct.URL+InboundPath("MX"), f, cert)
+	if err != nil || status != http.StatusConflict || len(sim.Received()) != 2 || len(sim.Refused()) != 1 {
+		t.Errorf("duplicate: status %d err %v, %d received, %d refused", status, err, len(sim.Received()), len(sim.Refused()))
 	}
 	if len(proxied) != 1 || proxied[0] != usual {
 		t.Errorf("proxy saw %q, want %q", proxied, usual)

@@ -34,8 +34,10 @@ type Server struct {
 	format  Format
 	now     func() time.Time
 
-	mu  sync.Mutex
-	got []Received
+	mu      sync.Mutex
+	got     []Received
+	ids     map[string]bool
+	refused []Received
 }
 
 // NewServer returns the receiving side of country's legacy VUCE. It panics
@@ -68,12 +70,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		rec.Certificate, rec.Err = s.format.Decode(body)
 	}
+	w.Header().Set("Content-Type", s.format.ContentType())
+	a, _ := s.format.(acknowledger)
 	s.mu.Lock()
+	// Like a real Single Window, certificate numbers are unique: a second
+	// certificate with a number already accepted is refused (409).
+	if rec.Err == nil && s.ids[rec.Certificate.ID] {
+		s.refused = append(s.refused, rec)
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusConflict)
+		if a != nil {
+			w.Write(a.nack("certificate "+rec.Certificate.ID+" already received", rec.Time))
+		}
+		return
+	}
+	if rec.Err == nil {
+		if s.ids == nil {
+			s.ids = map[string]bool{}
+		}
+		s.ids[rec.Certificate.ID] = true
+	}
 	s.got = append(s.got, rec)
 	s.mu.Unlock()
 
-	w.Header().Set("Content-Type", s.format.ContentType())
-	a, _ := s.format.(acknowledger)
 	if rec.Err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		if a != nil {
@@ -96,8 +115,16 @@ func (s *Server) Received() []Received {
 // Reset forgets what was received.
 func (s *Server) Reset() {
 	s.mu.Lock()
-	s.got = nil
+	s.got, s.ids, s.refused = nil, nil, nil
 	s.mu.Unlock()
+}
+
+// Refused returns the certificates refused because their number had
+// already been accepted, oldest first.
+func (s *Server) Refused() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.refused...)
 }
 
 // Send posts c in format f to url, the way the legacy VUCE's client does,
