@@ -108,7 +108,9 @@ func (d *Dispatcher) step(ctx context.Context, client *http.Client) (bool, error
 				return false, err
 			}
 		}
-		if err := d.Feed.SetCursor(ctx, d.Name, e.ID); err != nil {
+		// Recorded even if ctx ends now: a change the legacy system
+		// acknowledged must not be sent again after a clean shutdown.
+		if err := d.Feed.SetCursor(context.WithoutCancel(ctx), d.Name, e.ID); err != nil {
 			return false, err
 		}
 	}
