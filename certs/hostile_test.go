@@ -483,17 +483,7 @@ func edit(t *testing.T, data []byte, f func(root, sig *etree.Element)) []byte {
 }
 
 // ds returns e's first child in the XMLDSIG namespace with the given tag.
-func ds(e *etree.Element, tag string) *etree.Element {
-	if e == nil {
-		return nil
-	}
-	for _, c := range e.ChildElements() {
-		if c.Tag == tag && c.NamespaceURI() == dsig.Namespace {
-			return c
-		}
-	}
-	return nil
-}
+func ds(e *etree.Element, tag string) *etree.Element { return child(e, tag) }
 
 func dsPath(e *etree.Element, tags ...string) *etree.Element {
 	for _, tag := range tags {
