@@ -143,10 +143,13 @@ func TestForwardProxy_RefusesOtherHosts(t *testing.T) {
 		}
 	}
 	// CONNECT tunnels are refused too.
+	// (the refusal itself must be the proxy's 403, not some other failure)
 	resp, err := client.Get("https://" + ForwardHost("CL") + "/")
 	if err == nil {
 		resp.Body.Close()
 		t.Errorf("CONNECT through the forward proxy succeeded with %d", resp.StatusCode)
+	} else if !strings.Contains(err.Error(), "Forbidden") {
+		t.Errorf("CONNECT failed, but not with the proxy's refusal: %v", err)
 	}
 	if len(n.Legacy["MX"].Received()) != 0 {
 		t.Errorf("refused requests reached MX's legacy VUCE")

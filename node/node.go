@@ -173,15 +173,15 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	deliveryPartners := map[string]delivery.Partner{}
 	for cc, p := range cfg.Partners {
 		key := "partners." + cc
-		pool, err := certs.LoadPool(p.CA...)
+		cas, err := certs.LoadCertificates(p.CA...)
 		if err != nil {
 			fail(key+".ca", err)
 			continue
 		}
-		if cas, err := certs.LoadCertificates(p.CA...); err == nil {
-			for _, c := range cas {
-				mx.WatchCertificate("partner-ca:"+cc, c)
-			}
+		pool := x509.NewCertPool()
+		for _, c := range cas {
+			pool.AddCert(c)
+			mx.WatchCertificate("partner-ca:"+cc, c)
 		}
 		officials := certs.NewOfficials()
 		for i, o := range p.Officials {

@@ -208,6 +208,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Direction: track.Inbound, Partner: rc.From, DocumentID: r.Header.Get(wire.HeaderDocumentID),
 	}
 	var body []byte // set once read; recorded with verdicts on verified documents
+	marker := ""    // tracking ID of this document's hand-over marker in the ledger, if any
 	answer := func(status int, rj *rejection) {
 		if rj != nil {
 			rc.Outcome = rj.outcome
@@ -231,7 +232,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// or its retry would be handed over a second time.
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
 			defer cancel()
-			if err := in.remember(ctx, rc, body); err != nil {
+			if err := in.remember(ctx, rc, body, marker); err != nil {
 				status, rc.Outcome = http.StatusServiceUnavailable, wire.Rejected
 				rc.Reasons = []wire.Reason{{Code: "store.unavailable", Message: "the receiving node could not record the document; retry later"}}
 			}
@@ -329,7 +330,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		// A hand-over was started and never recorded (the node died, or the
 		// legacy VUCE failed): whether the legacy VUCE has it is unknown.
-		inDoubt = true
+		inDoubt, marker = true, prev.TrackingID
 	case !errors.Is(err, store.ErrNotFound):
 		answer(0, reject(http.StatusServiceUnavailable, wire.Rejected, "store.unavailable", "the receiving node cannot read its records; retry later"))
 		return
@@ -364,6 +365,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			answer(0, reject(http.StatusServiceUnavailable, wire.Rejected, "store.unavailable", "the receiving node could not record the document; retry later"))
 			return
 		}
+		marker = rc.TrackingID
 	}
 	if rj := in.handOver(hctx, target, rc, native, inDoubt); rj != nil {
 		answer(0, rj)
@@ -489,14 +491,14 @@ func (in *Inbound) signReceipt(rc *wire.Receipt) error {
 }
 
 // remember records a verdict on a verified document.
-func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte) error {
+func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte, marker string) error {
 	state := lifecycle.ReceivedCorrectly
 	if rc.Outcome != wire.ReceivedCorrectly {
 		state = lifecycle.ReceivedWithErrors
 	}
-	// A hand-over marker exists: the verdict completes it.
-	if prev, err := in.Ledger.Find(ctx, store.Inbound, rc.From, rc.DocumentType, rc.DocumentID); err == nil && prev.Receipt == nil {
-		_, err := in.Ledger.Transition(ctx, prev.TrackingID, rc.Time, store.Change{To: state, Actor: "legacy", Reason: "handed over", Receipt: rc})
+	if marker != "" {
+		// The hand-over marker exists: the verdict completes it.
+		_, err := in.Ledger.Transition(ctx, marker, rc.Time, store.Change{To: state, Actor: "legacy", Reason: "handed over", Receipt: rc})
 		return err
 	}
 	_, err := in.Ledger.Add(ctx, &store.Document{

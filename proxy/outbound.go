@@ -303,7 +303,6 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	ev.Step, ev.Detail, ev.Duration = track.Queued, "committed to the outbox", 0
 	o.record(ctx, ev)
 
-	data.Outcome = string(lifecycle.Accepted)
 	if rt.Wait > 0 {
 		verdict, stop := o.Queue.Wait(doc.TrackingID)
 		defer stop()
@@ -313,7 +312,6 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 		case d := <-verdict:
 			doc = d
 		case <-timer.C:
-			data.Outcome = string(lifecycle.Sent)
 		case <-ctx.Done():
 		}
 	}
@@ -330,6 +328,7 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 		return o.render(rt, http.StatusBadGateway, rt.ErrorBody, data)
 	case lifecycle.Accepted:
 		if rt.Wait > 0 {
+			// No verdict within the wait: the outbox has it in hand.
 			data.Outcome = string(lifecycle.Sent)
 		}
 	}

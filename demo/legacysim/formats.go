@@ -123,21 +123,6 @@ func (v *conv) from(c codes, native string) string {
 	return ""
 }
 
-// optTo and optFrom leave an empty optional value empty.
-func (v *conv) optTo(c codes, std string) string {
-	if std == "" {
-		return ""
-	}
-	return v.to(c, std)
-}
-
-func (v *conv) optFrom(c codes, native string) string {
-	if native == "" {
-		return ""
-	}
-	return v.from(c, native)
-}
-
 func (v *conv) fail(err error) {
 	if v.err == nil {
 		v.err = err
