@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS documents (
   next_try     INTEGER,
   lease_until  INTEGER,
   last_error   TEXT NOT NULL DEFAULT '',
+  contact      TEXT NOT NULL DEFAULT '',
   created      INTEGER NOT NULL,
   updated      INTEGER NOT NULL,
   UNIQUE (direction, partner, doc_type, doc_id)
@@ -95,8 +96,37 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
 	return &SQLite{db: db}, nil
 }
+
+// migrate adds the columns later releases introduced to a store created by
+// an earlier one (CREATE TABLE IF NOT EXISTS leaves an old table as it was).
+func migrate(ctx context.Context, db *sql.DB) error {
+	added := []struct{ table, column, def string }{
+		{"documents", "contact", "TEXT NOT NULL DEFAULT ''"},
+	}
+	for _, a := range added {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, a.table, a.column).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, `ALTER TABLE `+a.table+` ADD COLUMN `+a.column+` `+a.def); err != nil {
+				return fmt.Errorf("adding %s.%s: %w", a.table, a.column, err)
+			}
+		}
+	}
+	return nil
+}
+
+// DB is the underlying database, for packages that keep their own tables
+// beside the documents (the notification outbox). It is one connection:
+// use it in short transactions.
+func (s *SQLite) DB() *sql.DB { return s.db }
 
 // Close closes the database.
 func (s *SQLite) Close() error { return s.db.Close() }
@@ -107,7 +137,7 @@ func (s *SQLite) Ping(ctx context.Context) error {
 	return err
 }
 
-const cols = `seq, tracking_id, direction, partner, doc_type, doc_id, digest, state, body, receipt, receipt_signed, attempts, next_try, last_error, created, updated`
+const cols = `seq, tracking_id, direction, partner, doc_type, doc_id, digest, state, body, receipt, receipt_signed, attempts, next_try, last_error, contact, created, updated`
 
 type scanner interface{ Scan(...any) error }
 
@@ -118,7 +148,7 @@ func scanDoc(r scanner) (*Document, error) {
 	var next sql.NullInt64
 	var created, updated int64
 	if err := r.Scan(&d.Seq, &d.TrackingID, &d.Direction, &d.Partner, &d.Type, &d.DocumentID, &d.Digest, &d.State,
-		&d.Body, &receipt, &signed, &d.Attempts, &next, &d.LastError, &created, &updated); err != nil {
+		&d.Body, &receipt, &signed, &d.Attempts, &next, &d.LastError, &d.Contact, &created, &updated); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -200,10 +230,10 @@ func (s *SQLite) Add(ctx context.Context, d *Document, actor, reason string) (ex
 			return err
 		}
 		now := d.Created
-		res, err := tx.ExecContext(ctx, `INSERT INTO documents (tracking_id, direction, partner, doc_type, doc_id, digest, state, body, receipt, receipt_signed, attempts, next_try, last_error, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?)`,
+		res, err := tx.ExecContext(ctx, `INSERT INTO documents (tracking_id, direction, partner, doc_type, doc_id, digest, state, body, receipt, receipt_signed, attempts, next_try, last_error, contact, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?, ?)`,
 			d.TrackingID, d.Direction, d.Partner, d.Type, d.DocumentID, d.Digest, string(d.State), d.Body, receiptJSON(d.Receipt), signedOf(d.Receipt),
-			nanos(d.NextTry), now.UnixNano(), now.UnixNano())
+			nanos(d.NextTry), d.Contact, now.UnixNano(), now.UnixNano())
 		if err != nil {
 			return err
 		}

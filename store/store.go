@@ -38,8 +38,12 @@ type Document struct {
 	Attempts   int
 	NextTry    time.Time // outbound, pending: when the next delivery attempt is due
 	LastError  string
-	Created    time.Time
-	Updated    time.Time
+	// Contact is where people on this node's side want news of the
+	// document (the exporter's email, taken from the native payload). It
+	// stays on this node: it is not part of the standard document.
+	Contact string
+	Created time.Time
+	Updated time.Time
 }
 
 // Transition is one entry of a document's audit trail.

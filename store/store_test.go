@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -200,5 +201,39 @@ func TestStore_Contract(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// A store created before the contact column existed gains it on open, and
+// its documents read back with an empty contact.
+func TestOpen_MigratesOlderStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strings.Replace(schema, "  contact      TEXT NOT NULL DEFAULT '',\n", "", 1)
+	if old == schema {
+		t.Fatal("test no longer removes the contact column from the schema")
+	}
+	if _, err := db.Exec(old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO documents (tracking_id, direction, partner, doc_type, doc_id, digest, state, created, updated)
+		VALUES ('T1', 'outbound', 'MX', 'sps', 'D1', 'sha256:00', 'accepted', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d, err := s.Get(context.Background(), "T1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Contact != "" || d.DocumentID != "D1" {
+		t.Fatalf("got %+v", d)
 	}
 }
