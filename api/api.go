@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vucelink/vucelink/lifecycle"
+	"github.com/vucelink/vucelink/ops"
 	"github.com/vucelink/vucelink/store"
 )
 
@@ -33,27 +34,17 @@ type Store interface {
 	Find(ctx context.Context, direction, partner, docType, docID string) (*store.Document, error)
 	History(ctx context.Context, trackingID string) ([]store.Transition, error)
 	List(ctx context.Context, f store.Filter) ([]*store.Document, error)
-	Transition(ctx context.Context, trackingID string, at time.Time, c store.Change) (*store.Document, error)
-	SetPaused(ctx context.Context, partner string, paused bool, at time.Time, actor, reason string) error
 	Paused(ctx context.Context) (map[string]bool, error)
-	ResendIncomplete(ctx context.Context, partner string, at time.Time, actor, reason string) (int, error)
 	Backlog(ctx context.Context) (map[string]map[lifecycle.State]int, error)
 	PartnerEvents(ctx context.Context, partner string) ([]store.PartnerEvent, error)
 }
 
-// Notifier carries a status change made here to the partner concerned
-// (through the outbox). Nil means status changes stay local.
-type Notifier interface {
-	StatusChanged(ctx context.Context, d *store.Document, reason, replacedBy string) error
-	// Wake tells the partner's delivery workers that documents are due now.
-	Wake(partner string)
-}
-
 // Handler serves the API.
 type Handler struct {
-	Store    Store
-	Notifier Notifier
-	Now      func() time.Time
+	Store Store
+	// Ops performs the actions (resend, status changes, partner pause);
+	// the web console uses the same Service.
+	Ops *ops.Service
 	// Partners are the configured partner countries.
 	Partners []string
 }
@@ -110,12 +101,6 @@ type StatusRequest struct {
 	ReplacedBy string `json:"replaced_by"`
 }
 
-// reportable are the changes a legacy system may report through the API.
-var reportable = map[string][]lifecycle.State{
-	store.Inbound:  {lifecycle.Used, lifecycle.ReplacementRequested},
-	store.Outbound: {lifecycle.Withdrawn, lifecycle.Replaced},
-}
-
 // ServeHTTP routes API requests.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, partnersPrefix) {
@@ -163,13 +148,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
-}
-
 // operatorRequest is the body of an operator action.
 type operatorRequest struct {
 	Actor  string `json:"actor"`
@@ -200,24 +178,26 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, id string) {
 	if !ok {
 		return
 	}
-	d, found := h.load(w, r, id)
-	if !found {
-		return
-	}
-	if d.Direction != store.Outbound || (d.State != lifecycle.Incomplete && !lifecycle.Pending(d.State)) {
-		problem(w, http.StatusConflict, fmt.Sprintf("only outbound documents still to deliver or incomplete can be resent; %s is %s %s", id, d.Direction, d.State))
-		return
-	}
-	now := h.now()
-	d, err := h.Store.Transition(r.Context(), id, now, store.Change{To: lifecycle.Sent, Actor: "operator:" + req.Actor, Reason: "resend: " + req.Reason, NextTry: &now})
+	d, err := h.Ops.Resend(r.Context(), id, "operator:"+req.Actor, req.Reason)
 	if err != nil {
-		problem(w, http.StatusConflict, err.Error())
+		fail(w, err)
 		return
-	}
-	if h.Notifier != nil {
-		h.Notifier.Wake(d.Partner)
 	}
 	writeJSON(w, http.StatusOK, view(d))
+}
+
+// fail answers with the status that fits an action's error.
+func fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ops.ErrNotFound):
+		problem(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ops.ErrInvalid):
+		problem(w, http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), ops.ErrInvalid.Error()+": "))
+	case errors.Is(err, ops.ErrState), errors.Is(err, lifecycle.ErrIllegal):
+		problem(w, http.StatusConflict, err.Error())
+	default:
+		problem(w, http.StatusInternalServerError, err.Error())
+	}
 }
 
 // Partner is the API's view of a partner.
@@ -276,23 +256,14 @@ func (h *Handler) partners(w http.ResponseWriter, r *http.Request, rest string) 
 		if !ok {
 			return
 		}
-		actor, now := "operator:"+req.Actor, h.now()
-		result := map[string]any{"partner": cc, "action": action}
-		var err error
-		switch action {
-		case "resend":
-			var n int
-			n, err = h.Store.ResendIncomplete(ctx, cc, now, actor, req.Reason)
-			result["resent"] = n
-		default:
-			err = h.Store.SetPaused(ctx, cc, action == "pause", now, actor, req.Reason)
-		}
+		n, err := h.Ops.Partner(ctx, cc, ops.PartnerAction(action), "operator:"+req.Actor, req.Reason)
 		if err != nil {
-			problem(w, http.StatusInternalServerError, err.Error())
+			fail(w, err)
 			return
 		}
-		if action != "pause" && h.Notifier != nil {
-			h.Notifier.Wake(cc)
+		result := map[string]any{"partner": cc, "action": action}
+		if action == "resend" {
+			result["resent"] = n
 		}
 		writeJSON(w, http.StatusOK, result)
 	default:
@@ -399,52 +370,14 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, id string) {
 		problem(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
-	d, found := h.load(w, r, id)
-	if !found {
-		return
-	}
-	allowed := reportable[d.Direction]
-	ok := false
-	for _, s := range allowed {
-		ok = ok || s == req.State
-	}
-	if !ok {
-		problem(w, http.StatusUnprocessableEntity, fmt.Sprintf("state: on an %s document the legacy VUCE may report %v, not %q", d.Direction, allowed, req.State))
-		return
-	}
-	reason := req.Reason
-	switch {
-	case req.State == lifecycle.Replaced && req.ReplacedBy == "":
-		problem(w, http.StatusUnprocessableEntity, "replaced_by: the document ID of the replacement is required")
-		return
-	case req.State == lifecycle.Replaced:
-		if _, err := h.Store.Find(r.Context(), store.Outbound, d.Partner, d.Type, req.ReplacedBy); err != nil {
-			problem(w, http.StatusUnprocessableEntity, fmt.Sprintf("replaced_by: no %s document %q was sent to %s; send the replacement first", d.Type, req.ReplacedBy, d.Partner))
-			return
-		}
-		reason = strings.TrimSuffix("replaced by "+req.ReplacedBy+": "+reason, ": ")
-	case req.ReplacedBy != "":
-		problem(w, http.StatusUnprocessableEntity, "replaced_by: only with state replaced")
-		return
-	}
 	actor := "legacy"
 	if req.Actor != "" {
 		actor = "legacy:" + req.Actor
 	}
-	d, err := h.Store.Transition(r.Context(), id, h.now(), store.Change{To: req.State, Actor: actor, Reason: reason})
-	if errors.Is(err, lifecycle.ErrIllegal) {
-		problem(w, http.StatusConflict, err.Error())
-		return
-	}
+	d, err := h.Ops.ChangeStatus(r.Context(), id, req.State, actor, req.Reason, req.ReplacedBy)
 	if err != nil {
-		problem(w, http.StatusInternalServerError, err.Error())
+		fail(w, err)
 		return
-	}
-	if h.Notifier != nil {
-		if err := h.Notifier.StatusChanged(r.Context(), d, req.Reason, req.ReplacedBy); err != nil {
-			problem(w, http.StatusInternalServerError, "state changed here, but the message to "+d.Partner+" could not be queued: "+err.Error())
-			return
-		}
 	}
 	writeJSON(w, http.StatusOK, view(d))
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vucelink/vucelink/lifecycle"
+	"github.com/vucelink/vucelink/ops"
 	"github.com/vucelink/vucelink/store"
 )
 
@@ -35,7 +36,8 @@ func setup(t *testing.T) (*httptest.Server, *recorded) {
 	st.Add(ctx, &store.Document{TrackingID: "CL-1", Direction: store.Outbound, Partner: "MX", Type: "sps", DocumentID: "A", Digest: "d", State: lifecycle.Accepted, Created: t0}, "legacy", "accepted")
 	st.Add(ctx, &store.Document{TrackingID: "MX-9", Direction: store.Inbound, Partner: "MX", Type: "sps", DocumentID: "B", Digest: "d", State: lifecycle.ReceivedCorrectly, Created: t0}, "partner:MX", "received")
 	rec := &recorded{}
-	srv := httptest.NewServer(&Handler{Store: st, Notifier: rec, Partners: []string{"MX", "PE"}})
+	partners := []string{"MX", "PE"}
+	srv := httptest.NewServer(&Handler{Store: st, Ops: &ops.Service{Store: st, Messenger: rec, Partners: partners}, Partners: partners})
 	t.Cleanup(srv.Close)
 	return srv, rec
 }
@@ -55,7 +57,7 @@ func TestAPI(t *testing.T) {
 		{"bad filter", "GET", "/api/v1/documents?state=lost&since=yesterday", "", 400, []string{`state: unknown state \"lost\"`, "since: must be an RFC 3339 time"}},
 		{"legacy reports use of a received certificate", "POST", "/api/v1/documents/MX-9/status", `{"state":"used","reason":"cleared at Manzanillo","actor":"aduana"}`, 200, []string{`"state": "used"`}},
 		{"illegal transition refused", "POST", "/api/v1/documents/MX-9/status", `{"state":"replacement-requested"}`, 409, []string{"used is final"}},
-		{"state not reportable on this side", "POST", "/api/v1/documents/CL-1/status", `{"state":"used"}`, 422, []string{"on an outbound document the legacy VUCE may report"}},
+		{"state not reportable on this side", "POST", "/api/v1/documents/CL-1/status", `{"state":"used"}`, 422, []string{"on an outbound document one may report"}},
 		{"unknown field", "POST", "/api/v1/documents/CL-1/status", `{"state":"withdrawn","why":"x"}`, 400, []string{"unknown field"}},
 		{"resend needs an actor", "POST", "/api/v1/documents/CL-1/resend", `{}`, 400, []string{"actor: say who is acting"}},
 		{"resend a pending document now", "POST", "/api/v1/documents/CL-1/resend", `{"actor":"ana"}`, 200, []string{`"state": "sent"`}},

@@ -5,6 +5,7 @@
 //	                  │                       └─► replacement-requested ─► replaced
 //	                  ├─► received-with-errors ─► replacement-requested
 //	                  └─► incomplete ─► sent (resend)
+//	accepted, sent, incomplete ─► handled-on-paper (contingency) ─► withdrawn
 //	any state but used and replaced ─► withdrawn
 //
 // On the receiving node a document starts at received-correctly or
@@ -32,15 +33,19 @@ const (
 	ReplacementRequested State = "replacement-requested" // the importing side asks for a new one
 	Replaced             State = "replaced"              // a newer document replaces it
 	Withdrawn            State = "withdrawn"             // the issuer withdrew it
+	// HandledOnPaper: an operator gave up on electronic delivery and the
+	// certificate travels on paper (contingency); delivery stops for good.
+	HandledOnPaper State = "handled-on-paper"
 )
 
 // All states, in lifecycle order.
-var All = []State{Accepted, Sent, ReceivedCorrectly, ReceivedWithErrors, Incomplete, Used, ReplacementRequested, Replaced, Withdrawn}
+var All = []State{Accepted, Sent, ReceivedCorrectly, ReceivedWithErrors, Incomplete, Used, ReplacementRequested, Replaced, Withdrawn, HandledOnPaper}
 
 var next = map[State][]State{
-	Accepted:             {Sent, ReceivedCorrectly, ReceivedWithErrors, Incomplete, Withdrawn},
-	Sent:                 {Sent, ReceivedCorrectly, ReceivedWithErrors, Incomplete, Withdrawn},
-	Incomplete:           {Sent, ReceivedCorrectly, ReceivedWithErrors, Withdrawn},
+	Accepted:             {Sent, ReceivedCorrectly, ReceivedWithErrors, Incomplete, Withdrawn, HandledOnPaper},
+	Sent:                 {Sent, ReceivedCorrectly, ReceivedWithErrors, Incomplete, Withdrawn, HandledOnPaper},
+	Incomplete:           {Sent, ReceivedCorrectly, ReceivedWithErrors, Withdrawn, HandledOnPaper},
+	HandledOnPaper:       {Withdrawn},
 	ReceivedCorrectly:    {Used, ReplacementRequested, Replaced, Withdrawn},
 	ReceivedWithErrors:   {ReplacementRequested, Replaced, Withdrawn},
 	ReplacementRequested: {Replaced, Withdrawn},

@@ -17,6 +17,7 @@ func TestCheck_EveryPair(t *testing.T) {
 		{ReceivedCorrectly, Used}, {ReceivedCorrectly, ReplacementRequested}, {ReceivedCorrectly, Replaced}, {ReceivedCorrectly, Withdrawn},
 		{ReceivedWithErrors, ReplacementRequested}, {ReceivedWithErrors, Replaced}, {ReceivedWithErrors, Withdrawn},
 		{ReplacementRequested, Replaced}, {ReplacementRequested, Withdrawn},
+		{Accepted, HandledOnPaper}, {Sent, HandledOnPaper}, {Incomplete, HandledOnPaper}, {HandledOnPaper, Withdrawn},
 	} {
 		legal[p] = true
 	}

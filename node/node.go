@@ -31,6 +31,7 @@ import (
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/metrics"
+	"github.com/vucelink/vucelink/ops"
 	"github.com/vucelink/vucelink/outbox"
 	"github.com/vucelink/vucelink/proxy"
 	"github.com/vucelink/vucelink/rules"
@@ -65,6 +66,7 @@ type Node struct {
 	recorder   track.Recorder
 	signers    map[string]*certs.Signer
 	api        *api.Handler
+	ops        *ops.Service
 	metrics    *metrics.Metrics
 	stopOutbox context.CancelFunc
 	outboxDone chan struct{}
@@ -496,7 +498,8 @@ func (n *Node) openStore() error {
 	}, n.recorder, n.logger.With("component", "outbox"))
 	n.Outbound.Queue = queue{st, n.Outbox}
 	n.Inbound.Ledger = st
-	n.api = &api.Handler{Store: st, Notifier: n, Partners: partners}
+	n.ops = &ops.Service{Store: st, Messenger: n, Partners: partners}
+	n.api = &api.Handler{Store: st, Ops: n.ops, Partners: partners}
 	n.metrics.WatchBacklog(st)
 	return nil
 }
