@@ -292,6 +292,17 @@ func (s *SQLite) List(ctx context.Context, f Filter) ([]*Document, error) {
 	if f.State != "" {
 		add("state = ?", string(f.State))
 	}
+	if f.Type != "" {
+		add("doc_type = ?", f.Type)
+	}
+	if f.IDPrefix != "" {
+		like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.IDPrefix) + "%"
+		where = append(where, `(doc_id LIKE ? ESCAPE '\' OR tracking_id LIKE ? ESCAPE '\')`)
+		args = append(args, like, like)
+	}
+	if f.BeforeSeq > 0 {
+		add("seq < ?", f.BeforeSeq)
+	}
 	if !f.Since.IsZero() {
 		add("updated >= ?", f.Since.UnixNano())
 	}
@@ -304,7 +315,11 @@ func (s *SQLite) List(ctx context.Context, f Filter) ([]*Document, error) {
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	q := `SELECT ` + cols + ` FROM documents WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ?`
+	order := "seq"
+	if f.Newest {
+		order = "seq DESC"
+	}
+	q := `SELECT ` + cols + ` FROM documents WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ?`
 	rows, err := s.db.QueryContext(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, err

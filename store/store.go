@@ -62,8 +62,16 @@ type Filter struct {
 	State     lifecycle.State
 	Since     time.Time
 	Until     time.Time
-	Limit     int   // default 100, at most 1000
-	AfterSeq  int64 // paging: only documents with Seq greater than this
+	Type      string
+	// IDPrefix matches documents whose document ID or tracking ID starts
+	// with it (what someone asking "where is my certificate?" knows).
+	IDPrefix string
+	Limit    int   // default 100, at most 1000
+	AfterSeq int64 // paging: only documents with Seq greater than this
+	// Newest lists newest first; BeforeSeq then pages (only documents with
+	// Seq less than it, when not zero).
+	Newest    bool
+	BeforeSeq int64
 }
 
 var (

@@ -237,3 +237,48 @@ func TestOpen_MigratesOlderStore(t *testing.T) {
 		t.Fatalf("got %+v", d)
 	}
 }
+
+func TestList_TypePrefixAndNewestFirst(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "list.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	for i, d := range []struct{ tid, typ, id string }{
+		{"T1", "sps", "CL-2026-001"}, {"T2", "cod", "CL-2026-002"}, {"T3", "sps", "CL_2026%3"}, {"T4", "sps", "XX-1"},
+	} {
+		if _, err := s.Add(ctx, &Document{TrackingID: d.tid, Direction: Outbound, Partner: "MX", Type: d.typ, DocumentID: d.id,
+			Digest: "sha256:" + d.tid, State: lifecycle.Accepted, Created: t0.Add(time.Duration(i) * time.Second)}, "t", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(f Filter) string {
+		docs, err := s.List(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range docs {
+			out = append(out, d.TrackingID)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct {
+		name string
+		f    Filter
+		want string
+	}{
+		{"type", Filter{Type: "sps"}, "T1,T3,T4"},
+		{"prefix of the document ID", Filter{IDPrefix: "CL-2026"}, "T1,T2"},
+		{"wildcards are literal", Filter{IDPrefix: "CL_2026%"}, "T3"},
+		{"prefix of the tracking ID", Filter{IDPrefix: "T4"}, "T4"},
+		{"newest first", Filter{Newest: true}, "T4,T3,T2,T1"},
+		{"newest first, next page", Filter{Newest: true, BeforeSeq: 3, Limit: 1}, "T2"},
+	} {
+		if got := ids(tt.f); got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,369 @@
+package console
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vucelink/vucelink/lifecycle"
+	"github.com/vucelink/vucelink/ops"
+	"github.com/vucelink/vucelink/store"
+)
+
+const pageSize = 50
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	},
+	"ms": func(d time.Duration) string {
+		if d <= 0 {
+			return "—"
+		}
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 0, 64) + " ms"
+	},
+	"days": func(t time.Time) int { return int(time.Until(t).Hours() / 24) },
+}
+
+func parsePages() (map[string]*template.Template, error) {
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"login", "overview", "documents", "document", "partners", "print"} {
+		files := []string{"templates/layout.html", "templates/parts.html", "templates/" + name + ".html"}
+		if name == "print" {
+			files = files[2:] // a printed page has no navigation
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, files...)
+		if err != nil {
+			return nil, fmt.Errorf("console template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+func (c *Console) render(w http.ResponseWriter, status int, page string, data map[string]any) {
+	root := "layout"
+	if page == "print" {
+		root = "print"
+	}
+	// Rendered in full first, so a template error is a clean 500 rather
+	// than half a page.
+	var buf bytes.Buffer
+	if err := c.pages[page].ExecuteTemplate(&buf, root, data); err != nil {
+		c.opts.Logger.Error("console: rendering page", "page", page, "error", err)
+		http.Error(w, "the page could not be rendered; the error is in the node's log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// page renders a page for a logged-in user, with what every page shows.
+func (c *Console) page(w http.ResponseWriter, status int, s *session, name string, data map[string]any) {
+	data["User"], data["Role"], data["CSRF"] = s.user, s.role, s.csrf
+	data["Operator"] = s.role == Operator
+	data["Country"], data["Page"] = c.opts.Country, name
+	c.render(w, status, name, data)
+}
+
+func (c *Console) fail(w http.ResponseWriter, s *session, err error) {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, ops.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, ops.ErrInvalid):
+		status = http.StatusUnprocessableEntity
+	case errors.Is(err, ops.ErrState), errors.Is(err, lifecycle.ErrIllegal):
+		status = http.StatusConflict
+	}
+	if status == http.StatusInternalServerError {
+		c.opts.Logger.Error("console", "user", s.user, "error", err)
+	}
+	http.Error(w, err.Error(), status)
+}
+
+// partnerRow is a line of the partners table.
+type partnerRow struct {
+	PartnerHealth
+	Paused  bool
+	Backlog map[lifecycle.State]int
+	Queued  int
+	Events  []store.PartnerEvent
+}
+
+func (c *Console) partnerRows(r *http.Request, withEvents bool) ([]partnerRow, error) {
+	ctx := r.Context()
+	paused, err := c.opts.Store.Paused(ctx)
+	if err != nil {
+		return nil, err
+	}
+	backlog, err := c.opts.Store.Backlog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	health := map[string]PartnerHealth{}
+	if c.opts.Health != nil {
+		for _, h := range c.opts.Health() {
+			health[h.Partner] = h
+		}
+	}
+	var rows []partnerRow
+	for _, p := range c.opts.Partners {
+		h, ok := health[p]
+		if !ok {
+			h = PartnerHealth{Partner: p, State: "unknown"}
+		}
+		row := partnerRow{PartnerHealth: h, Paused: paused[p], Backlog: backlog[p]}
+		for _, n := range backlog[p] {
+			row.Queued += n
+		}
+		if withEvents {
+			ev, err := c.opts.Store.PartnerEvents(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			// The latest first, and only the last few.
+			slices.Reverse(ev)
+			row.Events = ev[:min(len(ev), 5)]
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+type expiryRow struct {
+	Expiring
+	Days int
+	Soon bool
+}
+
+func (c *Console) expiryRows() []expiryRow {
+	if c.opts.Expiry == nil {
+		return nil
+	}
+	now := c.opts.Now()
+	var rows []expiryRow
+	for _, e := range c.opts.Expiry() {
+		left := e.NotAfter.Sub(now)
+		rows = append(rows, expiryRow{Expiring: e, Days: int(left.Hours() / 24), Soon: left < c.opts.ExpiryWarning})
+	}
+	slices.SortFunc(rows, func(a, b expiryRow) int { return a.NotAfter.Compare(b.NotAfter) })
+	return rows
+}
+
+func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
+	counts, err := c.opts.Store.Counts(r.Context())
+	if err != nil {
+		c.fail(w, s, err)
+		return
+	}
+	partners, err := c.partnerRows(r, false)
+	if err != nil {
+		c.fail(w, s, err)
+		return
+	}
+	total := func(dir string) int {
+		n := 0
+		for _, v := range counts[dir] {
+			n += v
+		}
+		return n
+	}
+	c.page(w, http.StatusOK, s, "overview", map[string]any{
+		"Title":      "Overview",
+		"Outbound":   total(store.Outbound),
+		"Inbound":    total(store.Inbound),
+		"Incomplete": counts[store.Outbound][lifecycle.Incomplete],
+		"Errors":     counts[store.Outbound][lifecycle.ReceivedWithErrors] + counts[store.Inbound][lifecycle.ReceivedWithErrors],
+		"Pending":    counts[store.Outbound][lifecycle.Accepted] + counts[store.Outbound][lifecycle.Sent],
+		"Counts":     counts,
+		"States":     lifecycle.All,
+		"Partners":   partners,
+		"Expiry":     c.expiryRows(),
+	})
+}
+
+// documents lists documents, newest first, with filters and paging.
+func (c *Console) documents(w http.ResponseWriter, r *http.Request, s *session) {
+	q := r.URL.Query()
+	f := store.Filter{Direction: q.Get("direction"), Partner: q.Get("partner"), State: lifecycle.State(q.Get("state")),
+		Type: q.Get("type"), IDPrefix: strings.TrimSpace(q.Get("q")), Newest: true, Limit: pageSize}
+	var problems []string
+	if f.Direction != "" && f.Direction != store.Inbound && f.Direction != store.Outbound {
+		problems = append(problems, "Direction must be incoming or outgoing.")
+		f.Direction = ""
+	}
+	if f.State != "" && !lifecycle.Valid(f.State) {
+		problems = append(problems, fmt.Sprintf("Unknown state %q.", f.State))
+		f.State = ""
+	}
+	if f.Partner != "" && !slices.Contains(c.opts.Partners, f.Partner) {
+		problems = append(problems, fmt.Sprintf("%q is not a partner of this node.", f.Partner))
+		f.Partner = ""
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			problems = append(problems, "The page marker is not a number.")
+		}
+		f.BeforeSeq = n
+	}
+	docs, err := c.opts.Store.List(r.Context(), f)
+	if err != nil {
+		c.fail(w, s, err)
+		return
+	}
+	var next string
+	if len(docs) == pageSize {
+		nq := r.URL.Query()
+		nq.Set("before", strconv.FormatInt(docs[len(docs)-1].Seq, 10))
+		next = Prefix + "documents?" + nq.Encode()
+	}
+	title := "Documents"
+	switch {
+	case f.State == lifecycle.Incomplete:
+		title = "Incomplete documents"
+	case f.Direction == store.Inbound:
+		title = "Incoming documents"
+	case f.Direction == store.Outbound:
+		title = "Outgoing documents"
+	}
+	c.page(w, http.StatusOK, s, "documents", map[string]any{
+		"Title": title, "Docs": docs, "Filter": f, "Next": next, "Problems": problems,
+		"States": lifecycle.All, "Partners": c.opts.Partners, "First": q.Get("before") != "",
+	})
+}
+
+// documentActions are the buttons shown for a document in its state.
+func documentActions(d *store.Document) []string {
+	var out []string
+	if d.Direction == store.Outbound {
+		if d.State == lifecycle.Incomplete || lifecycle.Pending(d.State) {
+			out = append(out, "resend", "paper")
+		}
+		if lifecycle.Check(d.State, lifecycle.Withdrawn) == nil {
+			out = append(out, "withdraw")
+		}
+	} else if lifecycle.Check(d.State, lifecycle.ReplacementRequested) == nil {
+		out = append(out, "request-replacement")
+	}
+	return out
+}
+
+var actionLabels = map[string]string{
+	"resend":              "Resend now",
+	"paper":               "Handle on paper (contingency)",
+	"withdraw":            "Withdraw",
+	"request-replacement": "Ask the issuer for a replacement",
+}
+
+var doneMessages = map[string]string{
+	"resend":              "The document is queued for delivery again.",
+	"paper":               "The document is marked as handled on paper; electronic delivery stopped. Print it from the link below.",
+	"withdraw":            "The document is withdrawn.",
+	"request-replacement": "The replacement request is recorded and on its way to the issuer.",
+}
+
+func (c *Console) document(w http.ResponseWriter, r *http.Request, s *session) {
+	c.showDocument(w, r, s, http.StatusOK, "")
+}
+
+func (c *Console) showDocument(w http.ResponseWriter, r *http.Request, s *session, status int, problem string) {
+	id := r.PathValue("id")
+	d, err := c.opts.Store.Get(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		http.Error(w, fmt.Sprintf("no document with tracking ID %q", id), http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		c.fail(w, s, err)
+		return
+	}
+	hist, err := c.opts.Store.History(r.Context(), id)
+	if err != nil {
+		c.fail(w, s, err)
+		return
+	}
+	type action struct{ Name, Label string }
+	var actions []action
+	for _, a := range documentActions(d) {
+		actions = append(actions, action{a, actionLabels[a]})
+	}
+	c.page(w, status, s, "document", map[string]any{
+		"Title": "Document " + d.DocumentID, "Doc": d, "History": hist, "Actions": actions,
+		"Done": doneMessages[r.URL.Query().Get("done")], "Problem": problem,
+	})
+}
+
+func (c *Console) documentAction(w http.ResponseWriter, r *http.Request, s *session) {
+	id, action := r.PathValue("id"), r.PathValue("action")
+	actor, reason := "operator:"+s.user, strings.TrimSpace(r.PostFormValue("reason"))
+	ctx := r.Context()
+	var err error
+	switch action {
+	case "resend":
+		_, err = c.opts.Ops.Resend(ctx, id, actor, reason)
+	case "paper":
+		_, err = c.opts.Ops.HandleOnPaper(ctx, id, actor, reason)
+	case "withdraw":
+		_, err = c.opts.Ops.ChangeStatus(ctx, id, lifecycle.Withdrawn, actor, reason, "")
+	case "request-replacement":
+		_, err = c.opts.Ops.ChangeStatus(ctx, id, lifecycle.ReplacementRequested, actor, reason, "")
+	default:
+		http.Error(w, fmt.Sprintf("unknown action %q", action), http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		c.opts.Logger.Warn("console action refused", "user", s.user, "action", action, "tracking_id", id, "error", err)
+		if errors.Is(err, ops.ErrNotFound) {
+			c.fail(w, s, err)
+			return
+		}
+		status := http.StatusConflict
+		if errors.Is(err, ops.ErrInvalid) {
+			status = http.StatusUnprocessableEntity
+		}
+		c.showDocument(w, r, s, status, err.Error())
+		return
+	}
+	c.opts.Logger.Info("console action", "user", s.user, "action", action, "tracking_id", id)
+	http.Redirect(w, r, Prefix+"documents/"+url.PathEscape(id)+"?done="+action, http.StatusSeeOther)
+}
+
+func (c *Console) partners(w http.ResponseWriter, r *http.Request, s *session) {
+	rows, err := c.partnerRows(r, true)
+	if err != nil {
+		c.fail(w, s, err)
+		return
+	}
+	c.page(w, http.StatusOK, s, "partners", map[string]any{
+		"Title": "Partners", "Partners": rows, "Done": r.URL.Query().Get("done"), "Expiry": c.expiryRows(),
+	})
+}
+
+func (c *Console) partnerAction(w http.ResponseWriter, r *http.Request, s *session) {
+	cc, action := r.PathValue("cc"), r.PathValue("action")
+	n, err := c.opts.Ops.Partner(r.Context(), cc, ops.PartnerAction(action), "operator:"+s.user, strings.TrimSpace(r.PostFormValue("reason")))
+	if err != nil {
+		c.opts.Logger.Warn("console action refused", "user", s.user, "action", action, "partner", cc, "error", err)
+		c.fail(w, s, err)
+		return
+	}
+	c.opts.Logger.Info("console action", "user", s.user, "action", action, "partner", cc, "documents", n)
+	done := fmt.Sprintf("%s: %s done", cc, action)
+	if action == string(ops.Resend) {
+		done = fmt.Sprintf("%s: %d incomplete documents queued again", cc, n)
+	}
+	http.Redirect(w, r, Prefix+"partners?done="+url.QueryEscape(done), http.StatusSeeOther)
+}
