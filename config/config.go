@@ -40,6 +40,8 @@ type Config struct {
 	Routes   []Route            `yaml:"routes"`
 	Legacy   Legacy             `yaml:"legacy"`
 	Partners map[string]Partner `yaml:"partners"`
+	Console  Console            `yaml:"console"`
+	Notify   Notify             `yaml:"notify"`
 	Log      Log                `yaml:"log"`
 
 	// File is the path the configuration was loaded from ("" if built in code).
@@ -212,6 +214,67 @@ type Partner struct {
 	// Revocation says how the partner's signers and TLS client
 	// certificates are checked for revocation.
 	Revocation Revocation `yaml:"revocation"`
+	// Operators are the partner's operators' email addresses: they are told
+	// when deliveries to their node fail or recover.
+	Operators []string `yaml:"operators"`
+}
+
+// Console is the operators' web console, served on the legacy listener
+// under /console/. It is off unless users are configured.
+type Console struct {
+	Users []ConsoleUser `yaml:"users"`
+	// SessionIdle ends a session after this long without a request;
+	// SessionMax after this long in any case.
+	SessionIdle time.Duration `yaml:"session_idle"`
+	SessionMax  time.Duration `yaml:"session_max"`
+	// InsecureCookies drops the cookies' Secure flag: only for a console
+	// reached over plain HTTP on loopback (the demo). Behind TLS, leave it
+	// false.
+	InsecureCookies bool `yaml:"insecure_cookies"`
+	// ExpiryWarning highlights certificates expiring sooner than this (and
+	// is when notifications about them start).
+	ExpiryWarning time.Duration `yaml:"expiry_warning"`
+}
+
+// ConsoleUser is one console account.
+type ConsoleUser struct {
+	Name string `yaml:"name"`
+	// Role is viewer (looks) or operator (looks and acts).
+	Role string `yaml:"role"`
+	// PasswordHash is a bcrypt hash: `vucelink hash-password` makes one.
+	PasswordHash string `yaml:"password_hash"`
+}
+
+// Notify sends email (and optional webhook) notifications to operators and
+// exporters. It is off unless smtp.host or webhooks are set.
+type Notify struct {
+	SMTP SMTP `yaml:"smtp"`
+	// Operators are this node's operators' email addresses.
+	Operators []string `yaml:"operators"`
+	// Webhooks receive every notification as JSON (POST).
+	Webhooks []string `yaml:"webhooks"`
+	// MaxPerHour caps messages per recipient per hour; more wait.
+	MaxPerHour int `yaml:"max_per_hour"`
+	// ConsoleURL is the console's address as operators reach it, for links
+	// in messages (e.g. https://vucelink.sag.cl/console/).
+	ConsoleURL string `yaml:"console_url"`
+	// A partner is unreachable after UnreachableAfter of failed deliveries
+	// with at least MinFailures failed attempts in a row.
+	UnreachableAfter time.Duration `yaml:"unreachable_after"`
+	MinFailures      int           `yaml:"min_failures"`
+}
+
+// SMTP is the mail server notifications go through.
+type SMTP struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	From     string `yaml:"from"`
+	// TLS is starttls (the default), tls (implicit, port 465) or none
+	// (only for a relay on loopback).
+	TLS     string        `yaml:"tls"`
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Revocation is a per-partner revocation policy. Certificates are checked
@@ -382,6 +445,33 @@ func (c *Config) Defaults() {
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = "json"
+	}
+	if c.Console.SessionIdle == 0 {
+		c.Console.SessionIdle = 15 * time.Minute
+	}
+	if c.Console.SessionMax == 0 {
+		c.Console.SessionMax = 8 * time.Hour
+	}
+	if c.Console.ExpiryWarning == 0 {
+		c.Console.ExpiryWarning = 30 * 24 * time.Hour
+	}
+	if c.Notify.SMTP.Port == 0 {
+		c.Notify.SMTP.Port = 587
+	}
+	if c.Notify.SMTP.TLS == "" {
+		c.Notify.SMTP.TLS = "starttls"
+	}
+	if c.Notify.SMTP.Timeout == 0 {
+		c.Notify.SMTP.Timeout = 30 * time.Second
+	}
+	if c.Notify.MaxPerHour == 0 {
+		c.Notify.MaxPerHour = 20
+	}
+	if c.Notify.UnreachableAfter == 0 {
+		c.Notify.UnreachableAfter = 2 * time.Minute
+	}
+	if c.Notify.MinFailures == 0 {
+		c.Notify.MinFailures = 3
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"

@@ -81,6 +81,15 @@ func TestLoad_Errors(t *testing.T) {
 			[]string{`partners.CL: a node cannot be its own partner`}},
 		{"forward hosts without proxy", func(s string) string { return strings.Replace(s, "  forward_proxy: 127.0.0.1:0\n", "", 1) },
 			[]string{`routes[0].forward_hosts: set, but listen.forward_proxy is empty`}},
+		{"console user with a bad role and a plain password", func(s string) string {
+			return s + "console:\n  users:\n    - {name: ana, role: admin, password_hash: secret}\n    - {name: ana, role: viewer, password_hash: '$2a$12$Pnj1rS87SmEgV.3.1R8nweHKHqVnhaEz3cCUC3cBtej8zH4HNgcu2'}\n"
+		}, []string{`console.users[0].role: must be viewer or operator, got "admin"`, `console.users[0].password_hash: must be a bcrypt hash`, `console.users[1].name: "ana" is listed twice`}},
+		{"notify without operators, bad from and tls", func(s string) string {
+			return s + "notify:\n  smtp: {host: mail.example, from: nobody, tls: maybe}\n  webhooks: [ftp://x]\n"
+		}, []string{`notify.smtp.from: must be an email address, got "nobody"`, `notify.smtp.tls: must be starttls, tls or none`, `notify.operators: list at least one address`, `notify.webhooks[0]: must be an http:// or https:// URL`}},
+		{"partner operator not an address", func(s string) string {
+			return strings.Replace(s, "  MX:\n", "  MX:\n    operators: [\"Ops <ops@mx.example>\", nope]\n", 1)
+		}, []string{`partners.MX.operators[0]: must be a plain email address`, `partners.MX.operators[1]: must be a plain email address, got "nope"`}},
 		{"several problems reported together", func(s string) string {
 			s = strings.Replace(s, "country: CL", "country: cl", 1)
 			return strings.Replace(s, "legacy: 127.0.0.1:0", "legacy: nowhere", 1)

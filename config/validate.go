@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -258,8 +261,80 @@ func (c *Config) Validate() error {
 		case in.PasswordHash != "" && !strings.HasPrefix(in.PasswordHash, "$2"):
 			v.addf(k+".inbound_auth.password_hash", "must be a bcrypt hash ($2a$/$2b$/$2y$)")
 		}
+		v.emails(k+".operators", p.Operators)
 	}
+	v.console(&c.Console)
+	v.notify(&c.Notify)
 	return v.err()
+}
+
+func (v *validator) emails(key string, list []string) {
+	for i, a := range list {
+		if addr, err := mail.ParseAddress(a); err != nil || addr.Name != "" {
+			v.addf(fmt.Sprintf("%s[%d]", key, i), "must be a plain email address, got %q", a)
+		}
+	}
+}
+
+func (v *validator) console(c *Console) {
+	seen := map[string]bool{}
+	for i, u := range c.Users {
+		k := fmt.Sprintf("console.users[%d]", i)
+		switch {
+		case u.Name == "":
+			v.addf(k+".name", "is required")
+		case seen[u.Name]:
+			v.addf(k+".name", "%q is listed twice", u.Name)
+		}
+		seen[u.Name] = true
+		if u.Role != "viewer" && u.Role != "operator" {
+			v.addf(k+".role", "must be viewer or operator, got %q", u.Role)
+		}
+		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
+			v.addf(k+".password_hash", "must be a bcrypt hash (make one with `vucelink hash-password`)")
+		}
+	}
+	if c.SessionIdle > c.SessionMax {
+		v.addf("console.session_idle", "must not be longer than console.session_max")
+	}
+}
+
+func (v *validator) notify(n *Notify) {
+	if n.SMTP.Host != "" {
+		if n.SMTP.Port < 1 || n.SMTP.Port > 65535 {
+			v.addf("notify.smtp.port", "must be a TCP port, got %d", n.SMTP.Port)
+		}
+		if addr, err := mail.ParseAddress(n.SMTP.From); err != nil {
+			v.addf("notify.smtp.from", "must be an email address, got %q", n.SMTP.From)
+		} else {
+			n.SMTP.From = addr.String()
+		}
+		switch n.SMTP.TLS {
+		case "starttls", "tls", "none":
+		default:
+			v.addf("notify.smtp.tls", "must be starttls, tls or none, got %q", n.SMTP.TLS)
+		}
+		if len(n.Operators) == 0 {
+			v.addf("notify.operators", "list at least one address when notify.smtp.host is set")
+		}
+	}
+	v.emails("notify.operators", n.Operators)
+	for i, u := range n.Webhooks {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			v.addf(fmt.Sprintf("notify.webhooks[%d]", i), "must be an http:// or https:// URL, got %q", u)
+		}
+	}
+	if n.ConsoleURL != "" {
+		if pu, err := url.Parse(n.ConsoleURL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			v.addf("notify.console_url", "must be an http:// or https:// URL, got %q", n.ConsoleURL)
+		}
+	}
+	if n.MaxPerHour < 1 {
+		v.addf("notify.max_per_hour", "must be at least 1, got %d", n.MaxPerHour)
+	}
+	if n.MinFailures < 1 {
+		v.addf("notify.min_failures", "must be at least 1, got %d", n.MinFailures)
+	}
 }
 
 type validator struct{ problems []string }

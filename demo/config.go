@@ -32,6 +32,7 @@ type nodeSpec struct {
 	ForwardHost  string // host the legacy client addresses through the forward proxy
 	Response     response
 	Peers        []peerSpec
+	ConsoleHash  string // bcrypt hash of the console password
 }
 
 type peerSpec struct {
@@ -141,6 +142,12 @@ partners:
       username: {{.InUser}}
       password_hash: '{{.InPasswdHash}}'
 {{- end}}
+console:
+  # Plain HTTP on loopback: the demo's console cookies cannot be Secure.
+  insecure_cookies: true
+  users:
+    - {name: operator, role: operator, password_hash: '{{.ConsoleHash}}'}
+    - {name: viewer, role: viewer, password_hash: '{{.ConsoleHash}}'}
 log:
   format: text
   level: warn

@@ -9,6 +9,8 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +25,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/config"
@@ -66,12 +70,32 @@ type Network struct {
 	Configs map[string]string            // country → configuration file
 	Addrs   map[string]map[string]string // country → listener name → address
 	Events  *track.Memory
+	// ConsolePassword logs in to every node's console as "operator" or
+	// "viewer"; random per network.
+	ConsolePassword string
 
 	legacyURL map[string]string
 	servers   []*http.Server
 	ownDir    bool
 	out       io.Writer
 	outMu     sync.Mutex
+}
+
+// consolePassword makes the network's console password and returns its
+// hash.
+func (n *Network) consolePassword() (string, error) {
+	var b [9]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	n.ConsolePassword = "demo-" + base64.RawURLEncoding.EncodeToString(b[:])
+	h, err := bcrypt.GenerateFromPassword([]byte(n.ConsolePassword), bcrypt.MinCost)
+	return string(h), err
+}
+
+// ConsoleURL is the address of a node's console.
+func (n *Network) ConsoleURL(country string) string {
+	return "http://" + n.Addrs[country]["legacy"] + "/console/"
 }
 
 // ForwardHost is the host a legacy system addresses through the forward
@@ -135,6 +159,10 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	if err != nil {
 		return nil, err
 	}
+	consoleHash, err := n.consolePassword()
+	if err != nil {
+		return nil, err
+	}
 	for _, cc := range countries {
 		sim := legacysim.NewServer(cc)
 		hs := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
@@ -146,7 +174,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		spec := nodeSpec{
 			Country: cc, PKI: n.PKI, Dir: n.Dir, Wait: "10s", GiveUpAfter: "1h",
 			Legacy: addr(cc, "legacy"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"),
-			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc),
+			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc), ConsoleHash: consoleHash,
 		}
 		if o.NoWait {
 			spec.Wait = "0s"
@@ -391,4 +419,14 @@ func Summary(w io.Writer, results []Result) error {
 	}
 	fmt.Fprintf(w, "\nall %d documents arrived intact\n", len(results))
 	return nil
+}
+
+// sortedCountries are the network's countries in order.
+func sortedCountries(n *Network) []string {
+	out := make([]string, 0, len(n.Addrs))
+	for cc := range n.Addrs {
+		out = append(out, cc)
+	}
+	sort.Strings(out)
+	return out
 }

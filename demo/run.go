@@ -81,7 +81,12 @@ The network keeps running (Ctrl-C to stop). Send a certificate by hand, as %s's 
   curl -sS -X POST -H 'Content-Type: application/json' --data-binary @cert.json %s
 
 and watch it arrive at %s's legacy VUCE (%s). Node configurations: %s/<CC>/config.yaml
-`, cc, cc, to, net.LegacyOutboundURL(cc), to, net.legacyURL[to], net.Dir)
+
+Operators' consoles (user "operator" or "viewer", password %s):
+`, cc, cc, to, net.LegacyOutboundURL(cc), to, net.legacyURL[to], net.Dir, net.ConsolePassword)
+	for _, c := range sortedCountries(net) {
+		fmt.Fprintf(out, "  %s  %s\n", c, net.ConsoleURL(c))
+	}
 	<-ctx.Done()
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/vucelink/vucelink/callback"
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/config"
+	"github.com/vucelink/vucelink/console"
 	"github.com/vucelink/vucelink/delivery"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
@@ -67,6 +69,8 @@ type Node struct {
 	signers    map[string]*certs.Signer
 	api        *api.Handler
 	ops        *ops.Service
+	console    *console.Console
+	expiring   []console.Expiring
 	metrics    *metrics.Metrics
 	stopOutbox context.CancelFunc
 	outboxDone chan struct{}
@@ -137,7 +141,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	for kind, kp := range map[string]*keyPair{"tls-server": serverCert, "tls-client": clientCert} {
 		if kp != nil {
 			if c, err := kp.get(); err == nil && c.Leaf != nil {
-				mx.WatchCertificate(kind, c.Leaf)
+				n.watch(kind, c.Leaf)
 			}
 		}
 	}
@@ -166,7 +170,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		for _, d := range s.Documents {
 			signers[d] = signer
 		}
-		mx.WatchCertificate("signing", signer.Certificate())
+		n.watch("signing", signer.Certificate())
 	}
 
 	// Partners.
@@ -183,7 +187,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		pool := x509.NewCertPool()
 		for _, c := range cas {
 			pool.AddCert(c)
-			mx.WatchCertificate("partner-ca:"+cc, c)
+			n.watch("partner-ca:"+cc, c)
 		}
 		officials := certs.NewOfficials()
 		for i, o := range p.Officials {
@@ -194,7 +198,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			}
 			for _, c := range cs {
 				officials.Add(c, o.Documents...)
-				mx.WatchCertificate("partner-official:"+cc, c)
+				n.watch("partner-official:"+cc, c)
 			}
 		}
 		rev := &certs.Revocation{CRLs: p.Revocation.CRLs}
@@ -500,8 +504,33 @@ func (n *Node) openStore() error {
 	n.Inbound.Ledger = st
 	n.ops = &ops.Service{Store: st, Messenger: n, Partners: partners}
 	n.api = &api.Handler{Store: st, Ops: n.ops, Partners: partners}
+	if len(cfg.Console.Users) > 0 {
+		users := make([]console.User, len(cfg.Console.Users))
+		for i, u := range cfg.Console.Users {
+			users[i] = console.User{Name: u.Name, Role: console.Role(u.Role), PasswordHash: []byte(u.PasswordHash)}
+		}
+		sort.Strings(partners)
+		c, err := console.New(console.Options{
+			Country: cfg.Node.Country, Partners: partners, Users: users, Store: st, Ops: n.ops,
+			Expiry:        func() []console.Expiring { return n.expiring },
+			ExpiryWarning: cfg.Console.ExpiryWarning, SessionIdle: cfg.Console.SessionIdle, SessionMax: cfg.Console.SessionMax,
+			InsecureCookies: cfg.Console.InsecureCookies, Logger: n.logger.With("component", "console"),
+		})
+		if err != nil {
+			st.Close()
+			return err
+		}
+		n.console = c
+	}
 	n.metrics.WatchBacklog(st)
 	return nil
+}
+
+// watch adds a certificate to what is watched for expiry (metrics gauge,
+// console, notifications).
+func (n *Node) watch(kind string, c *x509.Certificate) {
+	n.metrics.WatchCertificate(kind, c)
+	n.expiring = append(n.expiring, console.CertificateExpiry(kind, c)...)
 }
 
 // Wake tells a partner's delivery workers that documents are due now.
@@ -546,6 +575,12 @@ func (n *Node) legacySide() http.Handler {
 		switch {
 		case strings.HasPrefix(r.URL.Path, api.Prefix):
 			n.api.ServeHTTP(w, r)
+		case n.console != nil && (strings.HasPrefix(r.URL.Path, console.Prefix) || r.URL.Path == "/console"):
+			if r.URL.Path == "/console" {
+				http.Redirect(w, r, console.Prefix, http.StatusMovedPermanently)
+				return
+			}
+			n.console.ServeHTTP(w, r)
 		case r.URL.Path == "/metrics":
 			metricsHandler.ServeHTTP(w, r)
 		case r.URL.Path == "/healthz":

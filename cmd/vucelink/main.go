@@ -7,6 +7,7 @@
 //	vucelink sign    --key FILE --cert FILE [--out FILE] IN.xml
 //	vucelink verify  --ca FILE[,FILE...] IN.xml
 //	vucelink map     --rules FILE [--out FILE] IN
+//	vucelink hash-password [--cost N] < PASSWORD    bcrypt hash for the configuration
 //
 // This is the only package that reads flags; everything else takes plain
 // values.
@@ -43,6 +44,7 @@ func commands() []command {
 		{"sign", "sign --key FILE --cert FILE [--out FILE] IN.xml", cmdSign},
 		{"verify", "verify --ca FILE[,FILE...] IN.xml", cmdVerify},
 		{"map", "map --rules FILE [--out FILE] IN", cmdMap},
+		{"hash-password", "hash-password [--cost N] < PASSWORD", cmdHashPassword},
 	}
 }
 

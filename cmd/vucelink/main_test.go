@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/vucelink/vucelink/demo/legacysim"
 )
 
@@ -102,5 +104,32 @@ func TestMap_ReportsFieldErrors(t *testing.T) {
 	code, _, stderr := runCLI(t, "map", "--rules", "../../rules/CL/sps.outbound.yaml", in)
 	if code != 1 || !strings.Contains(stderr, "required") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestHashPassword(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		code     int
+	}{
+		{"good", "correct horse battery\n", 0},
+		{"too short", "short\n", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stdin = strings.NewReader(tt.in)
+			t.Cleanup(func() { stdin = os.Stdin })
+			code, out, errOut := runCLI(t, "hash-password", "--cost", "10")
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, errOut)
+			}
+			if code == 0 {
+				if err := bcrypt.CompareHashAndPassword([]byte(strings.TrimSpace(out)), []byte("correct horse battery")); err != nil {
+					t.Fatalf("hash %q does not match: %v", out, err)
+				}
+			}
+		})
+	}
+	if code, _, _ := runCLI(t, "hash-password", "secret-on-the-command-line"); code != 2 {
+		t.Errorf("a password argument: exit %d, want 2", code)
 	}
 }
