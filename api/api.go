@@ -139,6 +139,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.resend(w, r, id)
+	case strings.HasSuffix(rest, "/paper"):
+		id, ok := action("paper")
+		if !ok {
+			problem(w, http.StatusMethodNotAllowed, "use POST to hand a document over to paper")
+			return
+		}
+		h.paper(w, r, id)
 	default:
 		if r.Method != http.MethodGet {
 			problem(w, http.StatusMethodNotAllowed, "use GET to read a document")
@@ -179,6 +186,21 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	d, err := h.Ops.Resend(r.Context(), id, "operator:"+req.Actor, req.Reason)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view(d))
+}
+
+// paper records that an undelivered document travels on paper instead
+// (contingency): electronic delivery stops.
+func (h *Handler) paper(w http.ResponseWriter, r *http.Request, id string) {
+	req, ok := decodeOperator(w, r)
+	if !ok {
+		return
+	}
+	d, err := h.Ops.HandleOnPaper(r.Context(), id, "operator:"+req.Actor, req.Reason)
 	if err != nil {
 		fail(w, err)
 		return

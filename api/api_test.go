@@ -66,6 +66,7 @@ func TestAPI(t *testing.T) {
 		{"pause a partner", "POST", "/api/v1/partners/MX/pause", `{"actor":"ana","reason":"maintenance"}`, 200, []string{`"action": "pause"`}},
 		{"partner detail with audit trail", "GET", "/api/v1/partners/MX", "", 200, []string{`"paused": true`, `"action": "pause"`, `"actor": "operator:ana"`}},
 		{"unknown partner", "POST", "/api/v1/partners/AR/pause", `{"actor":"ana"}`, 404, []string{`is not a configured partner`}},
+		{"paper for a received document", "POST", "/api/v1/documents/MX-9/paper", `{"actor":"ana"}`, 409, []string{"only outbound documents not yet delivered"}},
 		{"issuer withdraws", "POST", "/api/v1/documents/CL-1/status", `{"state":"withdrawn","reason":"error in consignee"}`, 200, []string{`"state": "withdrawn"`}},
 	}
 	for _, tt := range tests {
