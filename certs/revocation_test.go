@@ -2,90 +2,29 @@ package certs
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509"
 	"errors"
-	"io"
-	"math/big"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ocsp"
-
 	"github.com/vucelink/vucelink/certs/devpki"
 )
 
-// authority is a real CRL distribution point and OCSP responder for one
-// development CA, on loopback, whose revocations can change mid-test.
+// authority is a development CA's CRL distribution point and OCSP
+// responder on loopback.
 type authority struct {
-	ca      *devpki.CA
-	mu      sync.Mutex
-	revoked map[string]time.Time // serial → revocation time
-	down    bool
-	srv     *httptest.Server
-	number  int64
-	now     func() time.Time // the test's clock, shared with the checker
+	*devpki.Responder
+	srv *httptest.Server
 }
 
 func newAuthority(t *testing.T, ca *devpki.CA) *authority {
-	a := &authority{ca: ca, revoked: map[string]time.Time{}, now: time.Now}
-	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
+	a := &authority{Responder: devpki.NewResponder(ca)}
+	a.srv = httptest.NewServer(a.Responder)
 	t.Cleanup(a.srv.Close)
 	return a
-}
-
-func (a *authority) revoke(serial *big.Int) {
-	a.mu.Lock()
-	a.revoked[serial.String()] = time.Now().Add(-time.Minute)
-	a.mu.Unlock()
-}
-
-func (a *authority) serve(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.down {
-		http.Error(w, "down", http.StatusServiceUnavailable)
-		return
-	}
-	now := a.now()
-	switch r.URL.Path {
-	case "/crl":
-		a.number++
-		tmpl := &x509.RevocationList{Number: big.NewInt(a.number), ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Minute)}
-		for s, at := range a.revoked {
-			n, _ := new(big.Int).SetString(s, 10)
-			tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{SerialNumber: n, RevocationTime: at})
-		}
-		der, err := x509.CreateRevocationList(rand.Reader, tmpl, a.ca.Cert, a.ca.Key)
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		w.Write(der)
-	case "/ocsp":
-		body, _ := io.ReadAll(r.Body)
-		req, err := ocsp.ParseRequest(body)
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		tmpl := ocsp.Response{Status: ocsp.Good, SerialNumber: req.SerialNumber, ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Minute)}
-		if at, ok := a.revoked[req.SerialNumber.String()]; ok {
-			tmpl.Status, tmpl.RevokedAt, tmpl.RevocationReason = ocsp.Revoked, at, ocsp.KeyCompromise
-		}
-		der, err := ocsp.CreateResponse(a.ca.Cert, a.ca.Cert, tmpl, a.ca.Key)
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		w.Write(der)
-	default:
-		http.NotFound(w, r)
-	}
 }
 
 func TestRevocation(t *testing.T) {
@@ -108,7 +47,7 @@ func TestRevocation(t *testing.T) {
 	clock := time.Now()
 	now := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return clock }
 	advance := func(d time.Duration) { clockMu.Lock(); clock = clock.Add(d); clockMu.Unlock() }
-	a.now = now
+	a.Now = now
 	r := &Revocation{Now: now}
 
 	for _, src := range []struct {
@@ -123,7 +62,7 @@ func TestRevocation(t *testing.T) {
 			if _, err := r.Check(ctx, kp.Cert, ca.Cert, HardFail); err != nil {
 				t.Fatalf("good certificate: %v", err)
 			}
-			a.revoke(kp.Cert.SerialNumber)
+			a.Revoke(kp.Cert.SerialNumber)
 			// The cached answer stands until its nextUpdate...
 			if _, err := r.Check(ctx, kp.Cert, ca.Cert, HardFail); err != nil {
 				t.Fatalf("within the cached answer's validity: %v", err)
@@ -165,12 +104,12 @@ func TestRevocation(t *testing.T) {
 		}
 		roots := x509.NewCertPool()
 		roots.AddCert(ca.Cert)
-		a.now = time.Now
+		a.Now = time.Now
 		v := &Verifier{Roots: roots, Revocation: &Revocation{}}
 		if _, err := v.Verify(signed); err != nil {
 			t.Fatalf("before revocation: %v", err)
 		}
-		a.revoke(kp.Cert.SerialNumber)
+		a.Revoke(kp.Cert.SerialNumber)
 		v.Revocation = &Revocation{} // a node restarted, or its cache expired
 		if _, err := v.Verify(signed); !errors.Is(err, ErrRevoked) {
 			t.Fatalf("after revocation: %v", err)
