@@ -266,11 +266,14 @@ type Notify struct {
 
 // SMTP is the mail server notifications go through.
 type SMTP struct {
-	Host     string `yaml:"host"`
+	Host string `yaml:"host"`
+	// Port defaults by TLS mode: 587 (starttls), 465 (tls), 25 (none).
 	Port     int    `yaml:"port"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
-	From     string `yaml:"from"`
+	// Auth is plain (default), login, cram-md5, scram-sha-1 or scram-sha-256.
+	Auth string `yaml:"auth"`
+	From string `yaml:"from"`
 	// TLS is starttls (the default), tls (implicit, port 465) or none
 	// (only for a relay on loopback).
 	TLS     string        `yaml:"tls"`
@@ -454,9 +457,6 @@ func (c *Config) Defaults() {
 	}
 	if c.Console.ExpiryWarning == 0 {
 		c.Console.ExpiryWarning = 30 * 24 * time.Hour
-	}
-	if c.Notify.SMTP.Port == 0 {
-		c.Notify.SMTP.Port = 587
 	}
 	if c.Notify.SMTP.TLS == "" {
 		c.Notify.SMTP.TLS = "starttls"

@@ -301,7 +301,7 @@ func (v *validator) console(c *Console) {
 
 func (v *validator) notify(n *Notify) {
 	if n.SMTP.Host != "" {
-		if n.SMTP.Port < 1 || n.SMTP.Port > 65535 {
+		if n.SMTP.Port < 0 || n.SMTP.Port > 65535 {
 			v.addf("notify.smtp.port", "must be a TCP port, got %d", n.SMTP.Port)
 		}
 		if addr, err := mail.ParseAddress(n.SMTP.From); err != nil {
@@ -313,6 +313,11 @@ func (v *validator) notify(n *Notify) {
 		case "starttls", "tls", "none":
 		default:
 			v.addf("notify.smtp.tls", "must be starttls, tls or none, got %q", n.SMTP.TLS)
+		}
+		switch n.SMTP.Auth {
+		case "", "plain", "login", "cram-md5", "scram-sha-1", "scram-sha-256":
+		default:
+			v.addf("notify.smtp.auth", "must be plain, login, cram-md5, scram-sha-1 or scram-sha-256, got %q", n.SMTP.Auth)
 		}
 		if len(n.Operators) == 0 {
 			v.addf("notify.operators", "list at least one address when notify.smtp.host is set")

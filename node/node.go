@@ -30,9 +30,11 @@ import (
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/console"
 	"github.com/vucelink/vucelink/delivery"
+	"github.com/vucelink/vucelink/health"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/metrics"
+	"github.com/vucelink/vucelink/notify"
 	"github.com/vucelink/vucelink/ops"
 	"github.com/vucelink/vucelink/outbox"
 	"github.com/vucelink/vucelink/proxy"
@@ -70,7 +72,11 @@ type Node struct {
 	api        *api.Handler
 	ops        *ops.Service
 	console    *console.Console
+	ruleFiles  int // rule files loaded and checked
 	expiring   []console.Expiring
+	watched    []notify.Cert
+	health     *health.Tracker
+	notifier   *notify.Notifier // nil unless notify is configured
 	metrics    *metrics.Metrics
 	stopOutbox context.CancelFunc
 	outboxDone chan struct{}
@@ -94,11 +100,12 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	logger = logger.With("node", cfg.Node.Country)
 	mx := metrics.New()
-	recorder := track.Recorder(track.Multi{track.Log{Logger: logger}, mx})
+	tracker := health.New(health.Options{UnreachableAfter: cfg.Notify.UnreachableAfter, MinFailures: cfg.Notify.MinFailures})
+	recorder := track.Recorder(track.Multi{track.Log{Logger: logger}, mx, tracker})
 	if opts.Recorder != nil {
 		recorder = track.Multi{recorder, opts.Recorder}
 	}
-	n := &Node{Config: cfg, logger: logger, listeners: map[string]net.Listener{}, preopened: opts.Listeners, recorder: recorder, metrics: mx}
+	n := &Node{Config: cfg, logger: logger, listeners: map[string]net.Listener{}, preopened: opts.Listeners, recorder: recorder, metrics: mx, health: tracker}
 	var errs []error
 	fail := func(key string, err error) { errs = append(errs, fmt.Errorf("%s: %w", key, err)) }
 
@@ -112,6 +119,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			fail(key, err)
 			return nil
 		}
+		n.ruleFiles++
 		if r.Document() != wantDoc || r.Direction() != wantDir {
 			fail(key, fmt.Errorf("%s maps %s %s, want %s %s", name, r.Document(), r.Direction(), wantDoc, wantDir))
 			return nil
@@ -475,6 +483,28 @@ func (n *Node) runBackground(ctx context.Context) {
 			start("inbound:"+in.Document, in.Callback.URL, in.Document, store.Inbound)
 		}
 	}
+	if nt := n.notifier; nt != nil {
+		wg.Add(3)
+		go func() { defer wg.Done(); nt.Run(ctx) }()
+		go func() { defer wg.Done(); nt.Watch(ctx, n.Store) }()
+		go func() { defer wg.Done(); n.watchExpiry(ctx, nt) }()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Intermittent partners become reachable after a quiet window even
+		// when nothing is sent to them.
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				n.health.Tick()
+			}
+		}
+	}()
 	wg.Wait()
 }
 
@@ -502,6 +532,25 @@ func (n *Node) openStore() error {
 	}, n.recorder, n.logger.With("component", "outbox"))
 	n.Outbound.Queue = queue{st, n.Outbox}
 	n.Inbound.Ledger = st
+	if nc := cfg.Notify; nc.SMTP.Host != "" || len(nc.Webhooks) > 0 {
+		partnerOps := map[string][]string{}
+		for cc, p := range cfg.Partners {
+			partnerOps[cc] = p.Operators
+		}
+		nt, err := notify.New(st.DB(), notify.Options{
+			Country: cfg.Node.Country, ConsoleURL: nc.ConsoleURL, Operators: nc.Operators, PartnerOperators: partnerOps,
+			SMTP: notify.SMTP{Host: nc.SMTP.Host, Port: nc.SMTP.Port, Username: nc.SMTP.Username, Password: nc.SMTP.Password,
+				Auth: nc.SMTP.Auth, From: nc.SMTP.From, TLS: nc.SMTP.TLS, Timeout: nc.SMTP.Timeout},
+			Webhooks: nc.Webhooks, MaxPerHour: nc.MaxPerHour, ExpiryWarning: cfg.Console.ExpiryWarning,
+			Logger: n.logger.With("component", "notify"),
+		})
+		if err != nil {
+			st.Close()
+			return fmt.Errorf("notify: %w", err)
+		}
+		n.notifier = nt
+		n.health.Subscribe(nt.PartnerChanged)
+	}
 	n.ops = &ops.Service{Store: st, Messenger: n, Partners: partners}
 	n.api = &api.Handler{Store: st, Ops: n.ops, Partners: partners}
 	if len(cfg.Console.Users) > 0 {
@@ -513,6 +562,7 @@ func (n *Node) openStore() error {
 		c, err := console.New(console.Options{
 			Country: cfg.Node.Country, Partners: partners, Users: users, Store: st, Ops: n.ops,
 			Expiry:        func() []console.Expiring { return n.expiring },
+			Health:        n.partnerHealth,
 			ExpiryWarning: cfg.Console.ExpiryWarning, SessionIdle: cfg.Console.SessionIdle, SessionMax: cfg.Console.SessionMax,
 			InsecureCookies: cfg.Console.InsecureCookies, Logger: n.logger.With("component", "console"),
 		})
@@ -526,11 +576,42 @@ func (n *Node) openStore() error {
 	return nil
 }
 
+// watchExpiry checks the watched certificates at start and every hour
+// after: the notifier sends one warning per certificate and threshold.
+func (n *Node) watchExpiry(ctx context.Context, nt *notify.Notifier) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if queued, err := nt.CheckCertificates(ctx, n.watched); err != nil {
+			n.logger.Error("checking certificate expiry", "error", err)
+		} else if queued > 0 {
+			n.logger.Warn("certificates expiring soon: notifications queued", "count", queued)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// partnerHealth is the health tracker's view, for the console.
+func (n *Node) partnerHealth() []console.PartnerHealth {
+	var out []console.PartnerHealth
+	for _, s := range n.health.All() {
+		out = append(out, console.PartnerHealth{Partner: s.Partner, State: string(s.State), Since: s.Since,
+			LastSuccess: s.LastSuccess, LastFailure: s.LastFailure, LastError: s.LastError,
+			ConsecutiveFailures: s.ConsecutiveFailures, Latency: s.AvgLatency})
+	}
+	return out
+}
+
 // watch adds a certificate to what is watched for expiry (metrics gauge,
 // console, notifications).
 func (n *Node) watch(kind string, c *x509.Certificate) {
 	n.metrics.WatchCertificate(kind, c)
 	n.expiring = append(n.expiring, console.CertificateExpiry(kind, c)...)
+	n.watched = append(n.watched, notify.Cert{Kind: kind, Certificate: c})
 }
 
 // Wake tells a partner's delivery workers that documents are due now.
@@ -614,7 +695,9 @@ func (n *Node) ready(w http.ResponseWriter, r *http.Request) {
 			checks["signing:"+doc] = "ok"
 		}
 	}
-	checks["rules"] = "ok"
+	// Rule files are checked when the node is built: a node with a bad one
+	// never starts, so this reports what was loaded.
+	checks["rules"] = fmt.Sprintf("%d rule files loaded and checked", n.ruleFiles)
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
