@@ -8,6 +8,7 @@
 //	vucelink verify  --ca FILE[,FILE...] IN.xml
 //	vucelink map     --rules FILE [--out FILE] IN
 //	vucelink hash-password [--cost N] < PASSWORD    bcrypt hash for the configuration
+//	vucelink officials list|add|revoke|publish      this country's repository of authorized officials
 //
 // This is the only package that reads flags; everything else takes plain
 // values.
@@ -45,6 +46,7 @@ func commands() []command {
 		{"verify", "verify --ca FILE[,FILE...] IN.xml", cmdVerify},
 		{"map", "map --rules FILE [--out FILE] IN", cmdMap},
 		{"hash-password", "hash-password [--cost N] < PASSWORD", cmdHashPassword},
+		{"officials", "officials list|add|revoke|publish [--registry FILE] ... (vucelink officials help)", cmdOfficials},
 	}
 }
 
