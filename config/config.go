@@ -40,7 +40,10 @@ type Config struct {
 	Routes   []Route            `yaml:"routes"`
 	Legacy   Legacy             `yaml:"legacy"`
 	Partners map[string]Partner `yaml:"partners"`
-	Console  Console            `yaml:"console"`
+	// Officials is this node's side of the repositories of authorized
+	// officials: the list it publishes, and how it keeps its partners'.
+	Officials Officials `yaml:"officials"`
+	Console   Console   `yaml:"console"`
 	Notify   Notify             `yaml:"notify"`
 	Log      Log                `yaml:"log"`
 
@@ -214,9 +217,31 @@ type Partner struct {
 	// Revocation says how the partner's signers and TLS client
 	// certificates are checked for revocation.
 	Revocation Revocation `yaml:"revocation"`
+	// OfficialsURL is where the partner publishes its signed list of
+	// authorized officials (https://…/officials.xml). When set, the list
+	// fetched from there decides who may sign; the officials above only
+	// apply until a first list has been fetched and verified.
+	OfficialsURL string `yaml:"officials_url"`
 	// Operators are the partner's operators' email addresses: they are told
 	// when deliveries to their node fail or recover.
 	Operators []string `yaml:"operators"`
+}
+
+// Officials configures the repositories of authorized officials.
+type Officials struct {
+	// Published is this country's signed list (made by `vucelink officials
+	// publish`), served to partners at /officials.xml on listen.partners.
+	// It is re-read when the file changes.
+	Published string `yaml:"published"`
+	// CacheDir keeps the last good list of each partner, so a restarted
+	// node trusts what it trusted before any fetch (default: beside the
+	// store).
+	CacheDir string `yaml:"cache_dir"`
+	// FetchInterval between fetches of each partner's list.
+	FetchInterval time.Duration `yaml:"fetch_interval"`
+	// Grace after a list's next update before it is reported stale (it
+	// stays in force: see package registry).
+	Grace time.Duration `yaml:"grace"`
 }
 
 // Console is the operators' web console, served on the legacy listener
@@ -386,6 +411,8 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.TLS.ClientKey)
 	abs(&c.RulesDir)
 	abs(&c.Store.Path)
+	abs(&c.Officials.Published)
+	abs(&c.Officials.CacheDir)
 	for i := range c.Signing {
 		abs(&c.Signing[i].Key)
 		abs(&c.Signing[i].Cert)
@@ -448,6 +475,15 @@ func (c *Config) Defaults() {
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = "json"
+	}
+	if c.Officials.CacheDir == "" {
+		c.Officials.CacheDir = filepath.Join(filepath.Dir(c.Store.Path), "officials-cache")
+	}
+	if c.Officials.FetchInterval == 0 {
+		c.Officials.FetchInterval = time.Hour
+	}
+	if c.Officials.Grace == 0 {
+		c.Officials.Grace = 7 * 24 * time.Hour
 	}
 	if c.Console.SessionIdle == 0 {
 		c.Console.SessionIdle = 15 * time.Minute

@@ -262,6 +262,17 @@ func (c *Config) Validate() error {
 			v.addf(k+".inbound_auth.password_hash", "must be a bcrypt hash ($2a$/$2b$/$2y$)")
 		}
 		v.emails(k+".operators", p.Operators)
+		if p.OfficialsURL != "" {
+			if u, err := url.Parse(p.OfficialsURL); err != nil || u.Scheme != "https" || u.Host == "" {
+				v.addf(k+".officials_url", "must be an https:// URL, got %q", p.OfficialsURL)
+			}
+		} else if len(p.Officials) == 0 {
+			v.addf(k+".officials", "list the partner's officials, or set officials_url to fetch its published list")
+		}
+	}
+	v.file("officials.published", c.Officials.Published, false)
+	if c.Officials.FetchInterval < time.Minute {
+		v.addf("officials.fetch_interval", "must be at least 1m, got %s", c.Officials.FetchInterval)
 	}
 	v.console(&c.Console)
 	v.notify(&c.Notify)

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -59,6 +60,13 @@ type Options struct {
 	// simulators, but leaves the nodes to be run as separate processes
 	// ("vucelink run --config", see Configs and Addrs).
 	External bool
+	// SMTP, host:port of a plain SMTP relay on loopback, turns on email
+	// notifications (operators ops@<cc>.vucelink.example, exporters from
+	// the certificates).
+	SMTP string
+	// UnreachableAfter is how long deliveries must fail before a partner
+	// counts as unreachable; zero means 2s.
+	UnreachableAfter time.Duration
 }
 
 // Network is a running demo network.
@@ -159,6 +167,11 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, cc := range countries {
+		if err := n.publishOfficials(cc); err != nil {
+			return nil, err
+		}
+	}
 	consoleHash, err := n.consolePassword()
 	if err != nil {
 		return nil, err
@@ -175,6 +188,20 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 			Country: cc, PKI: n.PKI, Dir: n.Dir, Wait: "10s", GiveUpAfter: "1h",
 			Legacy: addr(cc, "legacy"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"),
 			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc), ConsoleHash: consoleHash,
+			UnreachableAfter: "2s",
+		}
+		if o.SMTP != "" {
+			host, port, err := net.SplitHostPort(o.SMTP)
+			if err != nil {
+				return nil, fmt.Errorf("SMTP: %w", err)
+			}
+			spec.SMTPHost = host
+			if spec.SMTPPort, err = strconv.Atoi(port); err != nil {
+				return nil, fmt.Errorf("SMTP port: %w", err)
+			}
+		}
+		if o.UnreachableAfter > 0 {
+			spec.UnreachableAfter = o.UnreachableAfter.String()
 		}
 		if o.NoWait {
 			spec.Wait = "0s"

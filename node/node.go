@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ import (
 	"github.com/vucelink/vucelink/ops"
 	"github.com/vucelink/vucelink/outbox"
 	"github.com/vucelink/vucelink/proxy"
+	"github.com/vucelink/vucelink/registry"
 	"github.com/vucelink/vucelink/rules"
 	"github.com/vucelink/vucelink/statusmsg"
 	"github.com/vucelink/vucelink/store"
@@ -66,16 +68,20 @@ type Node struct {
 	Store    *store.SQLite
 	Outbox   *outbox.Outbox
 
-	deliverer  delivery.Deliverer
-	recorder   track.Recorder
-	signers    map[string]*certs.Signer
-	api        *api.Handler
-	ops        *ops.Service
-	console    *console.Console
-	ruleFiles  int // rule files loaded and checked
-	expiring   []console.Expiring
-	watched    []notify.Cert
-	health     *health.Tracker
+	deliverer delivery.Deliverer
+	recorder  track.Recorder
+	signers   map[string]*certs.Signer
+	api       *api.Handler
+	ops       *ops.Service
+	console   *console.Console
+	ruleFiles int // rule files loaded and checked
+	expiring  []console.Expiring
+	watched   []notify.Cert
+	health    *health.Tracker
+	// Partners' published lists of officials, fetched in the background.
+	registries []partnerList
+	fetcher    *registry.Fetcher
+	published  http.Handler     // this node's own list, at registry.Path
 	notifier   *notify.Notifier // nil unless notify is configured
 	metrics    *metrics.Metrics
 	stopOutbox context.CancelFunc
@@ -209,6 +215,28 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 				n.watch("partner-official:"+cc, c)
 			}
 		}
+		// A partner that publishes its officials: the fetched list decides,
+		// and the configured officials only bridge the time until a first
+		// list has been verified.
+		authorize := officials.Authorize
+		if p.OfficialsURL != "" {
+			reg, err := registry.New(cc, cas, registry.Options{Grace: cfg.Officials.Grace})
+			if err != nil {
+				fail(key+".officials_url", err)
+				continue
+			}
+			client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{
+				MinVersion: tls.VersionTLS12, RootCAs: pool,
+				GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return clientCert.get() },
+			}}}
+			n.registries = append(n.registries, partnerList{country: cc, url: p.OfficialsURL, reg: reg, client: client})
+			authorize = func(c *x509.Certificate, docType string) error {
+				if reg.List() == nil {
+					return officials.Authorize(c, docType)
+				}
+				return reg.Authorize(c, docType, time.Now())
+			}
+		}
 		rev := &certs.Revocation{CRLs: p.Revocation.CRLs}
 		policy := certs.HardFail
 		if p.Revocation.Policy == "soft-fail" {
@@ -232,7 +260,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			docType := docType
 			peer.Verifiers[docType] = &certs.Verifier{
 				Roots:      pool,
-				Authorize:  func(c *x509.Certificate) error { return officials.Authorize(c, docType) },
+				Authorize:  func(c *x509.Certificate) error { return authorize(c, docType) },
 				Limits:     limits,
 				Revocation: rev, RevocationPolicy: policy, Warn: warn,
 			}
@@ -243,7 +271,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			Authorize: func(c *x509.Certificate) error {
 				var err error
 				for docType := range cfg.Documents {
-					if err = officials.Authorize(c, docType); err == nil {
+					if err = authorize(c, docType); err == nil {
 						return nil
 					}
 				}
@@ -309,6 +337,9 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		targets[in.Document] = t
 	}
 
+	if cfg.Officials.Published != "" {
+		n.published = registry.NewHandler(cfg.Officials.Published, logger.With("component", "officials"))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -356,7 +387,7 @@ func (n *Node) Start() error {
 	}
 	list := []srv{
 		{"legacy", n.Config.Listen.Legacy, n.legacySide(), nil},
-		{"partners", n.Config.Listen.Partners, n.Inbound, n.serverTLS},
+		{"partners", n.Config.Listen.Partners, n.partnerSide(), n.serverTLS},
 	}
 	if n.Config.Listen.ForwardProxy != "" {
 		list = append(list, srv{"forward_proxy", n.Config.Listen.ForwardProxy, n.Outbound.ForwardProxy(), nil})
@@ -483,6 +514,10 @@ func (n *Node) runBackground(ctx context.Context) {
 			start("inbound:"+in.Document, in.Callback.URL, in.Document, store.Inbound)
 		}
 	}
+	if n.fetcher != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); n.fetcher.Run(ctx) }()
+	}
 	if nt := n.notifier; nt != nil {
 		wg.Add(3)
 		go func() { defer wg.Done(); nt.Run(ctx) }()
@@ -551,6 +586,24 @@ func (n *Node) openStore() error {
 		n.notifier = nt
 		n.health.Subscribe(nt.PartnerChanged)
 	}
+	if len(n.registries) > 0 {
+		f, err := registry.NewFetcher(registry.FetcherOptions{Dir: cfg.Officials.CacheDir, Interval: cfg.Officials.FetchInterval,
+			Logger: n.logger.With("component", "officials")})
+		if err != nil {
+			st.Close()
+			return fmt.Errorf("officials.cache_dir: %w", err)
+		}
+		for _, r := range n.registries {
+			if err := f.Add(r.url, r.reg, r.client); err != nil {
+				st.Close()
+				return fmt.Errorf("partners.%s.officials_url: %w", r.country, err)
+			}
+		}
+		// A list that no longer verifies is logged and left for an
+		// operator; the node still starts, on the configured officials.
+		f.LoadPersisted()
+		n.fetcher = f
+	}
 	n.ops = &ops.Service{Store: st, Messenger: n, Partners: partners}
 	n.api = &api.Handler{Store: st, Ops: n.ops, Partners: partners}
 	if len(cfg.Console.Users) > 0 {
@@ -561,7 +614,7 @@ func (n *Node) openStore() error {
 		sort.Strings(partners)
 		c, err := console.New(console.Options{
 			Country: cfg.Node.Country, Partners: partners, Users: users, Store: st, Ops: n.ops,
-			Expiry:        func() []console.Expiring { return n.expiring },
+			Expiry:        n.expiry,
 			Health:        n.partnerHealth,
 			ExpiryWarning: cfg.Console.ExpiryWarning, SessionIdle: cfg.Console.SessionIdle, SessionMax: cfg.Console.SessionMax,
 			InsecureCookies: cfg.Console.InsecureCookies, Logger: n.logger.With("component", "console"),
@@ -593,6 +646,60 @@ func (n *Node) watchExpiry(ctx context.Context, nt *notify.Notifier) {
 		case <-t.C:
 		}
 	}
+}
+
+// RefreshOfficials fetches every partner's list of officials now, instead
+// of at the next scheduled fetch (after a partner announces a revocation).
+func (n *Node) RefreshOfficials(ctx context.Context) error {
+	if n.fetcher == nil {
+		return errors.New("no partner publishes its officials (partners.*.officials_url)")
+	}
+	return n.fetcher.FetchAll(ctx)
+}
+
+// Officials reports where each partner's list of officials stands.
+func (n *Node) Officials() []registry.Status {
+	if n.fetcher == nil {
+		return nil
+	}
+	return n.fetcher.Status()
+}
+
+// partnerList is a partner's published list of officials.
+type partnerList struct {
+	country, url string
+	reg          *registry.Registry
+	client       *http.Client
+}
+
+// expiry lists what the node depends on that expires: certificates, and
+// partners' officials lists (due for their next update).
+func (n *Node) expiry() []console.Expiring {
+	out := slices.Clone(n.expiring)
+	if n.fetcher != nil {
+		for _, s := range n.fetcher.Status() {
+			if !s.NextUpdate.IsZero() {
+				out = append(out, console.Expiring{Kind: "officials-list:" + s.Country,
+					Subject: fmt.Sprintf("sequence %d, %d officials", s.Sequence, s.Officials), NotAfter: s.NextUpdate})
+			}
+		}
+	}
+	return out
+}
+
+// partnerSide serves the partner-facing listener: documents and status
+// messages, and this country's published list of officials.
+func (n *Node) partnerSide() http.Handler {
+	if n.published == nil {
+		return n.Inbound
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == registry.Path {
+			n.published.ServeHTTP(w, r)
+			return
+		}
+		n.Inbound.ServeHTTP(w, r)
+	})
 }
 
 // partnerHealth is the health tracker's view, for the console.

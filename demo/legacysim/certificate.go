@@ -15,12 +15,13 @@
 // encodes a Certificate in the origin's format, lets vucelink carry it
 // (native → SPS D13B → partner → native), decodes what the destination's
 // Server received and compares the two with Certificate.Equal. Every field
-// of Certificate is carried by all four formats; nothing is excluded from
-// the comparison.
+// of Certificate is carried by all four formats; only ExporterEmail is
+// excluded from the comparison, because it never leaves the origin node.
 package legacysim
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,11 @@ type Certificate struct {
 	TransportMode         string // UN/ECE Rec. 19: "1" sea, "3" road, "4" air
 	MeansOfTransport      string // optional: vessel, flight or vehicle, e.g. "MSC Aurora, viaje 412N"
 	Items                 []Item
+	// ExporterEmail is where the exporter wants news of the certificate.
+	// The origin's node keeps it (to tell the exporter when delivery
+	// fails); it is not part of the standard document and never reaches
+	// the partner, so Equal ignores it.
+	ExporterEmail string
 }
 
 // Party is an exporter or importer.
@@ -168,6 +174,7 @@ func Sample(from, to string, seq, items int) Certificate {
 		AdditionalDeclaration: `El envío se encuentra libre de Ceratitis capitata & Lobesia botrana según inspección oficial ("Resolución 3.410").`,
 		Consignor:             parties[from],
 		Consignee:             parties[to],
+		ExporterEmail:         fmt.Sprintf("exportaciones+%d@%s.exporter.example", seq, strings.ToLower(from)),
 		ExportCountry:         from,
 		ImportCountry:         to,
 		PortOfEntry:           places[to],

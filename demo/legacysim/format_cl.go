@@ -61,6 +61,7 @@ type clParty struct {
 	Nombre    string `json:"nombre"`
 	Direccion string `json:"direccion"`
 	Pais      string `json:"pais"`
+	Correo    string `json:"correo,omitempty"`
 }
 
 type clItem struct {
@@ -96,8 +97,8 @@ func (clFormat) Encode(c Certificate) ([]byte, error) {
 	for _, n := range notesOf(c) {
 		d.Certificado.Observaciones = append(d.Certificado.Observaciones, clNote{v.to(clNotes, n[0]), n[1]})
 	}
-	d.Exportador = clParty{c.Consignor.Name, c.Consignor.Address, c.Consignor.Country}
-	d.Destinatario = clParty{c.Consignee.Name, c.Consignee.Address, c.Consignee.Country}
+	d.Exportador = clParty{c.Consignor.Name, c.Consignor.Address, c.Consignor.Country, c.ExporterEmail}
+	d.Destinatario = clParty{c.Consignee.Name, c.Consignee.Address, c.Consignee.Country, ""}
 	d.Envio.PaisOrigen, d.Envio.PaisDestino, d.Envio.PuertoEntrada = c.ExportCountry, c.ImportCountry, c.PortOfEntry
 	d.Envio.MedioTransporte = v.to(clTransport, c.TransportMode)
 	d.Envio.IdentificacionTransporte = c.MeansOfTransport

@@ -38,6 +38,7 @@ type coDoc struct {
 	LugInsp     string   `json:"lug_insp"`
 	ExpNom      string   `json:"exp_nom"`
 	ExpDir      string   `json:"exp_dir"`
+	ExpEmail    string   `json:"exp_email,omitempty"`
 	ExpPais     string   `json:"exp_pais"`
 	ImpNom      string   `json:"imp_nom"`
 	ImpDir      string   `json:"imp_dir"`
@@ -90,6 +91,7 @@ func (coFormat) Encode(c Certificate) ([]byte, error) {
 		LugInsp:     c.InspectionPlace,
 		ExpNom:      c.Consignor.Name,
 		ExpDir:      c.Consignor.Address,
+		ExpEmail:    c.ExporterEmail,
 		ExpPais:     v.to(coCountries, c.Consignor.Country),
 		ImpNom:      c.Consignee.Name,
 		ImpDir:      c.Consignee.Address,

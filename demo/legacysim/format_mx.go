@@ -70,6 +70,7 @@ type mxParty struct {
 	Nombre    string `xml:"nombre"`
 	Domicilio string `xml:"domicilio"`
 	Pais      string `xml:"pais"`
+	Correo    string `xml:"correo,omitempty"`
 }
 
 type mxItem struct {
@@ -116,8 +117,8 @@ func (mxFormat) Encode(c Certificate) ([]byte, error) {
 	d.Emision.Fecha = c.IssuedAt.In(mxZone).Format(mxLayout)
 	d.Emision.Lugar, d.Emision.Inspector = c.IssuePlace, c.Inspector
 	d.Inspeccion.Lugar = c.InspectionPlace
-	d.Remitente = mxParty{c.Consignor.Name, c.Consignor.Address, v.to(mxCountries, c.Consignor.Country)}
-	d.Destinatario = mxParty{c.Consignee.Name, c.Consignee.Address, v.to(mxCountries, c.Consignee.Country)}
+	d.Remitente = mxParty{c.Consignor.Name, c.Consignor.Address, v.to(mxCountries, c.Consignor.Country), c.ExporterEmail}
+	d.Destinatario = mxParty{c.Consignee.Name, c.Consignee.Address, v.to(mxCountries, c.Consignee.Country), ""}
 	d.Ruta.Origen = v.to(mxCountries, c.ExportCountry)
 	d.Ruta.Destino = v.to(mxCountries, c.ImportCountry)
 	d.Ruta.PuntoEntrada = c.PortOfEntry

@@ -51,9 +51,10 @@ type peRemark struct {
 }
 
 type peParty struct {
-	Name string `json:"name"`
-	Addr string `json:"addr"`
-	Ctry string `json:"ctry"`
+	Name  string `json:"name"`
+	Addr  string `json:"addr"`
+	Ctry  string `json:"ctry"`
+	Email string `json:"email,omitempty"`
 }
 
 type peLine struct {
@@ -86,8 +87,8 @@ func (peFormat) Encode(c Certificate) ([]byte, error) {
 		IssuePlace:     c.IssuePlace,
 		Officer:        c.Inspector,
 		InspectionSite: c.InspectionPlace,
-		Shipper:        peParty{c.Consignor.Name, c.Consignor.Address, v.to(peCountries, c.Consignor.Country)},
-		Receiver:       peParty{c.Consignee.Name, c.Consignee.Address, v.to(peCountries, c.Consignee.Country)},
+		Shipper:        peParty{c.Consignor.Name, c.Consignor.Address, v.to(peCountries, c.Consignor.Country), c.ExporterEmail},
+		Receiver:       peParty{c.Consignee.Name, c.Consignee.Address, v.to(peCountries, c.Consignee.Country), ""},
 		Origin:         v.to(peCountries, c.ExportCountry),
 		Destination:    v.to(peCountries, c.ImportCountry),
 		EntryPoint:     c.PortOfEntry,
