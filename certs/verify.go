@@ -1,7 +1,6 @@
 package certs
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -166,50 +165,16 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 		return nil, fmt.Errorf("%s: %w", who, err)
 	}
 
+	// Validity, chain, key usage, authorization and revocation: the same
+	// checks as for sibling signatures (CheckSigner), before goxmldsig
+	// sees anything.
+	trusted, err := v.CheckSigner(chain)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	if v.Now != nil {
 		now = v.Now()
-	}
-	switch {
-	case now.Before(leaf.NotBefore):
-		return nil, fmt.Errorf("%s: %w (valid from %s)", who, ErrNotYetValid, leaf.NotBefore.UTC().Format(time.RFC3339))
-	case now.After(leaf.NotAfter):
-		return nil, fmt.Errorf("%s: %w at %s", who, ErrExpired, leaf.NotAfter.UTC().Format(time.RFC3339))
-	}
-	inter := x509.NewCertPool()
-	if v.Intermediates != nil {
-		inter = v.Intermediates.Clone()
-	}
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
-	chains, err := leaf.Verify(x509.VerifyOptions{
-		Roots: v.Roots, Intermediates: inter, CurrentTime: now,
-		// Officials' certificates carry document-signing or no extended
-		// key usages; what matters is the chain, and KeyUsage below.
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: issued by %q: %v", who, ErrUntrustedSigner, leaf.Issuer.String(), err)
-	}
-	if leaf.KeyUsage != 0 && leaf.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
-		return nil, fmt.Errorf("%s: %w: the certificate is not for digital signatures", who, ErrUntrustedSigner)
-	}
-	if v.Authorize != nil {
-		if err := v.Authorize(leaf); err != nil {
-			return nil, notAuthorized(leaf, who, err)
-		}
-	}
-	if v.Revocation != nil && len(chains[0]) > 1 {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		warning, err := v.Revocation.Check(ctx, leaf, chains[0][1], v.RevocationPolicy)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", who, err)
-		}
-		if warning != "" && v.Warn != nil {
-			v.Warn(warning)
-		}
 	}
 
 	work, undo := forGoxmldsig(root, sig)
@@ -222,7 +187,7 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", who, ErrBadSignature, err)
 	}
-	return &Verified{Element: stripUnsigned(verified), Signer: leaf, Chain: chains[0]}, nil
+	return &Verified{Element: stripUnsigned(verified), Signer: leaf, Chain: trusted}, nil
 }
 
 // notAuthorized wraps an Authorize error so that it matches
