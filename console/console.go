@@ -78,6 +78,9 @@ type Expiring struct {
 	Kind     string // "signing", "tls-server", "partner-ca:MX", "officials-list:MX", …
 	Subject  string
 	NotAfter time.Time
+	// WarnWithin overrides Options.ExpiryWarning for this entry (lists are
+	// republished often, so only a list close to its end is news).
+	WarnWithin time.Duration
 }
 
 // CertificateExpiry lists x509 certificates as Expiring entries.

@@ -156,7 +156,11 @@ func (c *Console) expiryRows() []expiryRow {
 	var rows []expiryRow
 	for _, e := range c.opts.Expiry() {
 		left := e.NotAfter.Sub(now)
-		rows = append(rows, expiryRow{Expiring: e, Days: int(left.Hours() / 24), Soon: left < c.opts.ExpiryWarning})
+		warn := c.opts.ExpiryWarning
+		if e.WarnWithin > 0 {
+			warn = e.WarnWithin
+		}
+		rows = append(rows, expiryRow{Expiring: e, Days: int(left.Hours() / 24), Soon: left < warn})
 	}
 	slices.SortFunc(rows, func(a, b expiryRow) int { return a.NotAfter.Compare(b.NotAfter) })
 	return rows

@@ -519,11 +519,12 @@ func (n *Node) runBackground(ctx context.Context) {
 		go func() { defer wg.Done(); n.fetcher.Run(ctx) }()
 	}
 	if nt := n.notifier; nt != nil {
-		wg.Add(3)
+		wg.Add(2)
 		go func() { defer wg.Done(); nt.Run(ctx) }()
 		go func() { defer wg.Done(); nt.Watch(ctx, n.Store) }()
-		go func() { defer wg.Done(); n.watchExpiry(ctx, nt) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); n.watchExpiry(ctx, n.notifier) }()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -629,16 +630,29 @@ func (n *Node) openStore() error {
 	return nil
 }
 
-// watchExpiry checks the watched certificates at start and every hour
-// after: the notifier sends one warning per certificate and threshold.
+// watchExpiry checks, at start and every hour, everything that expires:
+// own and partner certificates and partners' officials lists. Each one
+// due within console.expiry_warning is logged as a warning; with
+// notifications on, certificates also get one email per threshold.
 func (n *Node) watchExpiry(ctx context.Context, nt *notify.Notifier) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if queued, err := nt.CheckCertificates(ctx, n.watched); err != nil {
-			n.logger.Error("checking certificate expiry", "error", err)
-		} else if queued > 0 {
-			n.logger.Warn("certificates expiring soon: notifications queued", "count", queued)
+		now := time.Now()
+		for _, e := range n.expiry() {
+			warn := n.Config.Console.ExpiryWarning
+			if e.WarnWithin > 0 {
+				warn = e.WarnWithin
+			}
+			if left := e.NotAfter.Sub(now); left < warn {
+				n.logger.Warn("expires soon", "what", e.Kind, "subject", e.Subject,
+					"not_after", e.NotAfter.UTC().Format(time.RFC3339), "days_left", int(left.Hours()/24))
+			}
+		}
+		if nt != nil {
+			if _, err := nt.CheckCertificates(ctx, n.watched); err != nil {
+				n.logger.Error("checking certificate expiry", "error", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -665,6 +679,10 @@ func (n *Node) Officials() []registry.Status {
 	return n.fetcher.Status()
 }
 
+// officialsListWarning: a partner's list this close to its next update
+// (it republishes well before, normally) is worth an operator's look.
+const officialsListWarning = 7 * 24 * time.Hour
+
 // partnerList is a partner's published list of officials.
 type partnerList struct {
 	country, url string
@@ -680,7 +698,8 @@ func (n *Node) expiry() []console.Expiring {
 		for _, s := range n.fetcher.Status() {
 			if !s.NextUpdate.IsZero() {
 				out = append(out, console.Expiring{Kind: "officials-list:" + s.Country,
-					Subject: fmt.Sprintf("sequence %d, %d officials", s.Sequence, s.Officials), NotAfter: s.NextUpdate})
+					Subject: fmt.Sprintf("sequence %d, %d officials", s.Sequence, s.Officials), NotAfter: s.NextUpdate,
+					WarnWithin: officialsListWarning})
 			}
 		}
 	}

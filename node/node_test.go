@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,5 +69,71 @@ func TestNode_RotatesTLSCertificate(t *testing.T) {
 	}
 	if res := n.Send(ctx, "CL", "MX", 1, 2, false); !res.Intact {
 		t.Fatalf("delivery after rotation: %v", res.Problems)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A signing certificate due to expire within the warning period is
+// reported at start (and hourly after), naming it, with the days left.
+func TestNode_WarnsOfExpiry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := demo.Start(ctx, demo.Options{Dir: t.TempDir(), Countries: []string{"CL", "MX"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ca, err := devpki.LoadCA(n.PKI, "CL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := ca.IssueOfficial("Ana Pérez Soto", "SAG", devpki.Options{NotAfter: time.Now().Add(10 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(n.PKI, "CL")
+	if err := os.WriteFile(filepath.Join(dir, "official.pem"), kp.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "official.key"), kp.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(ctx, "CL"); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	if err := n.Restart("CL", slog.New(slog.NewJSONHandler(logs, nil))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `"what":"signing"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no expiry warning for the signing certificate:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if line := logs.String(); !strings.Contains(line, `"days_left":9`) && !strings.Contains(line, `"days_left":10`) {
+		t.Errorf("warning without the days left:\n%s", line)
+	}
+	for _, quiet := range []string{"partner-ca:MX", "officials-list:MX"} {
+		if strings.Contains(logs.String(), `"what":"`+quiet+`"`) {
+			t.Errorf("%s, far from its end, is reported as expiring", quiet)
+		}
 	}
 }
