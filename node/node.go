@@ -70,7 +70,7 @@ type Node struct {
 
 	deliverer delivery.Deliverer
 	recorder  track.Recorder
-	signers   map[string]*certs.Signer
+	signers   map[string]*signer
 	api       *api.Handler
 	ops       *ops.Service
 	console   *console.Console
@@ -171,9 +171,9 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	}
 
 	// Signing officials.
-	signers := map[string]*certs.Signer{}
+	signers := map[string]*signer{}
 	for i, s := range cfg.Signing {
-		signer, err := certs.LoadSigner(s.Key, s.Cert)
+		signer, err := loadSigner(s.Key, s.Cert, logger)
 		if err != nil {
 			fail(fmt.Sprintf("signing[%d]", i), err)
 			continue

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/demo"
 )
@@ -136,4 +137,69 @@ func TestNode_WarnsOfExpiry(t *testing.T) {
 			t.Errorf("%s, far from its end, is reported as expiring", quiet)
 		}
 	}
+}
+
+// An official's key and certificate replaced on disk sign the next
+// document, without a restart (the partner learns of the new official
+// through the published list first).
+func TestNode_RotatesSigningKey(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := demo.Start(ctx, demo.Options{Dir: t.TempDir(), Countries: []string{"CL", "MX"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ca, err := devpki.LoadCA(n.PKI, "CL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := ca.IssueOfficial("Rotated Official", "SAG", devpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged := filepath.Join(n.PKI, "CL", "official-next.pem")
+	if err := os.WriteFile(staged, kp.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.AddOfficial("CL", staged, "sps"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Nodes["MX"].RefreshOfficials(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(n.PKI, "CL")
+	for name, data := range map[string][]byte{"official.key": kp.KeyPEM, "official.pem": kp.CertPEM} {
+		tmp := filepath.Join(dir, name+".new")
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2100 * time.Millisecond) // the files are looked at every 2 s at most
+	res := n.Send(ctx, "CL", "MX", 1, 2, false)
+	if !res.Intact {
+		t.Fatalf("delivery after rotation: %v", res.Problems)
+	}
+	d, err := n.Nodes["CL"].Store.Find(ctx, "outbound", "MX", "sps", res.DocumentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := (&certs.Verifier{Roots: mustRoots(ca.Cert)}).Verify(d.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Signer.SerialNumber.Cmp(kp.Cert.SerialNumber) != 0 {
+		t.Fatalf("signed by %s, want the rotated official", v.Signer.Subject)
+	}
+}
+
+func mustRoots(cs ...*x509.Certificate) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range cs {
+		p.AddCert(c)
+	}
+	return p
 }
