@@ -33,7 +33,6 @@ import (
 	"github.com/vucelink/vucelink/delivery"
 	"github.com/vucelink/vucelink/health"
 	"github.com/vucelink/vucelink/lifecycle"
-	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/metrics"
 	"github.com/vucelink/vucelink/notify"
 	"github.com/vucelink/vucelink/ops"
@@ -74,7 +73,7 @@ type Node struct {
 	api       *api.Handler
 	ops       *ops.Service
 	console   *console.Console
-	ruleFiles int // rule files loaded and checked
+	rules     *ruleBook
 	expiring  []console.Expiring
 	watched   []notify.Cert
 	health    *health.Tracker
@@ -119,19 +118,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	if cfg.RulesDir != "" {
 		rulesFS = os.DirFS(cfg.RulesDir)
 	}
-	loadRules := func(key, name, wantDoc, wantDir string) *mapping.Rules {
-		r, err := mapping.Load(rulesFS, name)
-		if err != nil {
-			fail(key, err)
-			return nil
-		}
-		n.ruleFiles++
-		if r.Document() != wantDoc || r.Direction() != wantDir {
-			fail(key, fmt.Errorf("%s maps %s %s, want %s %s", name, r.Document(), r.Direction(), wantDoc, wantDir))
-			return nil
-		}
-		return r
-	}
+	n.rules = &ruleBook{fsys: rulesFS, dir: cfg.RulesDir, logger: logger.With("component", "rules")}
 
 	specs := map[string]*proxy.DocumentSpec{}
 	for name, d := range cfg.Documents {
@@ -315,9 +302,8 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			Signer: signers[r.Document], Spec: specs[r.Document],
 			Status: r.Response.Status, ContentType: r.Response.ContentType,
 		}
-		if m := loadRules(key+".rules", r.Rules, r.Document, "outbound"); m != nil {
-			rt.Mapper = m
-		}
+		n.rules.add(key+".rules", r.Rules, r.Document, "outbound")
+		rt.Mapper = n.rules.mapper(r.Rules)
 		rt.Body, _ = config.ParseTemplate(key+".response.body", r.Response.Body)
 		rt.ErrorBody, _ = config.ParseTemplate(key+".response.error_body", r.Response.ErrorBody)
 		routes = append(routes, rt)
@@ -331,12 +317,14 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			Document: in.Document, Spec: specs[in.Document],
 			URL: cfg.Legacy.BaseURL + in.Path, Method: in.Method, ContentType: in.ContentType, DuplicateStatus: in.DuplicateStatus,
 		}
-		if m := loadRules(key+".rules", in.Rules, in.Document, "inbound"); m != nil {
-			t.Mapper = m
-		}
+		n.rules.add(key+".rules", in.Rules, in.Document, "inbound")
+		t.Mapper = n.rules.mapper(in.Rules)
 		targets[in.Document] = t
 	}
 
+	if err := n.rules.start(); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.Officials.Published != "" {
 		n.published = registry.NewHandler(cfg.Officials.Published, logger.With("component", "officials"))
 	}
@@ -523,8 +511,9 @@ func (n *Node) runBackground(ctx context.Context) {
 		go func() { defer wg.Done(); nt.Run(ctx) }()
 		go func() { defer wg.Done(); nt.Watch(ctx, n.Store) }()
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); n.watchExpiry(ctx, n.notifier) }()
+	go func() { defer wg.Done(); n.rules.watch(ctx, 2*time.Second) }()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -821,9 +810,10 @@ func (n *Node) ready(w http.ResponseWriter, r *http.Request) {
 			checks["signing:"+doc] = "ok"
 		}
 	}
-	// Rule files are checked when the node is built: a node with a bad one
-	// never starts, so this reports what was loaded.
-	checks["rules"] = fmt.Sprintf("%d rule files loaded and checked", n.ruleFiles)
+	// A node with a bad rule file never starts, and a bad change is not
+	// put in force: the rules in force are always good, so this reports
+	// (not fails on) a change that did not load.
+	checks["rules"] = n.rules.status()
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable

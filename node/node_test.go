@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/demo"
+	"github.com/vucelink/vucelink/rules"
 )
 
 func serverSerial(t *testing.T, addr string, roots *x509.CertPool) string {
@@ -202,4 +206,79 @@ func mustRoots(cs ...*x509.Certificate) *x509.CertPool {
 		p.AddCert(c)
 	}
 	return p
+}
+
+// Rule files under rules_dir are reloaded while the node runs: a change
+// is used by the next document; a broken change is refused, the rules in
+// force stay, and /readyz says which file and line.
+func TestNode_ReloadsRuleFiles(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := demo.Start(ctx, demo.Options{Dir: t.TempDir(), Countries: []string{"CL", "MX"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	dir := filepath.Join(t.TempDir(), "rules")
+	if err := os.CopyFS(dir, rules.FS); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(n.Configs["CL"], os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "rules_dir: %s\n", dir)
+	f.Close()
+	if err := n.Stop(ctx, "CL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Restart("CL", nil); err != nil {
+		t.Fatal(err)
+	}
+	send := func(seq int) string {
+		t.Helper()
+		res := n.Send(ctx, "CL", "MX", seq, 1, false)
+		if !res.Intact {
+			t.Fatalf("certificate %d: %v", seq, res.Problems)
+		}
+		d, err := n.Nodes["CL"].Store.Find(ctx, "outbound", "MX", "sps", res.DocumentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(d.Body)
+	}
+	const before, after = "Servicio Agrícola y Ganadero (SAG)", "SAG Chile (reloaded)"
+	if body := send(1); !strings.Contains(body, before) {
+		t.Fatal("the copied rules are not in use")
+	}
+	file := filepath.Join(dir, "CL", "sps.outbound.yaml")
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(text), before, after)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // rules_dir is looked at every 2 s
+	if body := send(2); !strings.Contains(body, after) {
+		t.Fatal("the changed rule file is not in use")
+	}
+
+	broken := strings.ReplaceAll(string(text), before, after) + "  - {target: rsm:SPSExchangedDocument/ram:Nonsense, source: x, colour: blue}\n"
+	if err := os.WriteFile(file, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	resp, err := http.Get("http://" + n.Nodes["CL"].Addr("legacy") + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(ready), "did not load") || !strings.Contains(string(ready), "sps.outbound.yaml") {
+		t.Errorf("/readyz does not report the broken change:\n%s", ready)
+	}
+	if body := send(3); !strings.Contains(body, after) {
+		t.Fatal("a broken change replaced the rules in force")
+	}
 }
