@@ -35,30 +35,15 @@ func TestInbound_RevokedSignerAndClientCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// MX authorizes the new official: written to its configuration, and
-	// the node restarted, as an operator would.
+	// CL authorizes the new official in its published list; MX fetches it.
 	officialPEM := n.PKI + "/CL/revocable-official.pem"
 	if err := os.WriteFile(officialPEM, official.CertPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfgText, err := os.ReadFile(n.Configs["MX"])
-	if err != nil {
+	if err := n.AddOfficial("CL", officialPEM, "sps"); err != nil {
 		t.Fatal(err)
 	}
-	entry := "      - cert: " + n.PKI + "/CL/official.pem\n        documents: [sps]\n"
-	if !strings.Contains(string(cfgText), entry) {
-		t.Fatalf("MX configuration has no entry %q", entry)
-	}
-	edited := strings.Replace(string(cfgText), entry, entry+"      - cert: "+officialPEM+"\n        documents: [sps]\n", 1)
-	if err := os.WriteFile(n.Configs["MX"], []byte(edited), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := n.Stop(sctx, "MX"); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Restart("MX", nil); err != nil {
+	if err := n.Nodes["MX"].RefreshOfficials(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 

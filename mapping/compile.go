@@ -1,9 +1,11 @@
 package mapping
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -28,15 +30,15 @@ type targetSpec struct {
 	ns     map[string]string
 }
 
-// valueKind says where a field rule's value comes from. An `expr:` key
-// (a later issue) becomes one more kind here, compiled at load like the
-// others.
+// valueKind says where a field rule's value comes from.
 type valueKind int
 
 const (
-	fromSource valueKind = iota
-	fromConstant
-	fromIndex // $index: the 1-based position in the enclosing group
+	fromSource   valueKind = iota
+	fromConstant           // value:
+	fromIndex              // $index: the 1-based position in the enclosing group
+	fromExpr               // expr:
+	fromConcat             // concat: [a, b]
 )
 
 // caseMode is a rule's case: conversion.
@@ -58,27 +60,52 @@ const (
 	typeBoolean
 )
 
-// rule is a compiled field rule or group.
+// unknownMode is what a table does with a value it does not list.
+type unknownMode int
+
+const (
+	unknownError unknownMode = iota // the field fails (ErrUnknownCode)
+	unknownSkip                     // the value is dropped, as if empty
+	unknownKeep                     // the value passes through unchanged
+)
+
+// rule is a compiled field rule, group or local value.
 type rule struct {
-	line     int
-	target   string // as written, for messages
-	source   string // as written (the group path for a group), for messages
-	tpath    []tstep
-	tself    bool // target ".": the context element's text, or the JSON item itself
-	kind     valueKind
-	spath    *spath // fromSource, and groups
-	value    string // fromConstant
-	when     *spath
-	required bool
-	def      *string
-	trim     bool
-	caseMode caseMode
-	date     *dateConv
-	table    *table
-	lookup   map[string]string // table.fwd or table.rev
-	typ      jsonType
-	group    bool
-	fields   []*rule
+	line      int
+	target    string // as written (for a local, "local:NAME"), for messages
+	source    string // as written (the group path for a group), for messages
+	tpath     []tstep
+	tself     bool // target ".": the context element's text, or the JSON item itself
+	kind      valueKind
+	spath     *spath    // fromSource, and groups
+	value     string    // fromConstant
+	expr      *exprProg // fromExpr
+	concat    []*spath  // fromConcat
+	separator string    // fromConcat
+	join      *string   // fromSource: every match, joined with this
+	split     *splitSpec
+	when      *spath
+	whenExpr  *exprProg
+	required  bool
+	def       *string
+	trim      bool
+	caseMode  caseMode
+	date      *dateConv
+	number    *numberConv
+	table     *table
+	lookup    map[string]string // table.fwd or table.rev
+	unknown   unknownMode
+	typ       jsonType
+	group     bool
+	fields    []*rule
+	local     string // a local value's name
+}
+
+// splitSpec cuts a value at sep: on a field, keeping part (1-based;
+// negative counts from the end); on a group, into one item per part.
+type splitSpec struct {
+	sep  string
+	part int
 }
 
 type compiler struct {
@@ -89,6 +116,11 @@ type compiler struct {
 	tables map[string]*table
 	src    sourceSpec
 	tgt    targetSpec
+	// hasExpr: some rule has an expression, so Map makes JSON input
+	// plain data for it.
+	hasExpr bool
+	// fileTables are the tables given on fields by file, read once each.
+	fileTables map[string]*table
 }
 
 func (c *compiler) errf(line int, rule, format string, args ...any) {
@@ -134,11 +166,16 @@ func (c *compiler) compile(root *yaml.Node) *Rules {
 	}
 
 	fe, ok := top["fields"]
+	r.fieldsLine = lineOf(fe, line)
 	if !ok || isNull(fe.v) {
 		c.errf(line, "", "fields: at least one rule is required")
-		return r
+	} else {
+		r.fields = c.rules(fe.v, "")
 	}
-	r.fields = c.rules(fe.v, "")
+	if le, ok := top["local"]; ok {
+		r.locals = c.locals(le)
+	}
+	r.hasExpr = c.hasExpr
 	return r
 }
 
@@ -241,7 +278,7 @@ func (c *compiler) rules(n *yaml.Node, parent string) []*rule {
 	}
 	out := make([]*rule, 0, len(n.Content))
 	for _, item := range n.Content {
-		r := c.rule(deref(item))
+		r := c.rule(deref(item), parent != "", "")
 		if r == nil {
 			continue
 		}
@@ -254,7 +291,52 @@ func (c *compiler) rules(n *yaml.Node, parent string) []*rule {
 	return out
 }
 
-func (c *compiler) rule(n *yaml.Node) *rule {
+// locals compiles the local: section: values taken from the payload for
+// the node itself (e.g. an address to notify), never written to the
+// document.
+func (c *compiler) locals(e entry) []*rule {
+	n := deref(e.v)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		c.errf(n.Line, "", "local: must be a list of {name: …, source: …}")
+		return nil
+	}
+	seen := map[string]int{}
+	var out []*rule
+	for _, item := range n.Content {
+		item = deref(item)
+		if item.Kind != yaml.MappingNode {
+			c.errf(item.Line, "", "a local value must be a mapping (- name: …, source: …)")
+			continue
+		}
+		name := ""
+		for i := 0; i+1 < len(item.Content); i += 2 {
+			if deref(item.Content[i]).Value == "name" {
+				name = deref(item.Content[i+1]).Value
+			}
+		}
+		switch {
+		case name == "":
+			c.errf(item.Line, fmt.Sprintf("#%d", item.Line), "name: is required (the local value's name)")
+			continue
+		case seen[name] > 0:
+			c.errf(item.Line, "local:"+name, "name: %q is already used on line %d", name, seen[name])
+			continue
+		}
+		seen[name] = item.Line
+		if r := c.rule(item, false, name); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// groupKeys are the keys a group takes.
+var groupKeys = []string{"group", "target", "required", "when", "split", "fields", "note"}
+
+func (c *compiler) rule(n *yaml.Node, inGroup bool, local string) *rule {
 	if n.Kind != yaml.MappingNode {
 		c.errf(n.Line, "", "a rule must be a mapping (- target: …, source: …)")
 		return nil
@@ -270,12 +352,31 @@ func (c *compiler) rule(n *yaml.Node) *rule {
 	if name == "" {
 		name = fmt.Sprintf("#%d", n.Line)
 	}
-	m := c.mapping(n, name, "", ruleKeys)
-	r := &rule{line: n.Line}
+	known := ruleKeys
+	if local != "" {
+		name, known = "local:"+local, localKeys
+	}
+	m := c.mapping(n, name, "", known)
+	r := &rule{line: n.Line, local: local}
 	errf := func(format string, args ...any) { c.errf(n.Line, name, format, args...) }
 	at := func(key string) int { return lineOf(m[key], n.Line) }
+	// atValue is the line of a key's value, or of line exprLine of it: a
+	// block scalar (expr: |) starts on the line after its key.
+	atValue := func(key string, exprLine int) int {
+		v := m[key].v
+		if v == nil {
+			return n.Line
+		}
+		if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			return v.Line + exprLine
+		}
+		return v.Line
+	}
 
 	r.target = c.str(m["target"], name)
+	if local != "" {
+		r.target = name
+	}
 	r.required = c.boolean(m["required"], name)
 	r.trim = c.boolean(m["trim"], name)
 	reverse := c.boolean(m["reverse"], name)
@@ -283,29 +384,41 @@ func (c *compiler) rule(n *yaml.Node) *rule {
 	_, hasDefault := m["default"]
 	_, hasDate := m["date"]
 	_, hasSource := m["source"]
+	_, hasExpr := m["expr"]
+	_, hasConcat := m["concat"]
 	group := c.str(m["group"], name)
 
 	var err error
-	if r.target == "" {
+	switch {
+	case local != "":
+	case r.target == "":
 		errf("target: is required")
-	} else if r.target == "." {
+	case r.target == ".":
 		r.tself = true
-	} else if r.tpath, err = c.targetPath(r.target); err != nil {
-		c.errf(at("target"), name, "target: %v", err)
+	default:
+		if r.tpath, err = c.targetPath(r.target); err != nil {
+			c.errf(at("target"), name, "target: %v", err)
+		}
 	}
 
 	if w := c.str(m["when"], name); w != "" {
-		if r.when, err = c.sourcePath(w); err != nil {
-			c.errf(at("when"), name, "when: %v", err)
+		if isPathLike(w) {
+			if r.when, err = c.sourcePath(w); err != nil {
+				c.errf(at("when"), name, "when: %v", err)
+			}
+		} else if r.whenExpr, err = c.compileExpr(w, inGroup); err != nil {
+			c.errf(atValue("when", exprLineOf(err)), name, "when: %v", err)
+		} else {
+			c.hasExpr = true
 		}
 	}
 
 	if _, ok := m["group"]; ok {
 		r.group = true
 		r.source = group
-		for _, k := range []string{"source", "value", "default", "date", "table", "reverse", "trim", "case", "type"} {
+		for _, k := range []string{"source", "value", "expr", "concat", "separator", "join", "default", "date", "number", "table", "reverse", "unknown", "trim", "case", "type"} {
 			if _, set := m[k]; set {
-				c.errf(at(k), name, "%s: does not apply to a group (a group takes group, target, required, when and fields)", k)
+				c.errf(at(k), name, "%s: does not apply to a group (a group takes %s)", k, strings.Join(groupKeys, ", "))
 			}
 		}
 		if group == "" {
@@ -314,8 +427,11 @@ func (c *compiler) rule(n *yaml.Node) *rule {
 			errf("group: $index is not a repeated source")
 		} else if r.spath, err = c.sourcePath(group); err != nil {
 			c.errf(at("group"), name, "group: %v", err)
-		} else if r.spath.attr != nil {
-			c.errf(at("group"), name, "group: a group repeats elements, not an attribute")
+		} else if r.spath.attr != nil && m["split"].v == nil {
+			c.errf(at("group"), name, "group: a group repeats elements, not an attribute (split: makes items of an attribute's parts)")
+		}
+		if _, ok := m["split"]; ok {
+			r.split = c.splitSpec(m["split"], name, false)
 		}
 		if r.tself {
 			c.errf(at("target"), name, "target: a group's target must name the repeated element or list, not \".\"")
@@ -335,25 +451,64 @@ func (c *compiler) rule(n *yaml.Node) *rule {
 		c.errf(at("fields"), name, "fields: only a group (group: …) has nested rules")
 	}
 	r.source = c.str(m["source"], name)
+	kinds := 0
+	for _, has := range []bool{hasSource, hasValue, hasExpr, hasConcat} {
+		if has {
+			kinds++
+		}
+	}
 	switch {
-	case hasSource && hasValue:
-		errf("set source or value, not both")
-	case !hasSource && !hasValue:
-		errf("source or value is required")
+	case kinds > 1:
+		errf("set one of source, value, expr or concat, not several")
+	case kinds == 0:
+		errf("source, value, expr or concat is required")
 	case hasValue:
 		r.kind = fromConstant
 		r.value = c.str(m["value"], name)
 		if r.value == "" {
 			c.errf(at("value"), name, "value: is empty (a rule with an empty constant would never output anything)")
 		}
+		if r.required {
+			c.errf(at("required"), name, "required: a constant is always there; required checks a value read from the payload")
+		}
+	case hasExpr:
+		r.kind = fromExpr
+		r.source = c.str(m["expr"], name)
+		if r.expr, err = c.compileExpr(r.source, inGroup); err != nil {
+			c.errf(atValue("expr", exprLineOf(err)), name, "expr: %v", err)
+		} else {
+			c.hasExpr = true
+		}
+	case hasConcat:
+		r.kind = fromConcat
+		r.concat, r.source = c.concatPaths(m["concat"], name)
 	case r.source == "":
 		c.errf(at("source"), name, "source: is empty")
 	case r.source == "$index":
 		r.kind = fromIndex
+		if local != "" {
+			c.errf(at("source"), name, "source: $index is a position in a group; a local value is not in one")
+		}
 	default:
 		if r.spath, err = c.sourcePath(r.source); err != nil {
 			c.errf(at("source"), name, "source: %v", err)
 		}
+	}
+	if _, ok := m["separator"]; ok {
+		r.separator = c.str(m["separator"], name)
+		if !hasConcat {
+			c.errf(at("separator"), name, "separator: applies to concat: (join: takes its own separator)")
+		}
+	}
+	if _, ok := m["join"]; ok {
+		j := c.str(m["join"], name)
+		r.join = &j
+		if !hasSource || r.kind == fromIndex {
+			c.errf(at("join"), name, "join: joins every value of a source path; it needs source: (for several paths use concat:)")
+		}
+	}
+	if _, ok := m["split"]; ok {
+		r.split = c.splitSpec(m["split"], name, true)
 	}
 	if hasDefault {
 		d := c.str(m["default"], name)
@@ -370,7 +525,26 @@ func (c *compiler) rule(n *yaml.Node) *rule {
 		c.errf(at("case"), name, "case: must be upper or lower, got %q", cs)
 	}
 
-	if tn := c.str(m["table"], name); tn != "" {
+	if te, ok := m["table"]; ok && deref(te.v).Kind == yaml.MappingNode {
+		// A table of its own: table: {file: tables/iso3166.yaml}, named in
+		// messages by its file.
+		tname := ""
+		tn := deref(te.v)
+		for i := 0; i+1 < len(tn.Content); i += 2 {
+			if deref(tn.Content[i]).Value == "file" {
+				tname = deref(tn.Content[i+1]).Value
+			}
+		}
+		if tname == "" {
+			tname = "(inline on line " + strconv.Itoa(te.k.Line) + ")"
+		}
+		if t := c.buildTable(tname, te.k.Line, te.v, name, "table"); t != nil {
+			r.table, r.lookup = t, t.fwd
+			if reverse {
+				r.lookup = t.rev
+			}
+		}
+	} else if tn := c.str(m["table"], name); tn != "" {
 		t, ok := c.tables[tn]
 		switch {
 		case !ok:
@@ -381,8 +555,26 @@ func (c *compiler) rule(n *yaml.Node) *rule {
 				r.lookup = t.rev
 			}
 		}
-	} else if reverse {
-		c.errf(at("reverse"), name, "reverse: only applies with a table")
+	} else {
+		if reverse {
+			c.errf(at("reverse"), name, "reverse: only applies with a table")
+		}
+		if _, ok := m["unknown"]; ok {
+			c.errf(at("unknown"), name, "unknown: only applies with a table")
+		}
+	}
+	switch u := c.str(m["unknown"], name); u {
+	case "", "error":
+	case "skip":
+		r.unknown = unknownSkip
+	case "keep":
+		r.unknown = unknownKeep
+	default:
+		c.errf(at("unknown"), name, "unknown: must be error, skip or keep, got %q", u)
+	}
+
+	if _, ok := m["number"]; ok {
+		r.number = c.numberConv(m["number"], name)
 	}
 
 	if hasDate {
@@ -403,6 +595,109 @@ func (c *compiler) rule(n *yaml.Node) *rule {
 		c.errf(at("type"), name, "type: must be string, number, integer or boolean, got %q", ty)
 	}
 	return r
+}
+
+// exprLineOf is the line, within a multi-line expression, that an expr
+// error points at (1 for the first).
+func exprLineOf(err error) int {
+	var le *exprLineError
+	if errors.As(err, &le) {
+		return le.line
+	}
+	return 1
+}
+
+// concatPaths compiles concat: [a, b, …], a list of source paths.
+func (c *compiler) concatPaths(e entry, name string) ([]*spath, string) {
+	n := deref(e.v)
+	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) < 2 {
+		c.errf(lineOf(e, 0), name, "concat: must list at least two source paths ([a, b])")
+		return nil, ""
+	}
+	var out []*spath
+	texts := make([]string, 0, len(n.Content))
+	for _, item := range n.Content {
+		item = deref(item)
+		if item.Kind != yaml.ScalarNode || item.Value == "" {
+			c.errf(item.Line, name, "concat: each entry is a source path")
+			continue
+		}
+		texts = append(texts, item.Value)
+		p, err := c.sourcePath(item.Value)
+		if err != nil {
+			c.errf(item.Line, name, "concat: %v", err)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, "concat: " + strings.Join(texts, ", ")
+}
+
+var splitKeys = []string{"sep", "part"}
+
+// splitSpec compiles split: {sep: ";", part: 2}. A field keeps one part;
+// a group makes one item of each.
+func (c *compiler) splitSpec(e entry, name string, field bool) *splitSpec {
+	sm := c.mapping(e.v, name, "split", splitKeys)
+	s := &splitSpec{sep: c.str(sm["sep"], name)}
+	line := lineOf(e, 0)
+	if s.sep == "" {
+		c.errf(line, name, "split: sep: is required (the text between parts)")
+	}
+	p, hasPart := sm["part"]
+	switch {
+	case field && !hasPart:
+		c.errf(line, name, "split: part: is required on a field (1 is the first part, -1 the last); to make one item per part, split in a group")
+	case !field && hasPart:
+		c.errf(line, name, "split: part: applies to a field; a group makes one item of every part")
+	case hasPart:
+		n, err := strconv.Atoi(c.str(p, name))
+		if err != nil || n == 0 {
+			c.errf(line, name, "split: part: must be a non-zero whole number (1 is the first part, -1 the last), got %q", c.str(p, name))
+		}
+		s.part = n
+	}
+	return s
+}
+
+var (
+	numberKeys     = []string{"from", "to"}
+	numberFromKeys = []string{"decimal", "thousands"}
+	numberToKeys   = []string{"decimal", "thousands", "decimals"}
+)
+
+// numberConv compiles number: {from: {decimal, thousands}, to: {decimal,
+// thousands, decimals}}.
+func (c *compiler) numberConv(e entry, name string) *numberConv {
+	line := lineOf(e, 0)
+	nm := c.mapping(e.v, name, "number", numberKeys)
+	if len(nm) == 0 {
+		c.errf(line, name, "number: needs from: or to: (e.g. {from: {decimal: \",\", thousands: \".\"}})")
+		return nil
+	}
+	side := func(key string, known []string) (numFormat, bool) {
+		sm := c.mapping(nm[key].v, name, "number."+key, known)
+		decimals := -1
+		if d, ok := sm["decimals"]; ok {
+			var err error
+			if decimals, err = strconv.Atoi(c.str(d, name)); err != nil {
+				c.errf(lineOf(d, line), name, "number.%s: decimals: must be a whole number, got %q", key, c.str(d, name))
+				return numFormat{}, false
+			}
+		}
+		f, err := newNumFormat(c.str(sm["decimal"], name), c.str(sm["thousands"], name), decimals)
+		if err != nil {
+			c.errf(lineOf(nm[key], line), name, "number.%s: %v", key, err)
+			return f, false
+		}
+		return f, true
+	}
+	from, ok1 := side("from", numberFromKeys)
+	to, ok2 := side("to", numberToKeys)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	return &numberConv{from: from, to: to}
 }
 
 // checkShapes reports target paths within one list of rules that would need
@@ -568,62 +863,6 @@ func (c *compiler) targetPath(p string) ([]tstep, error) {
 	return out, nil
 }
 
-// spath is a compiled source path.
-type spath struct {
-	self  bool     // "."
-	keys  []string // json
-	steps []xname  // xml elements
-	attr  *xname   // xml: the final attribute
-}
-
-func (c *compiler) sourcePath(p string) (*spath, error) {
-	if p == "." {
-		return &spath{self: true}, nil
-	}
-	if strings.HasPrefix(p, "$") {
-		return nil, fmt.Errorf("%q: $index is the only variable, and only as a field's source", p)
-	}
-	if c.src.format == "json" {
-		keys := strings.Split(p, ".")
-		for _, k := range keys {
-			if k == "" {
-				return nil, fmt.Errorf("empty key in %q", p)
-			}
-		}
-		return &spath{keys: keys}, nil
-	}
-	sp := &spath{}
-	steps := strings.Split(p, "/")
-	for i, st := range steps {
-		if i == 0 && st == "." && len(steps) > 1 {
-			continue // "./a" is "a"
-		}
-		if strings.HasPrefix(st, "@") {
-			if i != len(steps)-1 {
-				return nil, fmt.Errorf("attribute %q must be the last step of %q", st, p)
-			}
-			ns := c.src.ns
-			if !strings.Contains(st, ":") {
-				ns = nil // unprefixed attributes are in no namespace
-			}
-			q, err := parseQName(st[1:], ns)
-			if err != nil {
-				return nil, err
-			}
-			sp.attr = &q
-			continue
-		}
-		// Unprefixed steps match elements in no namespace: the source map
-		// has no "" entry.
-		q, err := parseQName(st, c.src.ns)
-		if err != nil {
-			return nil, err
-		}
-		sp.steps = append(sp.steps, q)
-	}
-	return sp, nil
-}
-
 // table is a compiled code table.
 type table struct {
 	name     string
@@ -631,33 +870,42 @@ type table struct {
 }
 
 func (c *compiler) compileTable(name string, line int, n *yaml.Node) *table {
-	rule := "tables." + name
-	m := c.mapping(n, "", rule, tableKeys)
-	file := c.str(m["file"], "")
+	return c.buildTable(name, line, n, "", "tables."+name)
+}
+
+// buildTable compiles a table declared under tables: (ruleName "", what
+// "tables.NAME") or given on a field (table: {file: …}; ruleName is the
+// field's, what "table").
+func (c *compiler) buildTable(name string, line int, n *yaml.Node, ruleName, what string) *table {
+	m := c.mapping(n, ruleName, what, tableKeys)
+	file := c.str(m["file"], ruleName)
 	_, inline := m["values"]
 	var values []kv
 	switch {
 	case file != "" && inline:
-		c.errf(line, "", "%s: set file or values, not both", rule)
+		c.errf(line, ruleName, "%s: set file or values, not both", what)
 		return nil
 	case file != "":
+		if t, ok := c.fileTables[file]; ok && name == file {
+			return t // one copy per file, however many fields use it
+		}
 		var err error
 		if values, err = c.readTable(file); err != nil {
-			c.errf(lineOf(m["file"], line), "", "%s: %v", rule, err)
+			c.errf(lineOf(m["file"], line), ruleName, "%s: %v", what, err)
 			return nil
 		}
 	case inline:
 		before := len(c.errs)
-		values = c.pairs(m["values"].v, "", rule+".values")
+		values = c.pairs(m["values"].v, ruleName, what+".values")
 		if len(c.errs) > before {
 			return nil
 		}
 	default:
-		c.errf(line, "", "%s: needs file: or values:", rule)
+		c.errf(line, ruleName, "%s: needs file: or values:", what)
 		return nil
 	}
 	if len(values) == 0 {
-		c.errf(line, "", "%s: has no values", rule)
+		c.errf(line, ruleName, "%s: has no values", what)
 		return nil
 	}
 	t := &table{name: name, fwd: make(map[string]string, len(values)), rev: make(map[string]string, len(values))}
@@ -668,6 +916,12 @@ func (c *compiler) compileTable(name string, line int, n *yaml.Node) *table {
 		if _, seen := t.rev[x.v]; !seen {
 			t.rev[x.v] = x.k
 		}
+	}
+	if file != "" && name == file {
+		if c.fileTables == nil {
+			c.fileTables = map[string]*table{}
+		}
+		c.fileTables[file] = t
 	}
 	return t
 }

@@ -19,6 +19,11 @@ func TestDateConv(t *testing.T) {
 		{"yyyy-MM-dd'T'HH:mm:ssXXX", "yyyyMMddHHmm", "America/Bogota", "2026-11-25T14:30:00Z", "202611250930"},
 		{"yyyy-MM-dd'T'HH:mm:ssXXX", "yyyy-MM-dd HH:mm", "America/Santiago", "2026-01-15T12:00:00Z", "2026-01-15 09:00"}, // summer time
 		{"yyyy-MM-dd HH:mm", "dd.MM.yy", "America/Mexico_City", "2026-01-02 23:59", "02.01.26"},
+		// Local Santiago time to UTC, in summer (-03:00) and winter (-04:00),
+		// and to an explicit offset pattern (written in UTC).
+		{"dd/MM/yyyy HH:mm", "yyyy-MM-dd'T'HH:mm:ssXXX", "America/Santiago", "25/11/2026 09:30", "2026-11-25T12:30:00Z"},
+		{"dd/MM/yyyy HH:mm", "yyyy-MM-dd'T'HH:mm:ssXXX", "America/Santiago", "15/07/2026 09:30", "2026-07-15T13:30:00Z"},
+		{"dd/MM/yyyy HH:mm", "yyyy-MM-dd'T'HH:mm:ssxxx", "America/Santiago", "15/07/2026 22:30", "2026-07-16T02:30:00+00:00"},
 		{"yyyyMMdd", "yyyy-MM-dd", "", "20261125", "2026-11-25"},
 		{"yyyy-MM-dd", "yyyy-MM-dd'T'HH:mm:ssXXX", "America/Lima", "2026-11-25", "2026-11-25T05:00:00Z"},
 		// Fractions, other offset styles, quotes.

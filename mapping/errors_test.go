@@ -52,8 +52,8 @@ func TestLoad_Errors(t *testing.T) {
 		{"a rule that is not a mapping", jsonToXML + "fields:\n  - x:A\n", []string{"rules.yaml:6: a rule must be a mapping"}},
 		{"fields not a list", jsonToXML + "fields: {target: x:A}\n", []string{"rules.yaml:5: fields: must be a list"}},
 		{"missing target", jsonToXML + "fields:\n  - {source: a}\n", []string{"rules.yaml:6: rule #6: target: is required"}},
-		{"source and value", jsonToXML + "fields:\n  - {target: x:A, source: a, value: b}\n", []string{"rules.yaml:6: rule x:A: set source or value, not both"}},
-		{"neither source nor value", jsonToXML + "fields:\n  - {target: x:A}\n", []string{"rules.yaml:6: rule x:A: source or value is required"}},
+		{"source and value", jsonToXML + "fields:\n  - {target: x:A, source: a, value: b}\n", []string{"rules.yaml:6: rule x:A: set one of source, value, expr or concat, not several"}},
+		{"neither source nor value", jsonToXML + "fields:\n  - {target: x:A}\n", []string{"rules.yaml:6: rule x:A: source, value, expr or concat is required"}},
 		{"empty value", jsonToXML + "fields:\n  - {target: x:A, value: \"\"}\n", []string{"rules.yaml:6: rule x:A: value: is empty"}},
 		{"not a boolean", jsonToXML + "fields:\n  - {target: x:A, source: a, required: always}\n", []string{`rules.yaml:6: rule x:A: required: must be true or false, got "always"`}},
 		{"undeclared target prefix", jsonToXML + "fields:\n  - {target: y:A, source: a}\n", []string{`rules.yaml:6: rule y:A: target: prefix "y" is not declared in namespaces`}},
@@ -63,7 +63,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"attribute in the middle", jsonToXML + "fields:\n  - {target: x:A/@b/x:C, source: a}\n", []string{"rule x:A/@b/x:C: target: attribute \"@b\" must be the last step"}},
 		{"empty JSON key", jsonToJSON + "fields:\n  - {target: a..b, source: a}\n", []string{`rules.yaml:6: rule a..b: target: empty key in "a..b"`}},
 		{"unknown variable", jsonToXML + "fields:\n  - {target: x:A, source: $idx}\n  - {target: x:B, value: v, when: $index}\n",
-			[]string{"rules.yaml:6: rule x:A: source: \"$idx\": $index is the only variable", "rules.yaml:7: rule x:B: when: \"$index\""}},
+			[]string{"rules.yaml:6: rule x:A: source: \"$idx\": unknown variable $idx", "rules.yaml:7: rule x:B: when: \"$index\": $index is a position"}},
 		{"$index outside a group", jsonToXML + "fields:\n  - {target: x:A, source: $index}\n", []string{"rules.yaml:6: rule x:A: source: $index is a position in a group"}},
 		{"unknown table", jsonToXML + "fields:\n  - {target: x:A, source: a, table: nope}\n", []string{`rules.yaml:6: rule x:A: table: "nope" is not declared under tables`}},
 		{"reverse without table", jsonToXML + "fields:\n  - {target: x:A, source: a, reverse: true}\n", []string{"rules.yaml:6: rule x:A: reverse: only applies with a table"}},
@@ -109,7 +109,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"a table declared twice", jsonToXML + "tables:\n  t: {values: {a: b}}\n  t: {values: {a: c}}\nfields:\n  - {target: x:A, source: a, table: t}\n", []string{`rules.yaml:7: tables: "t" is declared twice`}},
 
 		{"several problems at once, in file order", jsonToXML + "fields:\n  - {target: x:A}\n  - {target: x:B, source: b, case: title}\n",
-			[]string{"rules.yaml:6: rule x:A: source or value is required\nrules.yaml:7: rule x:B: case:"}},
+			[]string{"rules.yaml:6: rule x:A: source, value, expr or concat is required\nrules.yaml:7: rule x:B: case:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/expr-lang/expr/vm"
 
 	"github.com/vucelink/vucelink/xmlsafe"
 )
@@ -65,6 +66,14 @@ func (es Errors) Unwrap() []error {
 type Output struct {
 	XML  *etree.Document
 	JSON []byte
+	// Local holds the values of the rule file's local: section, by name:
+	// taken from the payload for the node itself and not part of the
+	// document. Only values that are present; nil when the file has no
+	// local: section.
+	Local map[string]string
+	// Explain says where every value written came from, in document order
+	// (then the local values); only from MapExplain and MapElementExplain.
+	Explain []Origin
 }
 
 // Bytes serializes the output. XML carries an XML declaration and is not
@@ -79,13 +88,21 @@ func (o *Output) Bytes() ([]byte, error) {
 // Map translates a payload in the rules' source format. XML input is parsed
 // by xmlsafe, which refuses any DTD or entity declaration before a tree is
 // built; JSON numbers keep their exact text.
-func (r *Rules) Map(input []byte) (*Output, error) {
+func (r *Rules) Map(input []byte) (*Output, error) { return r.mapInput(input, false) }
+
+// MapExplain is Map, and the output's Explain lists, for every element,
+// attribute or key written, the rule (file:line) and the source path,
+// constant or expression it came from. It costs a map entry per value
+// written, so Map does not do it.
+func (r *Rules) MapExplain(input []byte) (*Output, error) { return r.mapInput(input, true) }
+
+func (r *Rules) mapInput(input []byte, explain bool) (*Output, error) {
 	if r.source.format == "xml" {
 		doc, err := xmlsafe.Parse(input, xmlsafe.Limits{})
 		if err != nil {
 			return nil, fmt.Errorf("%s: input: %w", r.file, err)
 		}
-		return r.MapElement(doc.Root())
+		return r.mapElement(doc.Root(), explain)
 	}
 	dec := json.NewDecoder(bytes.NewReader(input))
 	dec.UseNumber()
@@ -99,13 +116,25 @@ func (r *Rules) Map(input []byte) (*Output, error) {
 	if _, ok := v.(map[string]any); !ok {
 		return nil, fmt.Errorf("%s: input must be a JSON object", r.file)
 	}
-	return r.run(jsonNode{v})
+	if r.hasExpr {
+		// Expressions see plain data: numbers as their exact text.
+		v = plainJSON(v)
+	}
+	return r.run(jsonNode{v}, explain)
 }
 
 // MapElement translates an XML source that is already parsed (and, on the
 // inbound path, verified): source paths are relative to root, and
 // namespace declarations on root's ancestors are honoured.
-func (r *Rules) MapElement(root *etree.Element) (*Output, error) {
+func (r *Rules) MapElement(root *etree.Element) (*Output, error) { return r.mapElement(root, false) }
+
+// MapElementExplain is MapElement with the output's Explain filled, as
+// MapExplain.
+func (r *Rules) MapElementExplain(root *etree.Element) (*Output, error) {
+	return r.mapElement(root, true)
+}
+
+func (r *Rules) mapElement(root *etree.Element, explain bool) (*Output, error) {
 	if r.source.format != "xml" {
 		return nil, fmt.Errorf("%s: source format is %s, not xml", r.file, r.source.format)
 	}
@@ -116,13 +145,19 @@ func (r *Rules) MapElement(root *etree.Element) (*Output, error) {
 	if q := r.source.root; q != nil && !ns.matches(root, q) {
 		return nil, fmt.Errorf("%s: root element is {%s}%s, want {%s}%s", r.file, ns.uri(root, root.Space), root.Tag, q.uri, q.local)
 	}
-	return r.run(xmlNode{root, ns})
+	return r.run(xmlNode{root, ns}, explain)
 }
 
-func (r *Rules) run(src node) (*Output, error) {
-	var m mapper
+func (r *Rules) run(src node, explain bool) (*Output, error) {
+	m := mapper{root: src}
+	if explain {
+		m.ex = newExplainer(r.file)
+	}
+	out := &Output{}
+	var doc *etree.Document
+	var obj *object
 	if r.target.format == "xml" {
-		doc := etree.NewDocument()
+		doc = etree.NewDocument()
 		doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
 		root := doc.CreateElement(r.target.root.tag)
 		for _, ns := range r.target.decls {
@@ -133,17 +168,25 @@ func (r *Rules) run(src node) (*Output, error) {
 			}
 		}
 		m.apply(r.fields, src, xmlSink{root}, nil)
-		if len(m.errs) > 0 {
-			return nil, m.errs
-		}
-		return &Output{XML: doc}, nil
+	} else {
+		obj = &object{}
+		m.apply(r.fields, src, jsonSink{obj}, nil)
 	}
-	obj := &object{}
-	m.apply(r.fields, src, jsonSink{obj}, nil)
+	if r.locals != nil {
+		out.Local = m.locals(r.locals, src)
+	}
 	if len(m.errs) > 0 {
 		return nil, m.errs
 	}
-	return &Output{JSON: obj.appendTo(make([]byte, 0, 1024))}, nil
+	if doc != nil {
+		out.XML = doc
+	} else {
+		out.JSON = obj.appendTo(make([]byte, 0, 1024))
+	}
+	if m.ex != nil {
+		out.Explain = m.ex.finish(doc, obj)
+	}
+	return out, nil
 }
 
 // scope is the chain of group items a rule runs in. Paths for messages are
@@ -171,8 +214,105 @@ func (s *scope) position() int {
 	return s.index
 }
 
+// mapper is the state of one Map call.
 type mapper struct {
 	errs Errors
+	root node // the document root, for $root paths
+	// rootVals remembers what $root paths read: the same from every item,
+	// so a rule in a group of n items reads them once, not n times.
+	rootVals map[rootKey]*rootVal
+	env      map[string]any // expressions' environment, refilled per evaluation
+	vm       *vm.VM
+	ex       *explainer // nil unless explaining
+	buf      []string   // scratch for join and concat
+	fromDef  bool       // the last valueOf wrote the default, for explanations
+}
+
+type rootKey struct {
+	p    *spath
+	kind uint8
+}
+
+const (
+	rootValue uint8 = iota
+	rootItems
+	rootValues
+	rootRaw
+	rootRawAll
+)
+
+type rootVal struct {
+	s     string
+	ok    bool
+	items []node
+	vals  []string
+	raw   any
+	list  []any
+	err   error
+}
+
+// fromRoot returns the cached result of reading a $root path, computing it
+// with read the first time.
+func (m *mapper) fromRoot(p *spath, kind uint8, read func(*rootVal)) *rootVal {
+	k := rootKey{p, kind}
+	if v, ok := m.rootVals[k]; ok {
+		return v
+	}
+	if m.rootVals == nil {
+		m.rootVals = make(map[rootKey]*rootVal, 4)
+	}
+	v := &rootVal{}
+	read(v)
+	m.rootVals[k] = v
+	return v
+}
+
+func (m *mapper) value(src node, p *spath) (string, bool, error) {
+	if !p.root {
+		return src.value(p)
+	}
+	v := m.fromRoot(p, rootValue, func(v *rootVal) { v.s, v.ok, v.err = m.root.value(p) })
+	return v.s, v.ok, v.err
+}
+
+func (m *mapper) items(src node, p *spath) ([]node, error) {
+	if !p.root {
+		return src.items(p)
+	}
+	v := m.fromRoot(p, rootItems, func(v *rootVal) { v.items, v.err = m.root.items(p) })
+	return v.items, v.err
+}
+
+func (m *mapper) values(src node, p *spath, out []string) ([]string, error) {
+	if !p.root {
+		return src.values(p, out)
+	}
+	v := m.fromRoot(p, rootValues, func(v *rootVal) { v.vals, v.err = m.root.values(p, nil) })
+	return append(out, v.vals...), v.err
+}
+
+func (m *mapper) raw(src node, p *spath) (any, error) {
+	if !p.root {
+		return src.raw(p)
+	}
+	v := m.fromRoot(p, rootRaw, func(v *rootVal) { v.raw, v.err = m.root.raw(p) })
+	return v.raw, v.err
+}
+
+func (m *mapper) rawAll(src node, p *spath) (any, error) {
+	var list []any
+	var err error
+	if !p.root {
+		list, err = src.rawAll(p)
+	} else {
+		v := m.fromRoot(p, rootRawAll, func(v *rootVal) { v.list, v.err = m.root.rawAll(p) })
+		// A copy: an expression may not change what the next one reads.
+		list, err = append([]any(nil), v.list...), v.err
+	}
+	if list == nil {
+		list = []any{} // an empty list, so len() and join() work
+	}
+	return list, err
 }
 
 func (m *mapper) fail(rl *rule, sc *scope, err error) {
@@ -181,24 +321,44 @@ func (m *mapper) fail(rl *rule, sc *scope, err error) {
 	switch {
 	case rl.group:
 		src = sp + rl.source
-	case rl.kind == fromSource:
+	case rl.kind == fromSource && rl.spath != nil && rl.spath.root:
+		src = rl.source
+	case rl.kind == fromSource, rl.kind == fromConcat:
 		src = sp + rl.source
+	case rl.kind == fromExpr:
+		src = sp + "expr: " + rl.source
 	case rl.kind == fromIndex:
 		src = rl.source
 	}
 	m.errs = append(m.errs, &FieldError{Target: tp + rl.target, Source: src, Line: rl.line, Err: err})
 }
 
+// when reports whether a rule applies here: its when: path is present and
+// not empty, or its when: expression holds. A failing expression fails the
+// rule.
+func (m *mapper) when(rl *rule, src node, sc *scope) bool {
+	switch {
+	case rl.when != nil:
+		// An object, or an element with children, has no single value
+		// (err) but is there: it counts as present.
+		v, ok, err := m.value(src, rl.when)
+		return err != nil || (ok && v != "")
+	case rl.whenExpr != nil:
+		out, err := m.evalExpr(rl.whenExpr, src, sc)
+		if err != nil {
+			m.fail(rl, sc, fmt.Errorf("when %s: %w", rl.whenExpr.text, err))
+			return false
+		}
+		return truthy(out)
+	}
+	return true
+}
+
 // apply runs rules against one source context into one target context.
 func (m *mapper) apply(rules []*rule, src node, dst sink, sc *scope) {
 	for _, rl := range rules {
-		if rl.when != nil {
-			// An object, or an element with children, has no single value
-			// (err) but is there: it counts as present.
-			v, ok, err := src.value(rl.when)
-			if err == nil && (!ok || v == "") {
-				continue
-			}
+		if !m.when(rl, src, sc) {
+			continue
 		}
 		if rl.group {
 			m.group(rl, src, dst, sc)
@@ -212,14 +372,58 @@ func (m *mapper) apply(rules []*rule, src node, dst sink, sc *scope) {
 		if v == "" {
 			continue
 		}
-		if err := dst.set(rl.tpath, v, rl.typ); err != nil {
+		owner, at, err := dst.set(rl.tpath, v, rl.typ)
+		if err != nil {
 			m.fail(rl, sc, err)
+			continue
+		}
+		if m.ex != nil {
+			m.ex.record(owner, at, m.origin(rl, sc, v))
 		}
 	}
 }
 
+// locals computes the local: values, at the top level of the payload.
+func (m *mapper) locals(rules []*rule, src node) map[string]string {
+	out := make(map[string]string, len(rules))
+	for _, rl := range rules {
+		if !m.when(rl, src, nil) {
+			continue
+		}
+		v, err := m.valueOf(rl, src, nil)
+		if err != nil {
+			m.fail(rl, nil, err)
+			continue
+		}
+		if v == "" {
+			continue
+		}
+		out[rl.local] = v
+		if m.ex != nil {
+			o := m.origin(rl, nil, v)
+			o.Path = rl.target // local:NAME
+			m.ex.locals = append(m.ex.locals, o)
+		}
+	}
+	return out
+}
+
 func (m *mapper) group(rl *rule, src node, dst sink, sc *scope) {
-	items, err := src.items(rl.spath)
+	var items []node
+	var err error
+	if rl.split != nil {
+		// One item per non-empty part of a single value.
+		var s string
+		if s, _, err = m.value(src, rl.spath); err == nil && s != "" {
+			for part := range strings.SplitSeq(s, rl.split.sep) {
+				if part != "" {
+					items = append(items, textNode{part})
+				}
+			}
+		}
+	} else {
+		items, err = m.items(src, rl.spath)
+	}
 	if err != nil {
 		m.fail(rl, sc, err)
 		return
@@ -246,10 +450,12 @@ func (m *mapper) group(rl *rule, src node, dst sink, sc *scope) {
 	}
 }
 
-// valueOf computes a field's value: source, constant or position, then
-// trim, code table, date conversion and case; then the default if it is
-// empty.
+// valueOf computes a field's value: source (every match, with join),
+// constant, position, expression or concatenation; then split, trim, code
+// table, number format, date conversion and case; then the default if it
+// is empty.
 func (m *mapper) valueOf(rl *rule, src node, sc *scope) (string, error) {
+	m.fromDef = false
 	var v string
 	switch rl.kind {
 	case fromConstant:
@@ -258,34 +464,76 @@ func (m *mapper) valueOf(rl *rule, src node, sc *scope) (string, error) {
 		if n := sc.position(); n > 0 {
 			v = strconv.Itoa(n)
 		}
+	case fromExpr:
+		out, err := m.evalExpr(rl.expr, src, sc)
+		if err != nil {
+			return "", err
+		}
+		if v, err = plainText(out); err != nil {
+			return "", fmt.Errorf("expression: %w", err)
+		}
+	case fromConcat:
+		parts := m.buf[:0]
+		for _, p := range rl.concat {
+			s, _, err := m.value(src, p)
+			if err != nil {
+				return "", err
+			}
+			if s != "" {
+				parts = append(parts, s)
+			}
+		}
+		v = strings.Join(parts, rl.separator)
+		m.buf = parts[:0]
 	default:
-		s, _, err := src.value(rl.spath)
+		if rl.join != nil {
+			vals, err := m.values(src, rl.spath, m.buf[:0])
+			if err != nil {
+				return "", err
+			}
+			parts := vals[:0]
+			for _, s := range vals {
+				if s != "" {
+					parts = append(parts, s)
+				}
+			}
+			v = strings.Join(parts, *rl.join)
+			m.buf = vals[:0]
+			break
+		}
+		s, _, err := m.value(src, rl.spath)
 		if err != nil {
 			return "", err
 		}
 		v = s
 	}
+	if rl.split != nil {
+		v = splitPart(v, rl.split)
+	}
 	if rl.trim {
 		v = strings.TrimSpace(v)
 	}
 	if v == "" {
-		// The default is an output value, written as is: `default: KGM`
-		// on a unit rule means the standard code, not a native word to
-		// look up.
-		if rl.def != nil && *rl.def != "" {
-			return *rl.def, nil
-		}
-		if rl.required {
-			return "", ErrRequired
-		}
-		return "", nil
+		return m.empty(rl, ErrRequired)
 	}
 	if rl.lookup != nil {
 		code, ok := rl.lookup[v]
-		if !ok {
+		switch {
+		case ok:
+			v = code
+		case rl.unknown == unknownKeep:
+		case rl.unknown == unknownSkip:
+			return m.empty(rl, fmt.Errorf("%w: %q is not in table %s", ErrUnknownCode, v, rl.table.name))
+		default:
 			return "", fmt.Errorf("%w: %q is not in table %s", ErrUnknownCode, v, rl.table.name)
 		}
-		v = code
+	}
+	if rl.number != nil {
+		out, err := rl.number.convert(v)
+		if err != nil {
+			return "", err
+		}
+		v = out
 	}
 	if rl.date != nil {
 		out, err := rl.date.convert(v)
@@ -301,4 +549,44 @@ func (m *mapper) valueOf(rl *rule, src node, sc *scope) (string, error) {
 		v = strings.ToLower(v)
 	}
 	return v, nil
+}
+
+// empty is a field without a value: its default, or nothing, or — when it
+// is required — the error why.
+func (m *mapper) empty(rl *rule, why error) (string, error) {
+	// The default is an output value, written as is: `default: KGM` on a
+	// unit rule means the standard code, not a native word to look up.
+	if rl.def != nil && *rl.def != "" {
+		m.fromDef = true
+		return *rl.def, nil
+	}
+	if rl.required {
+		return "", why
+	}
+	return "", nil
+}
+
+// splitPart returns part n of v cut at sep (1-based; negative counts from
+// the end), or "" when there is no such part.
+func splitPart(v string, s *splitSpec) string {
+	if v == "" {
+		return ""
+	}
+	n := s.part
+	if n < 0 {
+		n += strings.Count(v, s.sep) + 2
+		if n < 1 {
+			return ""
+		}
+	}
+	for i := 1; ; i++ {
+		part, rest, found := strings.Cut(v, s.sep)
+		if i == n {
+			return part
+		}
+		if !found {
+			return ""
+		}
+		v = rest
+	}
 }

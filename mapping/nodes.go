@@ -9,79 +9,294 @@ import (
 	"github.com/beevik/etree"
 )
 
-// node is a source context: a JSON value or an XML element.
+// node is a source context: a JSON value, an XML element, or one part of
+// a split value.
 type node interface {
-	// value returns the text at p and whether it is present.
+	// value returns the text at p (the first match, in document order)
+	// and whether it is present.
 	value(p *spath) (string, bool, error)
 	// items returns the repeated nodes at p, in document order.
 	items(p *spath) ([]node, error)
+	// values appends the text of every match of p, in document order.
+	values(p *spath, out []string) ([]string, error)
+	// raw returns what an expression sees at p: JSON data as decoded
+	// (objects, lists, text, booleans), XML text; nil when absent.
+	raw(p *spath) (any, error)
+	// rawAll returns every match of p as expression data.
+	rawAll(p *spath) ([]any, error)
 }
 
-// sink is a target context.
-type sink interface {
-	set(steps []tstep, value string, typ jsonType) error
-	// item returns a new, detached context for one group item.
-	item() sink
-	// empty reports whether nothing was written to the context.
-	empty() bool
-	// attach adds an item made by item() at steps.
-	attach(steps []tstep, item sink) error
-}
-
-// jsonNode is a JSON source context (decoded with UseNumber).
+// jsonNode is a JSON source context (decoded with UseNumber; numbers are
+// json.Number, or their text once the document was made plain for
+// expressions).
 type jsonNode struct{ v any }
+
+// jsonFirst returns the first value the steps reach from v, in document
+// order. A list met before the last step is looked through, so a.b reads
+// b in a's first item that has one (as an XML path would); a predicate
+// filters the step's candidates.
+func jsonFirst(v any, steps []jstep) any {
+	for i := range steps {
+		st := &steps[i]
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[st.key]
+		last := i == len(steps)-1
+		if st.pred == nil {
+			arr, isArr := v.([]any)
+			if !isArr || last {
+				continue
+			}
+			for _, x := range arr {
+				if r := jsonFirst(x, steps[i+1:]); r != nil {
+					return r
+				}
+			}
+			return nil
+		}
+		n := 0
+		for _, x := range jsonCandidates(v) {
+			if !jsonTest(x, st.pred, &n) {
+				continue
+			}
+			if last {
+				return x
+			}
+			if r := jsonFirst(x, steps[i+1:]); r != nil {
+				return r
+			}
+			if st.pred.pos > 0 {
+				return nil
+			}
+		}
+		return nil
+	}
+	return v
+}
+
+// jsonAll appends every value the steps reach from v, in document order.
+// A list at the last step is appended as one value (items and values
+// decide how to read it).
+func jsonAll(v any, steps []jstep, out []any) []any {
+	for i := range steps {
+		st := &steps[i]
+		m, ok := v.(map[string]any)
+		if !ok {
+			return out
+		}
+		v = m[st.key]
+		last := i == len(steps)-1
+		if st.pred == nil {
+			arr, isArr := v.([]any)
+			if !isArr || last {
+				continue
+			}
+			for _, x := range arr {
+				out = jsonAll(x, steps[i+1:], out)
+			}
+			return out
+		}
+		n := 0
+		for _, x := range jsonCandidates(v) {
+			if !jsonTest(x, st.pred, &n) {
+				continue
+			}
+			if last {
+				out = append(out, x)
+			} else {
+				out = jsonAll(x, steps[i+1:], out)
+			}
+		}
+		return out
+	}
+	if v != nil {
+		out = append(out, v)
+	}
+	return out
+}
+
+// jsonCandidates is what a filtered step chooses from: a list's items, or
+// a single value as a list of one.
+func jsonCandidates(v any) []any {
+	switch t := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return t
+	}
+	return []any{v}
+}
+
+// jsonTest applies a predicate to one candidate; n counts the candidates
+// seen, for positions.
+func jsonTest(x any, pr *pred, n *int) bool {
+	if x == nil {
+		return false
+	}
+	*n++
+	if pr.pos > 0 {
+		return *n == pr.pos
+	}
+	var v any = x
+	if !pr.path.self {
+		v = jsonFirst(x, pr.path.keys)
+	}
+	s, ok := jsonText(v)
+	return predHolds(pr, s, ok)
+}
+
+// predHolds compares a candidate's value with a predicate. [p] holds when
+// p is present and not empty, [p='x'] when it equals x, [p!='x'] when it
+// is absent or differs.
+func predHolds(pr *pred, s string, ok bool) bool {
+	switch pr.op {
+	case "=":
+		return ok && s == pr.lit
+	case "!=":
+		return !ok || s != pr.lit
+	}
+	return ok && s != ""
+}
+
+// jsonText is a plain JSON value's text.
+func jsonText(v any) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return t, true
+	case json.Number:
+		return t.String(), true
+	case bool:
+		if t {
+			return "true", true
+		}
+		return "false", true
+	}
+	return "", false
+}
 
 func (n jsonNode) lookup(p *spath) any {
 	if p.self {
 		return n.v
 	}
-	cur := n.v
-	for _, k := range p.keys {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[k]
-	}
-	return cur
+	return jsonFirst(n.v, p.keys)
 }
 
 func (n jsonNode) value(p *spath) (string, bool, error) {
-	switch v := n.lookup(p).(type) {
-	case nil:
+	v := n.lookup(p)
+	if v == nil {
 		return "", false, nil
-	case string:
-		return v, true, nil
-	case json.Number:
-		// The number's text as sent: "1250.50" stays "1250.50".
-		return v.String(), true, nil
-	case bool:
-		if v {
-			return "true", true, nil
-		}
-		return "false", true, nil
-	default:
-		return "", false, fmt.Errorf("%w: found a JSON %s, want a plain value", ErrBadValue, jsonKind(v))
 	}
+	if s, ok := jsonText(v); ok {
+		// Numbers keep the text as sent: "1250.50" stays "1250.50".
+		return s, true, nil
+	}
+	return "", false, fmt.Errorf("%w: found a JSON %s, want a plain value", ErrBadValue, jsonKind(v))
+}
+
+func (n jsonNode) all(p *spath) []any {
+	if p.self {
+		if n.v == nil {
+			return nil
+		}
+		return []any{n.v}
+	}
+	return jsonAll(n.v, p.keys, nil)
 }
 
 func (n jsonNode) items(p *spath) ([]node, error) {
-	switch v := n.lookup(p).(type) {
+	// The common case — plain keys through objects — without gathering
+	// matches first: one allocation per group, not two.
+	if v, ok := jsonSimple(n.v, p); ok {
+		return jsonItems(nil, v), nil
+	}
+	var out []node
+	for _, v := range n.all(p) {
+		out = jsonItems(out, v)
+	}
+	return out, nil
+}
+
+// jsonSimple follows p through objects only; ok is false when p has a
+// predicate or meets a list before its last key, which jsonAll handles.
+func jsonSimple(v any, p *spath) (any, bool) {
+	if p.self {
+		return v, true
+	}
+	for i := range p.keys {
+		st := &p.keys[i]
+		if st.pred != nil {
+			return nil, false
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			if _, isArr := v.([]any); isArr {
+				return nil, false
+			}
+			return nil, true
+		}
+		v = m[st.key]
+	}
+	return v, true
+}
+
+// jsonItems appends a group's items found at one match: a list's non-null
+// items, or a single value as a list of one.
+func jsonItems(out []node, v any) []node {
+	switch t := v.(type) {
 	case nil:
-		return nil, nil
+		return out
 	case []any:
-		out := make([]node, 0, len(v))
-		for _, x := range v {
+		if out == nil {
+			out = make([]node, 0, len(t))
+		}
+		for _, x := range t {
 			if x != nil {
 				out = append(out, jsonNode{x})
 			}
 		}
-		return out, nil
-	default:
-		// Legacy systems often collapse a list of one into the item
-		// itself; read it as a list of one.
-		return []node{jsonNode{v}}, nil
+		return out
 	}
+	// Legacy systems often collapse a list of one into the item itself;
+	// read it as a list of one.
+	return append(out, jsonNode{v})
+}
+
+func (n jsonNode) values(p *spath, out []string) ([]string, error) {
+	for _, v := range n.all(p) {
+		for _, x := range jsonCandidates(v) {
+			if x == nil {
+				continue
+			}
+			s, ok := jsonText(x)
+			if !ok {
+				return nil, fmt.Errorf("%w: found a JSON %s, want plain values", ErrBadValue, jsonKind(x))
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (n jsonNode) raw(p *spath) (any, error) {
+	v := n.lookup(p)
+	if num, ok := v.(json.Number); ok {
+		return string(num), nil
+	}
+	return v, nil
+}
+
+func (n jsonNode) rawAll(p *spath) ([]any, error) {
+	var out []any
+	for _, v := range n.all(p) {
+		for _, x := range jsonCandidates(v) {
+			if x != nil {
+				out = append(out, x)
+			}
+		}
+	}
+	return out, nil
 }
 
 func jsonKind(v any) string {
@@ -92,6 +307,45 @@ func jsonKind(v any) string {
 		return "array"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// textNode is one part of a value split into a group's items: a plain
+// value, read with source ".".
+type textNode struct{ s string }
+
+func (t textNode) value(p *spath) (string, bool, error) {
+	if p.self {
+		return t.s, true, nil
+	}
+	return "", false, nil
+}
+
+func (t textNode) items(p *spath) ([]node, error) {
+	if p.self {
+		return []node{t}, nil
+	}
+	return nil, nil
+}
+
+func (t textNode) values(p *spath, out []string) ([]string, error) {
+	if p.self {
+		out = append(out, t.s)
+	}
+	return out, nil
+}
+
+func (t textNode) raw(p *spath) (any, error) {
+	if p.self {
+		return t.s, nil
+	}
+	return nil, nil
+}
+
+func (t textNode) rawAll(p *spath) ([]any, error) {
+	if p.self {
+		return []any{t.s}, nil
+	}
+	return nil, nil
 }
 
 // xmlNode is an XML source context.
@@ -159,21 +413,73 @@ func (r *nsResolver) matches(e *etree.Element, q *xname) bool {
 	return e.Tag == q.local && r.uri(e, e.Space) == q.uri
 }
 
+// test applies a step's predicate to a matching child; n counts the
+// matching children of one parent, for positions.
+func (r *nsResolver) test(e *etree.Element, pr *pred, n *int) bool {
+	*n++
+	if pr.pos > 0 {
+		return *n == pr.pos
+	}
+	s, ok, err := xmlNode{e, r}.value(pr.path)
+	if err != nil {
+		ok = false
+	}
+	return predHolds(pr, s, ok)
+}
+
 // first returns the first element, in document order, that the steps reach
 // from e — not merely the path through first children, so a/b finds b under
 // the second a when the first has none.
-func (r *nsResolver) first(e *etree.Element, steps []xname) *etree.Element {
+func (r *nsResolver) first(e *etree.Element, steps []xstep) *etree.Element {
 	if len(steps) == 0 {
 		return e
 	}
+	st := &steps[0]
+	n := 0
 	for _, c := range e.Child {
-		if ce, ok := c.(*etree.Element); ok && r.matches(ce, &steps[0]) {
-			if found := r.first(ce, steps[1:]); found != nil {
-				return found
-			}
+		ce, ok := c.(*etree.Element)
+		if !ok || !r.matches(ce, &st.xname) {
+			continue
+		}
+		if st.pred != nil && !r.test(ce, st.pred, &n) {
+			continue
+		}
+		if found := r.first(ce, steps[1:]); found != nil {
+			return found
+		}
+		if st.pred != nil && st.pred.pos > 0 {
+			return nil
 		}
 	}
 	return nil
+}
+
+// all returns every element the steps reach from e, in document order,
+// gathered across all matching parents.
+func (r *nsResolver) all(e *etree.Element, steps []xstep) []*etree.Element {
+	if len(steps) == 0 {
+		return []*etree.Element{e}
+	}
+	level := r.children(nil, e, &steps[0])
+	for i := 1; i < len(steps) && len(level) > 0; i++ {
+		var next []*etree.Element
+		for _, e := range level {
+			next = r.children(next, e, &steps[i])
+		}
+		level = next
+	}
+	return level
+}
+
+// children appends e's children that match one step.
+func (r *nsResolver) children(out []*etree.Element, e *etree.Element, st *xstep) []*etree.Element {
+	n := 0
+	for _, c := range e.Child {
+		if ce, ok := c.(*etree.Element); ok && r.matches(ce, &st.xname) && (st.pred == nil || r.test(ce, st.pred, &n)) {
+			out = append(out, ce)
+		}
+	}
+	return out
 }
 
 func (n xmlNode) value(p *spath) (string, bool, error) {
@@ -185,22 +491,28 @@ func (n xmlNode) value(p *spath) (string, bool, error) {
 		return "", false, nil
 	}
 	if p.attr != nil {
-		for i := range e.Attr {
-			a := &e.Attr[i]
-			if a.Key != p.attr.local || a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns") {
-				continue
-			}
-			uri := "" // unprefixed attributes are in no namespace
-			if a.Space != "" {
-				uri = n.ns.uri(e, a.Space)
-			}
-			if uri == p.attr.uri {
-				return a.Value, true, nil
-			}
-		}
-		return "", false, nil
+		s, ok := n.attr(e, p.attr)
+		return s, ok, nil
 	}
 	return text(e)
+}
+
+// attr returns an attribute's value, matched by namespace URI.
+func (n xmlNode) attr(e *etree.Element, q *xname) (string, bool) {
+	for i := range e.Attr {
+		a := &e.Attr[i]
+		if a.Key != q.local || a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns") {
+			continue
+		}
+		uri := "" // unprefixed attributes are in no namespace
+		if a.Space != "" {
+			uri = n.ns.uri(e, a.Space)
+		}
+		if uri == q.uri {
+			return a.Value, true
+		}
+	}
+	return "", false
 }
 
 // text returns an element's character data (text and CDATA, across
@@ -237,24 +549,89 @@ func (n xmlNode) items(p *spath) ([]node, error) {
 	if p.attr != nil {
 		return nil, fmt.Errorf("%w: a group repeats elements, not attributes", ErrBadValue)
 	}
-	level := []*etree.Element{n.e}
-	for i := range p.steps {
-		q := &p.steps[i]
-		var next []*etree.Element
-		for _, e := range level {
-			for _, c := range e.Child {
-				if ce, ok := c.(*etree.Element); ok && n.ns.matches(ce, q) {
-					next = append(next, ce)
-				}
-			}
-		}
-		level = next
-	}
+	level := n.ns.all(n.e, p.steps)
 	out := make([]node, len(level))
 	for i, e := range level {
 		out[i] = xmlNode{e, n.ns}
 	}
 	return out, nil
+}
+
+func (n xmlNode) values(p *spath, out []string) ([]string, error) {
+	level := []*etree.Element{n.e}
+	if !p.self {
+		level = n.ns.all(n.e, p.steps)
+	}
+	for _, e := range level {
+		if p.attr != nil {
+			if s, ok := n.attr(e, p.attr); ok {
+				out = append(out, s)
+			}
+			continue
+		}
+		s, _, err := text(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// raw is what an expression sees of an XML path: the text of the first
+// match or its attribute; an element with child elements has no single
+// text and reads as true, so present() and len(srcAll(…)) still work on it.
+func (n xmlNode) raw(p *spath) (any, error) {
+	e := n.e
+	if !p.self {
+		e = n.ns.first(n.e, p.steps)
+	}
+	if e == nil {
+		return nil, nil
+	}
+	return n.rawOf(e, p), nil
+}
+
+func (n xmlNode) rawOf(e *etree.Element, p *spath) any {
+	if p.attr != nil {
+		if s, ok := n.attr(e, p.attr); ok {
+			return s
+		}
+		return nil
+	}
+	s, _, err := text(e)
+	if err != nil {
+		return true
+	}
+	return s
+}
+
+func (n xmlNode) rawAll(p *spath) ([]any, error) {
+	level := []*etree.Element{n.e}
+	if !p.self {
+		level = n.ns.all(n.e, p.steps)
+	}
+	out := make([]any, 0, len(level))
+	for _, e := range level {
+		if v := n.rawOf(e, p); v != nil {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// sink is a target context.
+type sink interface {
+	// set writes value at steps. It returns where the value landed, for
+	// explanations: the element or JSON object that holds it, and the step
+	// naming the attribute or key (nil for the node's own text or value).
+	set(steps []tstep, value string, typ jsonType) (owner any, at *tstep, err error)
+	// item returns a new, detached context for one group item.
+	item() sink
+	// empty reports whether nothing was written to the context.
+	empty() bool
+	// attach adds an item made by item() at steps.
+	attach(steps []tstep, item sink) error
 }
 
 // xmlSink writes into an element.
@@ -273,13 +650,13 @@ func child(e *etree.Element, s *tstep) *etree.Element {
 	return e.CreateElement(s.name.tag)
 }
 
-func (x xmlSink) set(steps []tstep, value string, _ jsonType) error {
+func (x xmlSink) set(steps []tstep, value string, _ jsonType) (any, *tstep, error) {
 	if err := xmlChars(value); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if len(steps) == 0 {
 		x.e.SetText(value)
-		return nil
+		return x.e, nil, nil
 	}
 	e := x.e
 	last := len(steps) - 1
@@ -289,10 +666,11 @@ func (x xmlSink) set(steps []tstep, value string, _ jsonType) error {
 	s := &steps[last]
 	if s.attr {
 		e.CreateAttr(s.name.tag, value)
-		return nil
+		return e, s, nil
 	}
-	child(e, s).SetText(value)
-	return nil
+	c := child(e, s)
+	c.SetText(value)
+	return c, nil, nil
 }
 
 func (x xmlSink) item() sink { return xmlSink{etree.NewElement("")} }
@@ -378,7 +756,38 @@ func (o *object) walk(steps []tstep) (*object, error) {
 
 type jsonSink struct{ o *object }
 
-func (j jsonSink) set(steps []tstep, value string, typ jsonType) error {
+func (j jsonSink) set(steps []tstep, value string, typ jsonType) (any, *tstep, error) {
+	v, err := jsonValue(value, typ)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(steps) == 0 {
+		j.o.self = v
+		return j.o, nil, nil
+	}
+	o, err := j.o.walk(steps[:len(steps)-1])
+	if err != nil {
+		return nil, nil, err
+	}
+	last := &steps[len(steps)-1]
+	key := last.key
+	if f := o.find(key); f != nil {
+		if _, isObj := f.val.(*object); isObj {
+			return nil, nil, fmt.Errorf("%w: key %q already holds fields, cannot hold a value", ErrBadValue, key)
+		}
+		if _, isArr := f.val.(*array); isArr {
+			return nil, nil, fmt.Errorf("%w: key %q already holds a list, cannot hold a value", ErrBadValue, key)
+		}
+		f.val = v // a later rule (e.g. under when:) overrides
+		return o, last, nil
+	}
+	o.fields = append(o.fields, field{key, v})
+	return o, last, nil
+}
+
+// jsonValue is a value as written to JSON: a string, or for typed rules
+// the checked number or boolean.
+func jsonValue(value string, typ jsonType) (any, error) {
 	var v any = value
 	switch typ {
 	case typeNumber, typeInteger:
@@ -390,7 +799,7 @@ func (j jsonSink) set(steps []tstep, value string, typ jsonType) error {
 			if typ == typeInteger {
 				what = "an integer"
 			}
-			return fmt.Errorf("%w: %q is not %s", ErrBadValue, value, what)
+			return nil, fmt.Errorf("%w: %q is not %s", ErrBadValue, value, what)
 		}
 		v = rawJSON(n)
 	case typeBoolean:
@@ -400,30 +809,10 @@ func (j jsonSink) set(steps []tstep, value string, typ jsonType) error {
 		case "false", "0":
 			v = rawJSON("false")
 		default:
-			return fmt.Errorf("%w: %q is not a boolean (true, false, 1 or 0)", ErrBadValue, value)
+			return nil, fmt.Errorf("%w: %q is not a boolean (true, false, 1 or 0)", ErrBadValue, value)
 		}
 	}
-	if len(steps) == 0 {
-		j.o.self = v
-		return nil
-	}
-	o, err := j.o.walk(steps[:len(steps)-1])
-	if err != nil {
-		return err
-	}
-	key := steps[len(steps)-1].key
-	if f := o.find(key); f != nil {
-		if _, isObj := f.val.(*object); isObj {
-			return fmt.Errorf("%w: key %q already holds fields, cannot hold a value", ErrBadValue, key)
-		}
-		if _, isArr := f.val.(*array); isArr {
-			return fmt.Errorf("%w: key %q already holds a list, cannot hold a value", ErrBadValue, key)
-		}
-		f.val = v // a later rule (e.g. under when:) overrides
-		return nil
-	}
-	o.fields = append(o.fields, field{key, v})
-	return nil
+	return v, nil
 }
 
 func (j jsonSink) item() sink { return jsonSink{&object{}} }

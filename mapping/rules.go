@@ -40,31 +40,55 @@
 //	      - {target: ram:Description, source: descripcion}
 //	      - {target: ram:Description/@languageID, value: es}
 //
-// Field rule keys: target, source or value (exactly one), required, default,
-// trim, table (+ reverse), date {from, to, zone}, case (upper|lower), type
-// (number|integer|boolean|string, JSON targets), when, note. A value goes
-// through: source or value → trim → table → date → case; if it is then empty
-// the default (written as is) or nothing is output, or ErrRequired when
-// required. README.md in this directory describes the language in full.
+// Field rule keys: target; source, value, expr or concat (exactly one);
+// required, default, join (every value of the source, joined), separator
+// (for concat), split {sep, part}, trim, table (a declared name, or
+// {file: …} / {values: …} of the rule's own) with reverse and unknown
+// (error|skip|keep), number {from, to} (decimal notations), date {from, to,
+// zone}, case (upper|lower), type (number|integer|boolean|string, JSON
+// targets), when (a source path, or an expression), note. A value goes
+// through: source, value, expression or concatenation → split → trim →
+// table → number → date → case; if it is then empty the default (written
+// as is) or nothing is output, or ErrRequired when required. A top-level
+// local: section lists values ({name, source, …}) taken from the payload
+// for the node itself and returned in Output.Local, never written to the
+// document. README.md in this directory describes the language in full.
 //
 // # Paths
 //
-// JSON paths are keys joined by dots (a.b.c). XML paths are qualified names
-// joined by slashes, "@name" for a final attribute and "." for the context
-// element (as a target: its own text, or in a JSON group the item itself). XML sources are matched by namespace URI through
-// source.namespaces, never by the prefixes a document happens to use; when a
-// path matches several elements outside a group the first in document order
-// is taken. Each step of an XML target is found (the last existing child of
-// that name) or created, so attribute rules land on the element just made
-// and elements appear in rule order; "name[+]" always appends.
+// JSON paths are keys joined by dots (a.b.c); a list met before the last
+// key is looked through. XML paths are qualified names joined by slashes,
+// "@name" for a final attribute and "." for the context element (as a
+// target: its own text, or in a JSON group the item itself). A source step
+// may carry a predicate — [p='text'], [p!='text'], [p] or a 1-based [N] —
+// so a rule can pick one of several elements into a fixed field, and a
+// source path starting $root reads from the document root from within any
+// group. XML sources are matched by namespace URI through
+// source.namespaces, never by the prefixes a document happens to use; when
+// a path matches several elements outside a group the first in document
+// order is taken. Each step of an XML target is found (the last existing
+// child of that name) or created, so attribute rules land on the element
+// just made and elements appear in rule order; "name[+]" always appends.
+//
+// # Expressions
+//
+// expr: and when: take expr-lang/expr expressions, compiled at load. They
+// are sandboxed: they see only plain data (the current item's fields,
+// src('path') and srcAll('path'), $root, $index, $item) and a few helpers
+// (num, fixed, present, coalesce, lookup) besides expr's builtins; $env and
+// the clock-dependent and unbounded builtins are refused at load, so a
+// payload always maps to the same document.
 //
 // # Errors
 //
 // Load parses, checks and compiles a rule file once and reports every
-// problem it finds as RuleErrors, each naming the file, line and rule. Map
-// then runs without re-parsing anything and reports every field that fails
-// as Errors of FieldError, wrapping ErrRequired, ErrUnknownCode or
-// ErrBadValue; it produces no output when any field fails.
+// problem it finds as RuleErrors, each naming the file, line and rule;
+// LoadWith can also check every target against the target schema through
+// a TargetChecker. Map then runs without re-parsing anything and reports
+// every field that fails as Errors of FieldError, wrapping ErrRequired,
+// ErrUnknownCode or ErrBadValue; it produces no output when any field
+// fails. MapExplain also says, for every value written, which rule wrote it
+// from what (Output.Explain).
 //
 // Compiled Rules are immutable and safe for concurrent use.
 package mapping
@@ -75,6 +99,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -88,6 +113,12 @@ type Rules struct {
 	source    sourceSpec
 	target    targetSpec
 	fields    []*rule
+	locals    []*rule
+	// fieldsLine is the line of fields:, where problems that belong to no
+	// single rule (a required target nothing writes) are reported.
+	fieldsLine int
+	// hasExpr: JSON input is made plain data for expressions.
+	hasExpr bool
 }
 
 // Document returns the document type the rules map (e.g. "sps").
@@ -137,7 +168,10 @@ func (es RuleErrors) Unwrap() []error {
 
 // LoadFile loads a rule file from disk. Table files resolve relative to it,
 // including in sibling directories (file: ../tables/x.yaml).
-func LoadFile(name string) (*Rules, error) {
+func LoadFile(name string) (*Rules, error) { return LoadFileWith(name, Options{}) }
+
+// LoadFileWith is LoadFile with options.
+func LoadFileWith(name string, opts Options) (*Rules, error) {
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		return nil, err
@@ -149,7 +183,7 @@ func LoadFile(name string) (*Rules, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Load(os.DirFS(root), filepath.ToSlash(rel))
+	return load(os.DirFS(root), filepath.ToSlash(rel), opts)
 }
 
 // Load parses, checks and compiles the rule file name in fsys. Table files
@@ -157,6 +191,10 @@ func LoadFile(name string) (*Rules, error) {
 // the rule file's content is reported as RuleErrors, listing every problem
 // found; a file that cannot be read is reported as the fs error.
 func Load(fsys fs.FS, name string) (*Rules, error) {
+	return load(fsys, name, Options{})
+}
+
+func load(fsys fs.FS, name string, opts Options) (*Rules, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, err
@@ -170,7 +208,12 @@ func Load(fsys fs.FS, name string) (*Rules, error) {
 		return nil, RuleErrors{{File: name, Line: 1, Msg: "the file is empty"}}
 	}
 	r := c.compile(doc.Content[0])
+	if opts.Targets != nil {
+		c.checkTargets(r, opts.Targets)
+	}
 	if len(c.errs) > 0 {
+		// In file order: the schema checks run after the rules compiled.
+		sort.SliceStable(c.errs, func(i, j int) bool { return c.errs[i].Line < c.errs[j].Line })
 		return nil, c.errs
 	}
 	return r, nil
@@ -209,12 +252,14 @@ var parserErrors = []string{
 // The rule file's keys. Anything else is an error, so a typo ("requird")
 // cannot silently drop a check.
 var (
-	fileKeys   = []string{"document", "direction", "description", "source", "target", "tables", "fields"}
+	fileKeys   = []string{"document", "direction", "description", "source", "target", "tables", "fields", "local"}
 	formatKeys = []string{"format", "root", "namespaces"}
 	tableKeys  = []string{"file", "values"}
 	dateKeys   = []string{"from", "to", "zone"}
-	ruleKeys   = []string{"target", "source", "value", "required", "default", "date", "table", "reverse",
-		"trim", "case", "type", "when", "group", "fields", "note"}
+	ruleKeys   = []string{"target", "source", "value", "expr", "concat", "separator", "join", "split", "required", "default",
+		"date", "number", "table", "reverse", "unknown", "trim", "case", "type", "when", "group", "fields", "note"}
+	localKeys = []string{"name", "source", "value", "expr", "concat", "separator", "join", "split", "required", "default",
+		"date", "number", "table", "reverse", "unknown", "trim", "case", "when", "note"}
 )
 
 // entry is one key: value of a YAML mapping.

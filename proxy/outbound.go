@@ -51,6 +51,10 @@ type Queue interface {
 	Wait(trackingID string) (<-chan *store.Document, func())
 }
 
+// LocalExporterEmail is the name of the rule files' local value holding the
+// exporter's email address.
+const LocalExporterEmail = "exporter_email"
+
 // Mapper translates a native payload into the standard document.
 type Mapper interface {
 	Map(input []byte) (*mapping.Output, error)
@@ -285,6 +289,9 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 		TrackingID: ev.TrackingID, Direction: store.Outbound, Partner: ev.Partner, Type: rt.Document,
 		DocumentID: id, Digest: wire.Digest(buf.Bytes()), State: lifecycle.Accepted, Body: buf.Bytes(),
 		NextTry: now, Created: now,
+		// The rule file's local exporter_email: who to tell if delivery
+		// fails. It stays on this node.
+		Contact: out.Local[LocalExporterEmail],
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):

@@ -1,0 +1,137 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// fakeSchema is a TargetChecker over a fixed list of paths, standing in
+// for the XSD-based checker to come.
+type fakeSchema struct {
+	known    map[string]bool
+	required []string
+	checked  []string
+}
+
+func newFakeSchema(known []string, required ...string) *fakeSchema {
+	s := &fakeSchema{known: map[string]bool{}, required: required}
+	for _, k := range known {
+		s.known[k] = true
+	}
+	return s
+}
+
+func (s *fakeSchema) CheckTarget(path string) error {
+	s.checked = append(s.checked, path)
+	if !s.known[path] {
+		return errors.New("not in the schema")
+	}
+	return nil
+}
+
+func (s *fakeSchema) Required() []string { return s.required }
+
+func TestLoadWith_TargetChecker(t *testing.T) {
+	schema := []string{"x:R/x:Doc", "x:R/x:Doc/x:ID", "x:R/x:Doc/x:Note", "x:R/x:Doc/x:Note/@lang",
+		"x:R/x:Lines", "x:R/x:Lines/x:Line", "x:R/x:Lines/x:Line/x:Seq", "x:R/x:Lines/x:Line/x:Qty", "x:R/x:Lines/x:Line/x:Pkg", "x:R/x:Lines/x:Line/x:Pkg/x:N",
+		"x:R/x:Opt", "x:R/x:Opt/x:Must"}
+	good := jsonToXML + `fields:
+  - {target: x:Doc/x:ID, source: id}
+  - {target: "x:Doc/x:Note[+]", source: n}
+  - {target: x:Doc/x:Note/@lang, value: es}
+  - group: l
+    target: x:Lines/x:Line
+    fields:
+      - {target: x:Seq, source: $index}
+      - {target: x:Qty, source: q}
+      - {group: p, target: x:Pkg, fields: [{target: x:N, source: n}]}
+`
+	tests := []struct {
+		name, body string
+		required   []string
+		want       []string // nil: loads
+	}{
+		{"every target known, every required one written", good,
+			[]string{"x:R/x:Doc", "x:R/x:Doc/x:ID", "x:R/x:Lines/x:Line/x:Seq", "x:R/x:Lines/x:Line/x:Pkg/x:N", "x:R/x:Opt/x:Must"}, nil},
+		{"a target the schema does not have", good + "  - {target: x:Doc/x:Bogus, value: v}\n  - {target: x:Doc/x:Note/@bogus, value: v}\n", nil,
+			[]string{"rules.yaml:15: rule x:Doc/x:Bogus: target: x:R/x:Doc/x:Bogus: not in the schema", "rules.yaml:16: rule x:Doc/x:Note/@bogus: target: x:R/x:Doc/x:Note/@bogus: not in the schema"}},
+		{"inside groups, with the group's path", jsonToXML + "fields:\n  - group: l\n    target: x:Lines/x:Line\n    fields:\n      - {target: x:Weight, source: w}\n", nil,
+			[]string{"rules.yaml:9: rule x:Weight: target: x:R/x:Lines/x:Line/x:Weight: not in the schema"}},
+		{"a required target at the top level", good, []string{"x:R/x:Header"},
+			[]string{"rules.yaml:5: target x:R/x:Header is required by the schema and no rule writes it"}},
+		{"a required target in a group, reported at the group", good, []string{"x:R/x:Lines/x:Line/x:Origin", "x:R/x:Lines/x:Line/x:Pkg/x:Level"},
+			[]string{"rules.yaml:9: rule x:Lines/x:Line: target x:R/x:Lines/x:Line/x:Origin is required by the schema and no rule writes it",
+				"rules.yaml:14: rule x:Pkg: target x:R/x:Lines/x:Line/x:Pkg/x:Level is required by the schema and no rule writes it"}},
+		{"a required attribute", good, []string{"x:R/x:Doc/x:ID/@scheme"},
+			[]string{"rules.yaml:5: target x:R/x:Doc/x:ID/@scheme is required by the schema"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := newFakeSchema(schema, tt.required...)
+			r, err := LoadWith(inline(tt.body), "rules.yaml", Options{Targets: fs})
+			if tt.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r == nil || len(fs.checked) == 0 {
+					t.Fatal("the checker was not asked")
+				}
+				return
+			}
+			var res RuleErrors
+			if !errors.As(err, &res) {
+				t.Fatalf("err %T %v, want RuleErrors", err, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			if len(res) != len(tt.want) {
+				t.Errorf("%d errors, want %d:\n%v", len(res), len(tt.want), err)
+			}
+		})
+	}
+
+	t.Run("paths as the checker sees them", func(t *testing.T) {
+		fs := newFakeSchema(nil)
+		LoadWith(inline(good), "rules.yaml", Options{Targets: fs})
+		want := "x:R/x:Doc/x:ID x:R/x:Doc/x:Note x:R/x:Doc/x:Note/@lang x:R/x:Lines/x:Line x:R/x:Lines/x:Line/x:Seq x:R/x:Lines/x:Line/x:Qty x:R/x:Lines/x:Line/x:Pkg x:R/x:Lines/x:Line/x:Pkg/x:N"
+		if got := strings.Join(fs.checked, " "); got != want {
+			t.Errorf("checked\n %s\nwant\n %s", got, want)
+		}
+		fs = newFakeSchema(nil)
+		LoadWith(inline(jsonToJSON+"fields:\n  - {target: a.b, value: v}\n  - {group: l, target: out.items, fields: [{target: v, source: v}, {target: w.z, source: w}]}\n  - {group: t, target: tags, fields: [{target: ., source: .}]}\n"), "rules.yaml", Options{Targets: fs})
+		want = "a.b out.items out.items.v out.items.w.z tags tags"
+		if got := strings.Join(fs.checked, " "); got != want {
+			t.Errorf("checked\n %s\nwant\n %s", got, want)
+		}
+	})
+
+	t.Run("the rules' own errors come first, in file order with the schema's", func(t *testing.T) {
+		fs := newFakeSchema(schema)
+		_, err := LoadWith(inline(jsonToXML+"fields:\n  - {target: x:Nope, value: v}\n  - {target: x:Doc/x:ID, source: a, case: title}\n"), "rules.yaml", Options{Targets: fs})
+		if err == nil || !strings.HasPrefix(err.Error(), "rules.yaml:6: rule x:Nope: target: x:R/x:Nope: not in the schema\nrules.yaml:7: rule x:Doc/x:ID: case:") {
+			t.Errorf("got %v", err)
+		}
+	})
+
+	t.Run("LoadFileWith", func(t *testing.T) {
+		fs := newFakeSchema(nil)
+		_, err := LoadFileWith("testdata/orders.outbound.yaml", Options{Targets: fs})
+		if err == nil || !strings.Contains(err.Error(), "orders.outbound.yaml:16: rule o:Header/c:ID: target: o:Order/o:Header/c:ID: not in the schema") {
+			t.Errorf("got %v", err)
+		}
+	})
+}
+
+func ExampleTargetChecker() {
+	schema := newFakeSchema([]string{"x:R/x:A"}, "x:R/x:B")
+	_, err := LoadWith(inline(jsonToXML+"fields:\n  - {target: x:A, source: a}\n  - {target: x:C, source: c}\n"), "rules.yaml", Options{Targets: schema})
+	fmt.Println(err)
+	// Output:
+	// rules.yaml:5: target x:R/x:B is required by the schema and no rule writes it
+	// rules.yaml:7: rule x:C: target: x:R/x:C: not in the schema
+}
