@@ -44,8 +44,8 @@ type Config struct {
 	// officials: the list it publishes, and how it keeps its partners'.
 	Officials Officials `yaml:"officials"`
 	Console   Console   `yaml:"console"`
-	Notify   Notify             `yaml:"notify"`
-	Log      Log                `yaml:"log"`
+	Notify    Notify    `yaml:"notify"`
+	Log       Log       `yaml:"log"`
 
 	// File is the path the configuration was loaded from ("" if built in code).
 	File string `yaml:"-"`

@@ -128,6 +128,9 @@ func (r *Rules) Document() string { return r.document }
 // native).
 func (r *Rules) Direction() string { return r.direction }
 
+// TargetFormat is what Map produces: "xml" or "json".
+func (r *Rules) TargetFormat() string { return r.target.format }
+
 // File returns the rule file's name as it was loaded.
 func (r *Rules) File() string { return r.file }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/vucelink/vucelink/demo/legacysim"
 	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/rules"
+	"github.com/vucelink/vucelink/rulestest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -442,5 +443,28 @@ func TestInbound_RefusesIncompleteOrUnknownContent(t *testing.T) {
 func remove(root *etree.Element, p string) {
 	if e := root.FindElement(p); e != nil {
 		e.Parent().RemoveChild(e)
+	}
+}
+
+// Every shipped rule set runs its example pairs (<CC>/examples/), both
+// directions, as `vucelink rules test rules` does.
+func TestExamples_Golden(t *testing.T) {
+	results, err := rulestest.Run(".", *update)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range results {
+		seen[r.Example[:2]+" "+r.Direction] = true
+		if !r.OK() && !r.Updated {
+			t.Error(r)
+		}
+	}
+	for _, cc := range legacysim.Countries() {
+		for _, dir := range []string{"outbound", "inbound"} {
+			if !seen[cc+" "+dir] {
+				t.Errorf("%s has no %s example", cc, dir)
+			}
+		}
 	}
 }

@@ -6,7 +6,8 @@
 //	vucelink pki init --dir DIR [--countries CL,CO,MX,PE]   development PKI
 //	vucelink sign    --key FILE --cert FILE [--out FILE] IN.xml
 //	vucelink verify  --ca FILE[,FILE...] IN.xml
-//	vucelink map     --rules FILE [--out FILE] IN
+//	vucelink map     --rules FILE [--out FILE] [--explain] IN
+//	vucelink rules test [--update] DIR              run the example pairs beside the rule files
 //	vucelink hash-password [--cost N] < PASSWORD    bcrypt hash for the configuration
 //	vucelink officials list|add|revoke|publish      this country's repository of authorized officials
 //
@@ -44,7 +45,8 @@ func commands() []command {
 		{"pki", "pki init --dir DIR [--countries CL,CO,MX,PE]", cmdPKI},
 		{"sign", "sign --key FILE --cert FILE [--out FILE] IN.xml", cmdSign},
 		{"verify", "verify --ca FILE[,FILE...] IN.xml", cmdVerify},
-		{"map", "map --rules FILE [--out FILE] IN", cmdMap},
+		{"map", "map --rules FILE [--out FILE] [--explain] IN", cmdMap},
+		{"rules", "rules test [--update] DIR", cmdRules},
 		{"hash-password", "hash-password [--cost N] < PASSWORD", cmdHashPassword},
 		{"officials", "officials list|add|revoke|publish [--registry FILE] ... (vucelink officials help)", cmdOfficials},
 	}

@@ -133,3 +133,26 @@ func TestHashPassword(t *testing.T) {
 		t.Errorf("a password argument: exit %d, want 2", code)
 	}
 }
+
+func TestMapExplainAndRulesTest(t *testing.T) {
+	code, out, errOut := runCLI(t, "map", "--explain", "--rules", "../../rules/CL/sps.outbound.yaml", "../../rules/CL/examples/sps/sample.native.json")
+	if code != 0 {
+		t.Fatalf("map --explain: %d %s", code, errOut)
+	}
+	for _, want := range []string{
+		"<rsm:SPSCertificate",
+		"/rsm:SPSCertificate/rsm:SPSExchangedDocument/ram:ID = \"CL-FITO-2026-000100\" <- certificado.numero (",
+		"exporter_email = \"exportaciones+100@cl.exporter.example\"",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("map --explain output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runCLI(t, "rules", "test", "../../rules")
+	if code != 0 || !strings.Contains(out, "8 examples passed") {
+		t.Fatalf("rules test: %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "rules", "test", t.TempDir()); code != 1 || !strings.Contains(errOut, "no examples") {
+		t.Errorf("rules test on an empty directory: %d %s", code, errOut)
+	}
+}

@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/rulestest"
 )
 
 func cmdPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -95,6 +97,7 @@ func cmdMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("map", flag.ContinueOnError)
 	rulesFile := fs.String("rules", "", "rule file (required)")
 	out := fs.String("out", "", "output file (default stdout)")
+	explain := fs.Bool("explain", false, "after the output, say which rule produced each value (and the local values)")
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
@@ -110,7 +113,11 @@ func cmdMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	res, err := r.Map(in)
+	run := r.Map
+	if *explain {
+		run = r.MapExplain
+	}
+	res, err := run(in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
@@ -118,7 +125,60 @@ func cmdMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return writeOut(*out, b, stdout)
+	if err := writeOut(*out, b, stdout); err != nil {
+		return err
+	}
+	if *explain {
+		fmt.Fprintf(stdout, "\n# %d values, each with the rule that wrote it (output path = value <- source (file:line)):\n", len(res.Explain))
+		for _, o := range res.Explain {
+			fmt.Fprintln(stdout, o.String())
+		}
+		if len(res.Local) > 0 {
+			fmt.Fprintln(stdout, "# local values (kept on this node, not in the document):")
+			names := make([]string, 0, len(res.Local))
+			for k := range res.Local {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				fmt.Fprintf(stdout, "%s = %q\n", k, res.Local[k])
+			}
+		}
+	}
+	return nil
+}
+
+// cmdRules runs the example pairs kept beside rule files (package
+// rulestest): `rules test [--update] DIR`.
+func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "test" {
+		return usagef("the only rules subcommand is test")
+	}
+	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
+	update := fs.Bool("update", false, "write the expected files from the current rules (then review the diff in version control)")
+	pos, err := parse(fs, args[1:], stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("one rules directory is required")
+	}
+	results, err := rulestest.Run(pos[0], *update)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range results {
+		fmt.Fprintln(stdout, r)
+		if !r.OK() {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d examples failed", failed, len(results))
+	}
+	fmt.Fprintf(stdout, "%d examples passed\n", len(results))
+	return nil
 }
 
 func writeOut(path string, b []byte, stdout io.Writer) error {

@@ -1,0 +1,126 @@
+package rulestest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vucelink/vucelink/rules"
+)
+
+// copyCL puts Chile's shipped SPS rules and example into a scratch
+// directory the test may break.
+func copyCL(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"CL/sps.outbound.yaml", "CL/sps.inbound.yaml"} {
+		b, err := rules.FS.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, dir, f, string(b))
+	}
+	for _, f := range []string{"sample.native.json", "sample.standard.xml", "sample.received.json"} {
+		b, err := os.ReadFile(filepath.Join("..", "rules", "CL", "examples", "sps", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, dir, "CL/examples/sps/"+f, string(b))
+	}
+	return dir
+}
+
+func write(t *testing.T, dir, name, text string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func edit(t *testing.T, dir, name, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s has no %q", name, old)
+	}
+	write(t, dir, name, strings.Replace(string(b), old, new, 1))
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T, dir string)
+		want    map[string]string // direction → what its result says ("" = ok)
+	}{
+		{"all pass", func(*testing.T, string) {}, map[string]string{"outbound": "", "inbound": ""}},
+		{"a changed constant shows as a diff", func(t *testing.T, dir string) {
+			edit(t, dir, "CL/sps.outbound.yaml", "Servicio Agrícola y Ganadero (SAG)", "SAG")
+		}, map[string]string{"outbound": "+      <ram:Name>SAG</ram:Name>", "inbound": ""}},
+		{"formatting is not a difference", func(t *testing.T, dir string) {
+			edit(t, dir, "CL/examples/sps/sample.received.json", "{", "{\n\n   ")
+		}, map[string]string{"outbound": "", "inbound": ""}},
+		{"a mapping error names the field", func(t *testing.T, dir string) {
+			edit(t, dir, "CL/examples/sps/sample.native.json", `"numero"`, `"numeroX"`)
+		}, map[string]string{"outbound": "certificado.numero", "inbound": ""}},
+		{"a missing expectation asks for --update", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "CL/examples/sps/sample.received.json"))
+		}, map[string]string{"outbound": "", "inbound": "--update"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyCL(t)
+			tt.breakIt(t, dir)
+			results, err := Run(dir, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(results) != 2 {
+				t.Fatalf("%d results, want 2: %v", len(results), results)
+			}
+			for _, r := range results {
+				want := tt.want[r.Direction]
+				if want == "" {
+					if !r.OK() {
+						t.Errorf("%s failed: %s", r.Direction, r)
+					}
+					continue
+				}
+				if r.OK() || !strings.Contains(r.String(), want) {
+					t.Errorf("%s: %s\nwant a failure mentioning %q", r.Direction, r, want)
+				}
+			}
+		})
+	}
+}
+
+func TestRun_Update(t *testing.T) {
+	dir := copyCL(t)
+	edit(t, dir, "CL/sps.outbound.yaml", "Servicio Agrícola y Ganadero (SAG)", "SAG")
+	os.Remove(filepath.Join(dir, "CL/examples/sps/sample.received.json"))
+	results, err := Run(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if !r.Updated {
+			t.Errorf("%s not updated: %s", r.Direction, r)
+		}
+	}
+	results, err = Run(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if !r.OK() {
+			t.Errorf("after --update: %s", r)
+		}
+	}
+}
