@@ -981,3 +981,37 @@ func generateHostileCorpus(t *testing.T, p *hostilePKI) map[string][]byte {
 
 	return out
 }
+
+// A partner whose policy accepts SHA-1 gets its RSA-SHA1 and SHA-1 digest
+// documents verified; the HMAC variant and everything else stays refused.
+func TestVerify_SHA1WhenThePartnerPolicyAllows(t *testing.T) {
+	pki := loadHostilePKI(t)
+	v := pki.verifier()
+	v.AllowSHA1 = true
+	for _, tt := range []struct {
+		file string
+		want error
+	}{
+		{"digest-sha1.xml", nil},
+		{"signature-method-rsa-sha1.xml", nil},
+		{"signature-method-hmac-sha1-truncated.xml", ErrAlgorithm},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(hostileDir, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := v.Verify(data)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("rejected with SHA-1 allowed: %v", err)
+				}
+				checkVerified(t, got, pki)
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

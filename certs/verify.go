@@ -101,6 +101,10 @@ type Verifier struct {
 	Authorize func(signer *x509.Certificate) error
 	// Now returns the verification time; nil means time.Now.
 	Now func() time.Time
+	// AllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests, for a
+	// partner whose policy allows them (documents signed by older systems);
+	// off by default. Signing never uses them.
+	AllowSHA1 bool
 	// Limits bound the document given to Verify.
 	Limits xmlsafe.Limits
 	// Revocation, if set, checks the signer against its issuer's CRL and
@@ -161,7 +165,7 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	// The subject is only claimed until the chain is checked, but it is
 	// what an operator needs to see in any rejection from here on.
 	who := fmt.Sprintf("signer %q", leaf.Subject.String())
-	if err := checkAlgorithms(root, sig); err != nil {
+	if err := checkAlgorithms(root, sig, v.AllowSHA1); err != nil {
 		return nil, fmt.Errorf("%s: %w", who, err)
 	}
 
@@ -344,7 +348,7 @@ func checkSignatureElement(sig *etree.Element) error {
 
 // checkAlgorithms checks SignedInfo: its shape, the algorithm policy, and
 // that its one reference covers the root.
-func checkAlgorithms(root, sig *etree.Element) error {
+func checkAlgorithms(root, sig *etree.Element, allowSHA1 bool) error {
 	si := child(sig, dsig.SignedInfoTag)
 	refs := children(si, dsig.ReferenceTag)
 	if len(refs) != 1 {
@@ -369,7 +373,7 @@ func checkAlgorithms(root, sig *etree.Element) error {
 	if a, err = onlyAttr(sm, dsig.AlgorithmAttr); err != nil {
 		return err
 	}
-	if !allowedSignatureMethods[a] {
+	if !allowedSignatureMethods[a] && !(allowSHA1 && a == siblingRSASHA1) {
 		return fmt.Errorf("%w: signature method %q", ErrAlgorithm, a)
 	}
 	if len(sm.ChildElements()) > 0 {
@@ -399,7 +403,7 @@ func checkAlgorithms(root, sig *etree.Element) error {
 	if a, err = onlyAttr(dm, dsig.AlgorithmAttr); err != nil {
 		return err
 	}
-	if !allowedDigests[a] {
+	if !allowedDigests[a] && !(allowSHA1 && a == siblingSHA1) {
 		return fmt.Errorf("%w: digest %q", ErrAlgorithm, a)
 	}
 	if len(dm.ChildElements()) > 0 {

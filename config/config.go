@@ -117,6 +117,10 @@ type Signing struct {
 	Documents []string `yaml:"documents"`
 	Key       string   `yaml:"key"`
 	Cert      string   `yaml:"cert"`
+	// Role is official (the default: the authorized official who certifies)
+	// or exporter (the exporter's own signature on a certificate of origin,
+	// applied by the node when the legacy VUCE does not carry it).
+	Role string `yaml:"role"`
 }
 
 // Document describes a document type's standard form: where its ID and its
@@ -131,6 +135,15 @@ type Document struct {
 	// Destination is the slash path, relative to the root, of the ISO 3166
 	// alpha-2 code of the destination country.
 	Destination string `yaml:"destination"`
+	// Signed is the slash path from the root to the element the certifying
+	// official signs and the receiving side uses (for aladi-cod:
+	// …/CODEH); empty means the root itself. ID and Destination are then
+	// relative to it.
+	Signed string `yaml:"signed"`
+	// Signature is enveloped (default: one signature, child of the root)
+	// or aladi-cod (the exporter's signature over #COD and the official's
+	// over #CODEH, each beside the element it signs).
+	Signature string `yaml:"signature"`
 }
 
 // Route is one way the legacy VUCE sends a document out.
@@ -217,6 +230,10 @@ type Partner struct {
 	// Revocation says how the partner's signers and TLS client
 	// certificates are checked for revocation.
 	Revocation Revocation `yaml:"revocation"`
+	// AcceptSHA1 lets this partner's documents be verified with RSA-SHA1
+	// and SHA-1 digests (certificates of origin in circulation use them).
+	// Signing always uses SHA-256.
+	AcceptSHA1 bool `yaml:"accept_sha1"`
 	// OfficialsURL is where the partner publishes its signed list of
 	// authorized officials (https://…/officials.xml). When set, the list
 	// fetched from there decides who may sign; the officials above only
@@ -484,6 +501,17 @@ func (c *Config) Defaults() {
 	}
 	if c.Officials.Grace == 0 {
 		c.Officials.Grace = 7 * 24 * time.Hour
+	}
+	for name, d := range c.Documents {
+		if d.Signature == "" {
+			d.Signature = "enveloped"
+			c.Documents[name] = d
+		}
+	}
+	for i := range c.Signing {
+		if c.Signing[i].Role == "" {
+			c.Signing[i].Role = "official"
+		}
 	}
 	if c.Console.SessionIdle == 0 {
 		c.Console.SessionIdle = 15 * time.Minute

@@ -125,3 +125,46 @@ func TestExpandEnv_Default(t *testing.T) {
 		t.Errorf("got rules_dir=%q name=%q", c.RulesDir, c.Node.Name)
 	}
 }
+
+func TestLoad_SignatureProfiles(t *testing.T) {
+	t.Setenv("TEST_MX_PASSWORD", "pw")
+	cod := `  cod:
+    root: c:Envelope
+    signed: c:CertOrigin/c:CODEH
+    id: c:CODExporter/c:COD/c:CertificateNumber
+    destination: c:CODExporter/c:COD/c:ImporterCountry
+    namespaces: {c: "urn:aladi:cod"}
+    signature: aladi-cod
+`
+	tests := []struct {
+		name string
+		edit func(string) string
+		want []string
+	}{
+		{"unknown profile", func(s string) string {
+			return strings.Replace(s, "documents:\n", "documents:\n"+strings.Replace(cod, "aladi-cod", "detached", 1), 1)
+		}, []string{`documents.cod.signature: must be enveloped or aladi-cod, got "detached"`}},
+		{"cod without the signed path", func(s string) string {
+			return strings.Replace(s, "documents:\n", "documents:\n"+strings.Replace(cod, "    signed: c:CertOrigin/c:CODEH\n", "", 1), 1)
+		}, []string{`documents.cod.signed: is required with signature aladi-cod`}},
+		{"exporter role on an enveloped document", func(s string) string {
+			return strings.Replace(s, "signing:\n", "signing:\n  - {documents: [sps], key: files/official.key, cert: files/official.pem, role: exporter}\n", 1)
+		}, []string{`signing[0].role: an exporter signs only aladi-cod documents; sps is enveloped`}},
+		{"bad role", func(s string) string {
+			return strings.Replace(s, "signing:\n", "signing:\n  - {documents: [sps], key: files/official.key, cert: files/official.pem, role: notary}\n", 1)
+		}, []string{`signing[0].role: must be official or exporter, got "notary"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadValid(t, tt.edit)
+			if err == nil {
+				t.Fatal("accepted, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}

@@ -93,7 +93,16 @@ func (c *Config) Validate() error {
 		if d.ID == "" {
 			v.addf(k+".id", "is required")
 		}
-		for _, p := range []struct{ key, path string }{{"root", d.Root}, {"id", d.ID}, {"destination", d.Destination}} {
+		switch d.Signature {
+		case "", "enveloped":
+		case "aladi-cod":
+			if d.Signed == "" {
+				v.addf(k+".signed", "is required with signature aladi-cod (the path to CODEH)")
+			}
+		default:
+			v.addf(k+".signature", "must be enveloped or aladi-cod, got %q", d.Signature)
+		}
+		for _, p := range []struct{ key, path string }{{"root", d.Root}, {"id", d.ID}, {"destination", d.Destination}, {"signed", d.Signed}} {
 			for _, prefix := range prefixes(p.path) {
 				if _, ok := d.Namespaces[prefix]; !ok {
 					v.addf(k+"."+p.key, "prefix %q is not declared in %s.namespaces", prefix, k)
@@ -103,14 +112,28 @@ func (c *Config) Validate() error {
 	}
 
 	signed := map[string]bool{}
+	exporterSigned := map[string]bool{}
 	for i, s := range c.Signing {
 		k := fmt.Sprintf("signing[%d]", i)
 		if len(s.Documents) == 0 {
 			v.addf(k+".documents", "list at least one document type")
 		}
+		switch s.Role {
+		case "", "official", "exporter":
+		default:
+			v.addf(k+".role", "must be official or exporter, got %q", s.Role)
+		}
 		for _, d := range s.Documents {
-			if _, ok := c.Documents[d]; !ok {
+			doc, ok := c.Documents[d]
+			if !ok {
 				v.addf(k+".documents", "unknown document type %q (not under documents)", d)
+			}
+			if s.Role == "exporter" {
+				if ok && doc.Signature != "aladi-cod" {
+					v.addf(k+".role", "an exporter signs only aladi-cod documents; %s is %s", d, doc.Signature)
+				}
+				exporterSigned[d] = true
+				continue
 			}
 			if signed[d] {
 				v.addf(k+".documents", "document type %q is already covered by an earlier signing entry", d)
@@ -141,6 +164,8 @@ func (c *Config) Validate() error {
 			v.addf(k+".document", "unknown document type %q (not under documents)", r.Document)
 		} else if !signed[r.Document] {
 			v.addf(k+".document", "no signing entry covers document type %q", r.Document)
+		} else if c.Documents[r.Document].Signature == "aladi-cod" && !exporterSigned[r.Document] {
+			v.addf(k+".document", "%s is signed by the exporter first: add a signing entry with role: exporter for it", r.Document)
 		} else if r.Partner == "" && c.Documents[r.Document].Destination == "" {
 			v.addf(k+".partner", "required because documents.%s.destination is not set", r.Document)
 		}

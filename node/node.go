@@ -122,7 +122,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 
 	specs := map[string]*proxy.DocumentSpec{}
 	for name, d := range cfg.Documents {
-		s, err := proxy.NewDocumentSpec(name, d.Root, d.ID, d.Destination, d.Namespaces)
+		s, err := proxy.NewDocumentSpec(name, d.Root, d.Signed, d.ID, d.Destination, d.Namespaces)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -159,6 +159,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 
 	// Signing officials.
 	signers := map[string]*signer{}
+	exporters := map[string]*signer{} // role exporter: the exporter's signature on a COD
 	for i, s := range cfg.Signing {
 		signer, err := loadSigner(s.Key, s.Cert, logger)
 		if err != nil {
@@ -167,6 +168,13 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		}
 		if c := signer.Certificate(); time.Now().After(c.NotAfter) {
 			fail(fmt.Sprintf("signing[%d].cert", i), fmt.Errorf("certificate %q expired at %s", c.Subject, c.NotAfter.UTC().Format(time.RFC3339)))
+		}
+		if s.Role == "exporter" {
+			for _, d := range s.Documents {
+				exporters[d] = signer
+			}
+			n.watch("exporter-signing", signer.Certificate())
+			continue
 		}
 		for _, d := range s.Documents {
 			signers[d] = signer
@@ -245,11 +253,20 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		}
 		for docType := range cfg.Documents {
 			docType := docType
-			peer.Verifiers[docType] = &certs.Verifier{
+			official := &certs.Verifier{
 				Roots:      pool,
 				Authorize:  func(c *x509.Certificate) error { return authorize(c, docType) },
 				Limits:     limits,
 				Revocation: rev, RevocationPolicy: policy, Warn: warn,
+				AllowSHA1: p.AcceptSHA1,
+			}
+			peer.Verifiers[docType] = official
+			if cfg.Documents[docType].Signature == "aladi-cod" {
+				// The exporter's certificate must chain to the partner's CAs
+				// (and not be revoked); the official's must also be in the
+				// partner's repository of officials.
+				exporter := &certs.Verifier{Roots: pool, Limits: limits, Revocation: rev, RevocationPolicy: policy, Warn: warn, AllowSHA1: p.AcceptSHA1}
+				peer.Verifiers[docType] = codVerifier{&certs.CODVerifier{Exporters: exporter, Officials: official, AllowSHA1: p.AcceptSHA1, Limits: limits}}
 			}
 		}
 		// A status message may be signed by any of the partner's officials.
@@ -299,7 +316,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		rt := &proxy.Route{
 			Name: r.Name, Document: r.Document, Method: r.Method, Path: r.Path,
 			ForwardHosts: r.ForwardHosts, Partner: r.Partner, Wait: r.Response.Wait,
-			Signer: signers[r.Document], Spec: specs[r.Document],
+			Signer: routeSigner(cfg.Documents[r.Document].Signature, signers[r.Document], exporters[r.Document]), Spec: specs[r.Document],
 			Status: r.Response.Status, ContentType: r.Response.ContentType,
 		}
 		n.rules.add(key+".rules", r.Rules, r.Document, "outbound")

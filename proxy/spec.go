@@ -10,25 +10,37 @@ import (
 
 // DocumentSpec knows where a standard document keeps the facts the proxy
 // routes on: its ID and its destination country. Paths are slash-separated
-// qualified names relative to the root; prefixes are matched by namespace
-// URI, never by the prefix a sender happened to use.
+// qualified names; prefixes are matched by namespace URI, never by the
+// prefix a sender happened to use.
+//
+// A document may be signed as a whole (the signed element is the root) or,
+// like the ALADI certificate of origin, in a part (CODEH): then the signed
+// element is what the receiving side gets after verification, and the ID
+// and destination paths are relative to it on both sides.
 type DocumentSpec struct {
 	Type        string
 	root        qname
+	signed      []qname // path from the root to the signed element; nil: the root
 	id          []qname
 	destination []qname
 }
 
 type qname struct{ space, local string }
 
-// NewDocumentSpec compiles the paths of a document type's configuration.
-func NewDocumentSpec(docType, root, id, destination string, namespaces map[string]string) (*DocumentSpec, error) {
+// NewDocumentSpec compiles the paths of a document type's configuration;
+// signed may be empty (the whole document is signed).
+func NewDocumentSpec(docType, root, signed, id, destination string, namespaces map[string]string) (*DocumentSpec, error) {
 	s := &DocumentSpec{Type: docType}
 	rq, err := compilePath(root, namespaces)
 	if err != nil || len(rq) != 1 {
 		return nil, fmt.Errorf("documents.%s.root: %q is not a single qualified name", docType, root)
 	}
 	s.root = rq[0]
+	if signed != "" {
+		if s.signed, err = compilePath(signed, namespaces); err != nil {
+			return nil, fmt.Errorf("documents.%s.signed: %w", docType, err)
+		}
+	}
 	if s.id, err = compilePath(id, namespaces); err != nil {
 		return nil, fmt.Errorf("documents.%s.id: %w", docType, err)
 	}
@@ -65,22 +77,54 @@ func (q qname) matches(e *etree.Element) bool {
 	return e.Tag == q.local && e.NamespaceURI() == q.space
 }
 
-// CheckRoot reports whether root is this document type's root element.
+// CheckRoot reports whether root is the element the receiving side uses:
+// the document's root, or its signed part.
 func (s *DocumentSpec) CheckRoot(root *etree.Element) error {
-	if root == nil || !s.root.matches(root) {
+	want := s.root
+	if len(s.signed) > 0 {
+		want = s.signed[len(s.signed)-1]
+	}
+	if root == nil || !want.matches(root) {
 		got := "nothing"
 		if root != nil {
 			got = fmt.Sprintf("{%s}%s", root.NamespaceURI(), root.Tag)
 		}
-		return fmt.Errorf("root element is %s, want {%s}%s for document type %s", got, s.root.space, s.root.local, s.Type)
+		return fmt.Errorf("root element is %s, want {%s}%s for document type %s", got, want.space, want.local, s.Type)
 	}
 	return nil
+}
+
+// Signed returns the signed element of a document: from the root on the
+// sending side, or the element itself when it already is the signed part
+// (the receiving side, after verification).
+func (s *DocumentSpec) Signed(e *etree.Element) (*etree.Element, error) {
+	if len(s.signed) == 0 || (!s.root.matches(e) && s.signed[len(s.signed)-1].matches(e)) {
+		return e, nil
+	}
+	for _, q := range s.signed {
+		var next *etree.Element
+		for _, c := range e.ChildElements() {
+			if q.matches(c) {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			return nil, fmt.Errorf("the signed part %s of the %s document is missing", s.pathString(s.signed), s.Type)
+		}
+		e = next
+	}
+	return e, nil
 }
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // ID returns the document's own ID.
 func (s *DocumentSpec) ID(root *etree.Element) (string, error) {
+	root, err := s.Signed(root)
+	if err != nil {
+		return "", err
+	}
 	v := lookup(root, s.id)
 	if v == "" {
 		return "", fmt.Errorf("document ID not found at %s", s.pathString(s.id))
@@ -92,6 +136,10 @@ func (s *DocumentSpec) ID(root *etree.Element) (string, error) {
 func (s *DocumentSpec) Destination(root *etree.Element) (string, error) {
 	if s.destination == nil {
 		return "", fmt.Errorf("document type %s has no destination path configured", s.Type)
+	}
+	root, err := s.Signed(root)
+	if err != nil {
+		return "", err
 	}
 	v := lookup(root, s.destination)
 	if !countryCode.MatchString(v) {
