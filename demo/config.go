@@ -36,6 +36,11 @@ type nodeSpec struct {
 	ConsoleHash  string // bcrypt hash of the console password
 	// SMTPHost and SMTPPort, when set, turn on email notifications through
 	// that (loopback, plain) relay.
+	// Extra are the document types beyond sps (from rules/documents);
+	// DocTypes all of them by name, ExporterDocs those the exporter signs.
+	Extra            []extraSpec
+	DocTypes         []string
+	ExporterDocs     []string
 	SMTPHost         string
 	SMTPPort         int
 	UnreachableAfter string
@@ -100,9 +105,17 @@ outbox:
   give_up_after: {{.GiveUpAfter}}
   lease: 1m
 signing:
-  - documents: [sps]
+  - documents: [sps{{range .DocTypes}}, {{.}}{{end}}]
     key: {{.PKI}}/{{.Country}}/official.key
     cert: {{.PKI}}/{{.Country}}/official.pem
+{{- if .ExporterDocs}}
+  # The exporter's own signature on certificates of origin (a development
+  # exporter of {{.Country}}), applied before the official's.
+  - documents: [{{range $i, $d := .ExporterDocs}}{{if $i}}, {{end}}{{$d}}{{end}}]
+    role: exporter
+    key: {{.PKI}}/{{.Country}}/exporter.key
+    cert: {{.PKI}}/{{.Country}}/exporter.pem
+{{- end}}
 documents:
   sps:
     root: rsm:SPSCertificate
@@ -111,6 +124,9 @@ documents:
     namespaces:
       rsm: urn:un:unece:uncefact:data:standard:SPSCertificate:11
       ram: urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:14
+{{- range .Extra}}
+{{.YAML}}
+{{- end}}
 routes:
   - name: sps-out
     document: sps
@@ -124,6 +140,19 @@ routes:
       content_type: {{.Response.ContentType}}
       body: '{{.Response.Body}}'
       error_body: '{{.Response.ErrorBody}}'
+{{- range .Extra}}{{if .Outbound}}
+  - name: {{.Name}}-out
+    document: {{.Name}}
+    method: POST
+    path: {{.RoutePath}}
+    rules: {{$.Country}}/{{.Name}}.outbound.yaml
+    response:
+      wait: {{$.Wait}}
+      status: 202
+      content_type: application/json
+      body: '{"trackingId":"{{"{{"}}.TrackingID{{"}}"}}","documentId":"{{"{{"}}.DocumentID{{"}}"}}","partner":"{{"{{"}}.Partner{{"}}"}}"}'
+      error_body: '{"trackingId":"{{"{{"}}.TrackingID{{"}}"}}","error":{{"{{"}}json .Error{{"}}"}}}'
+{{- end}}{{end}}
 legacy:
   base_url: {{.LegacyURL}}
   inbound:
@@ -133,6 +162,13 @@ legacy:
       path: {{.InboundPath}}
       content_type: {{.ContentType}}
       duplicate_status: 409
+{{- range .Extra}}{{if .Inbound}}
+    - document: {{.Name}}
+      rules: {{$.Country}}/{{.Name}}.inbound.yaml
+      method: POST
+      path: {{.InboundPath}}
+      content_type: {{.ContentType}}
+{{- end}}{{end}}
 partners:
 {{- range .Peers}}
   {{.Country}}:
@@ -143,7 +179,7 @@ partners:
     officials_url: {{.URL}}/officials.xml
     officials:
       - cert: {{$.PKI}}/{{.Country}}/official.pem
-        documents: [sps]
+        documents: [sps{{range $.DocTypes}}, {{.}}{{end}}]
     outbound_auth:
       username: {{.OutUser}}
       password: {{.OutPassword}}

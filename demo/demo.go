@@ -33,6 +33,7 @@ import (
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/demo/legacysim"
 	"github.com/vucelink/vucelink/node"
+	"github.com/vucelink/vucelink/rules"
 	"github.com/vucelink/vucelink/track"
 	"github.com/vucelink/vucelink/wire"
 )
@@ -82,6 +83,7 @@ type Network struct {
 	// "viewer"; random per network.
 	ConsolePassword string
 
+	extra     []*extraDocument // document types beyond sps, from the rules
 	legacyURL map[string]string
 	servers   []*http.Server
 	ownDir    bool
@@ -167,7 +169,17 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.extra, err = extraDocuments(rules.FS); err != nil {
+		return nil, err
+	}
 	for _, cc := range countries {
+		for _, d := range n.extra {
+			if d.Spec.Signature == "aladi-cod" {
+				if err := exporterKey(n.PKI, cc); err != nil {
+					return nil, err
+				}
+			}
+		}
 		if err := n.publishOfficials(cc); err != nil {
 			return nil, err
 		}
@@ -189,6 +201,17 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 			Legacy: addr(cc, "legacy"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"),
 			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc), ConsoleHash: consoleHash,
 			UnreachableAfter: "2s",
+		}
+		for _, d := range n.extra {
+			es, err := d.spec(cc)
+			if err != nil {
+				return nil, err
+			}
+			spec.Extra = append(spec.Extra, es)
+			spec.DocTypes = append(spec.DocTypes, d.Name)
+			if es.Exporter {
+				spec.ExporterDocs = append(spec.ExporterDocs, d.Name)
+			}
 		}
 		if o.SMTP != "" {
 			host, port, err := net.SplitHostPort(o.SMTP)
@@ -319,6 +342,7 @@ func (n *Network) ForwardProxyURL(country string) string {
 // Result is what happened to one demo certificate.
 type Result struct {
 	From, To   string
+	Type       string // document type; "" means sps
 	Via        string // "reverse" or "forward"
 	DocumentID string
 	TrackingID string
@@ -428,7 +452,7 @@ func short(id string) string {
 // document that did not arrive intact.
 func Summary(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tFROM\tTO\tVIA\tDOCUMENT\tTRACKING ID\tITEMS\tOUTCOME\tCONTENT\tTIME")
+	fmt.Fprintln(tw, "#\tTYPE\tFROM\tTO\tVIA\tDOCUMENT\tTRACKING ID\tITEMS\tOUTCOME\tCONTENT\tTIME")
 	var bad []string
 	for i, r := range results {
 		content := "intact"
@@ -436,8 +460,15 @@ func Summary(w io.Writer, results []Result) error {
 			content = "DIFFERENT"
 			bad = append(bad, fmt.Sprintf("%s→%s %s: %s: %s", r.From, r.To, r.DocumentID, r.Outcome, strings.Join(r.Problems, "; ")))
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", i+1, r.From, r.To, r.Via, r.DocumentID,
-			r.TrackingID, r.Items, r.Outcome, content, r.Elapsed.Round(time.Millisecond))
+		typ, items := r.Type, fmt.Sprint(r.Items)
+		if typ == "" {
+			typ = "sps"
+		}
+		if r.Items == 0 {
+			items = "—"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, typ, r.From, r.To, r.Via, r.DocumentID,
+			r.TrackingID, items, r.Outcome, content, r.Elapsed.Round(time.Millisecond))
 	}
 	tw.Flush()
 	if len(bad) > 0 {

@@ -40,10 +40,19 @@ func (n *Network) publishOfficials(cc string) error {
 	if len(cs[0].Subject.Organization) > 0 {
 		agency = cs[0].Subject.Organization[0]
 	}
-	if _, err := src.Add(registry.SourceOfficial{Cert: cert, Name: cs[0].Subject.CommonName, Agency: agency, Documents: []string{"sps"}}); err != nil {
+	if _, err := src.Add(registry.SourceOfficial{Cert: cert, Name: cs[0].Subject.CommonName, Agency: agency, Documents: n.docTypes()}); err != nil {
 		return err
 	}
 	return n.republish(src)
+}
+
+// docTypes are every document type the network exchanges.
+func (n *Network) docTypes() []string {
+	out := []string{"sps"}
+	for _, d := range n.extra {
+		out = append(out, d.Name)
+	}
+	return out
 }
 
 // RevokeOfficial revokes one of a country's officials (by certificate)

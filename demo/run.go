@@ -67,6 +67,15 @@ func Run(ctx context.Context, o Options, serve bool) error {
 		results = append(results, net.Send(ctx, t.From, t.To, i+1, t.Items, t.Forward))
 		fmt.Fprintln(out)
 	}
+	nodes := map[string]bool{}
+	for cc := range net.Nodes {
+		nodes[cc] = true
+	}
+	for _, t := range exampleTrips(net.extra, nodes) {
+		fmt.Fprintf(out, "%s legacy VUCE sends a %s document (rules/%s), via the reverse proxy\n", t.From, t.Doc.Name, t.File)
+		results = append(results, net.SendExample(ctx, t.Doc, t.From, t.File))
+		fmt.Fprintln(out)
+	}
 	fmt.Fprintln(out, "Summary")
 	sumErr := Summary(out, results)
 	if !serve || sumErr != nil {

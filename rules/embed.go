@@ -4,6 +4,8 @@
 //	<CC>/<document>.outbound.yaml   native payload → standard XML
 //	<CC>/<document>.inbound.yaml    standard XML → native payload
 //	tables/*.yaml                   code tables (countries, units, …)
+//	documents/<document>.yaml       a document type's configuration (and its XSD)
+//	<CC>/examples/<document>/       example pairs, run by `vucelink rules test`
 //
 // They are embedded in the binary so a node runs without any file besides
 // its configuration; a node may instead read them from disk (rules_dir) so
@@ -16,5 +18,5 @@ import "embed"
 
 // FS is the shipped rule files, rooted at this directory.
 //
-//go:embed */*.yaml
+//go:embed */*.yaml documents */examples
 var FS embed.FS

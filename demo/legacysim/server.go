@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,7 +39,13 @@ type Server struct {
 	got     []Received
 	ids     map[string]bool
 	refused []Received
+	others  []Received // documents of other types, on DocumentPath
 }
+
+// DocumentPath is where a simulated legacy VUCE receives documents of
+// types other than the phytosanitary certificate (for which it has no
+// codec of its own): it records them as they come and acknowledges them.
+func DocumentPath(docType string) string { return "/documentos/" + docType }
 
 // NewServer returns the receiving side of country's legacy VUCE. It panics
 // if the country has no simulated VUCE: that is a mistake in the demo's
@@ -53,6 +60,10 @@ func NewServer(country string) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, DocumentPath("")) && r.Method == http.MethodPost {
+		s.other(w, r)
+		return
+	}
 	if r.URL.Path != InboundPath(s.country) {
 		http.NotFound(w, r)
 		return
@@ -103,6 +114,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a != nil {
 		w.Write(a.ack(rec.Certificate.ID, rec.Time))
 	}
+}
+
+// other records a document of another type, undecoded.
+func (s *Server) other(w http.ResponseWriter, r *http.Request) {
+	rec := Received{Time: s.now(), Path: r.URL.Path, Header: r.Header.Clone()}
+	rec.Body, rec.Err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	s.mu.Lock()
+	s.others = append(s.others, rec)
+	s.mu.Unlock()
+	if rec.Err != nil {
+		http.Error(w, rec.Err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"received":true,"bytes":%d}`, len(rec.Body))
+}
+
+// Documents returns the documents of type docType received so far (bodies
+// as the node handed them over), oldest first.
+func (s *Server) Documents(docType string) []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Received
+	for _, r := range s.others {
+		if r.Path == DocumentPath(docType) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Received returns a copy of everything received so far, oldest first.
