@@ -26,8 +26,11 @@ import (
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/beevik/etree"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/proxy"
 	"github.com/vucelink/vucelink/xmlsafe"
 )
 
@@ -115,18 +118,49 @@ func Run(dir string, update bool) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		spec, err := signedPart(fsys, doc)
+		if err != nil {
+			return nil, err
+		}
 		res := Result{Example: base, Direction: "inbound", Want: filepath.Join(dir, want)}
 		res.Err, res.Diff, res.Updated = check(fsys, std, res.Want, update, func(in []byte) (*mapping.Output, error) {
 			doc, err := xmlsafe.Parse(in, xmlsafe.Limits{})
 			if err != nil {
 				return nil, err
 			}
-			return r.MapElement(doc.Root())
+			// What a receiving node maps: the signed part only.
+			root := doc.Root()
+			if spec != nil {
+				if root, err = spec.Signed(root); err != nil {
+					return nil, err
+				}
+			}
+			return r.MapElement(root)
 		})
 		out = append(out, res)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Example < out[j].Example })
 	return out, nil
+}
+
+// signedPart reads documents/<doc>.yaml, if there is one, for the part of
+// the document a receiving node maps (nil: the whole document).
+func signedPart(fsys fs.FS, doc string) (*proxy.DocumentSpec, error) {
+	b, err := fs.ReadFile(fsys, "documents/"+doc+".yaml")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var d config.Document
+	if err := yaml.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("documents/%s.yaml: %w", doc, err)
+	}
+	if d.Signed == "" {
+		return nil, nil
+	}
+	return proxy.NewDocumentSpec(doc, d.Root, d.Signed, d.ID, d.Destination, d.Namespaces)
 }
 
 // parts splits <CC>/examples/<document>/<name>.<kind>.<ext>.
