@@ -144,6 +144,27 @@ type Document struct {
 	// or aladi-cod (the exporter's signature over #COD and the official's
 	// over #CODEH, each beside the element it signs).
 	Signature string `yaml:"signature"`
+	// Schema is the document's XML Schema (its entry file), a path inside
+	// the rules directory (rules_dir, or the rules built in): every
+	// outbound document is validated against it before it is signed, every
+	// inbound one after its signatures are verified and before it reaches
+	// the legacy VUCE, and outbound rule files are checked against it when
+	// they load. It describes the document without signatures. Empty: no
+	// schema validation for this type (the node logs a warning).
+	Schema string `yaml:"schema"`
+}
+
+// RootName is Root in Clark notation, {namespace-uri}local (local alone in
+// no namespace): how a schema names the element, whatever the prefix.
+func (d Document) RootName() string {
+	prefix, local, ok := strings.Cut(d.Root, ":")
+	if !ok {
+		prefix, local = "", d.Root
+	}
+	if uri := d.Namespaces[prefix]; uri != "" {
+		return "{" + uri + "}" + local
+	}
+	return local
 }
 
 // Route is one way the legacy VUCE sends a document out.

@@ -3,10 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/mail"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -101,6 +103,9 @@ func (c *Config) Validate() error {
 			}
 		default:
 			v.addf(k+".signature", "must be enveloped or aladi-cod, got %q", d.Signature)
+		}
+		if d.Schema != "" && (!fs.ValidPath(d.Schema) || path.Ext(d.Schema) != ".xsd") {
+			v.addf(k+".schema", "must be a relative path to an .xsd file inside the rules directory, like documents/customs.xsd, got %q", d.Schema)
 		}
 		for _, p := range []struct{ key, path string }{{"root", d.Root}, {"id", d.ID}, {"destination", d.Destination}, {"signed", d.Signed}} {
 			for _, prefix := range prefixes(p.path) {

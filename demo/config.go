@@ -124,6 +124,7 @@ documents:
     namespaces:
       rsm: urn:un:unece:uncefact:data:standard:SPSCertificate:11
       ram: urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:14
+    schema: documents/sps-d13b/SPSCertificate_11p0.xsd
 {{- range .Extra}}
 {{.YAML}}
 {{- end}}

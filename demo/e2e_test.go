@@ -79,8 +79,8 @@ func TestEndToEnd_TwoNodes(t *testing.T) {
 				steps = append(steps, e.Node+":"+string(e.Step))
 			}
 			want := []string{
-				tc.from + ":accepted", tc.from + ":mapped", tc.from + ":signed", tc.from + ":queued",
-				tc.to + ":received", tc.to + ":verified", tc.to + ":mapped", tc.to + ":handed-over",
+				tc.from + ":accepted", tc.from + ":mapped", tc.from + ":validated", tc.from + ":signed", tc.from + ":queued",
+				tc.to + ":received", tc.to + ":verified", tc.to + ":validated", tc.to + ":mapped", tc.to + ":handed-over",
 				tc.from + ":delivered",
 			}
 			if strings.Join(steps, " ") != strings.Join(want, " ") {
@@ -207,6 +207,12 @@ func TestInbound_Rejections(t *testing.T) {
 	if bytes.Equal(tampered, valid) {
 		t.Fatal("tampering did not change the document")
 	}
+	// Signed by an authorized official, but a unit code the schema does
+	// not allow (and a number of its own, since a rejected document is
+	// recorded under its ID).
+	invalidCert := legacysim.Sample("CL", "MX", 7, 3)
+	invalidCert.Items[1].Unit = "kilos"
+	invalid := mustSign(t, clOfficial, mapCertificate(t, "CL", invalidCert))
 	withDTD := []byte(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>` + string(valid[bytes.Index(valid, []byte("<rsm:")):]))
 	oversize := append(bytes.Repeat([]byte(" "), 9<<20), valid...)
 
@@ -229,6 +235,7 @@ func TestInbound_Rejections(t *testing.T) {
 		{"expired signer", func(c inboundCall) inboundCall { c.body = mustSign(t, expired, unsigned); return c }, 422, "signature.expired"},
 		{"signer not an authorized official", func(c inboundCall) inboundCall { c.body = mustSign(t, stranger, unsigned); return c }, 422, "signature.not-authorized"},
 		{"unsigned document", func(c inboundCall) inboundCall { c.body = unsigned; return c }, 422, "signature.missing"},
+		{"signed document that breaks the schema", func(c inboundCall) inboundCall { c.body, c.tracking = invalid, "CL-TEST-2"; return c }, 422, "schema.invalid"},
 		{"DTD and entity declaration", func(c inboundCall) inboundCall { c.body = withDTD; return c }, 400, "xml.dtd"},
 		{"body over the size limit", func(c inboundCall) inboundCall { c.body = oversize; return c }, 413, "request.too-large"},
 	}
@@ -308,12 +315,18 @@ func postInbound(t *testing.T, endpoint string, roots *x509.CertPool, c inboundC
 
 func mapSample(t *testing.T, from, to string) []byte {
 	t.Helper()
+	return mapCertificate(t, from, legacysim.Sample(from, to, 1, 3))
+}
+
+// mapCertificate maps a legacy certificate with from's outbound rules.
+func mapCertificate(t *testing.T, from string, c legacysim.Certificate) []byte {
+	t.Helper()
 	r, err := mapping.Load(rules.FS, from+"/sps.outbound.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f, _ := legacysim.FormatFor(from)
-	native, err := f.Encode(legacysim.Sample(from, to, 1, 3))
+	native, err := f.Encode(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,6 +426,9 @@ func TestOutbound_Errors(t *testing.T) {
 		return resp.StatusCode, m
 	}
 	toAR, _ := f.Encode(legacysim.Sample("CL", "AR", 1, 1))
+	badUnit := legacysim.Sample("CL", "MX", 1, 1)
+	badUnit.Items[0].Unit = "kilos"
+	invalid, _ := f.Encode(badUnit)
 
 	tests := []struct {
 		name   string
@@ -424,6 +440,9 @@ func TestOutbound_Errors(t *testing.T) {
 		{"payload the rules cannot map", []byte(`{}`), nil, 422, "required"},
 		{"not JSON at all", []byte(`<<<`), nil, 422, "mapping"},
 		{"destination is not a partner", toAR, nil, 422, "AR is not a configured partner"},
+		{"mapped document breaks the schema", invalid, nil, 422,
+			"breaks its schema (fix the rules or the payload): not valid against documents/sps-d13b/SPSCertificate_11p0.xsd (1 violation):\n" +
+				"/rsm:SPSCertificate/rsm:SPSConsignment/ram:IncludedSPSConsignmentItem/ram:IncludedSPSTradeLineItem/ram:NetWeightMeasure: attribute 'unitCode': [facet 'pattern'] The value 'KILOS' is not accepted by the pattern '[0-9A-Z]{2,3}'."},
 		{"payload over the size limit", bytes.Repeat([]byte(" "), 9<<20), nil, 413, "larger than"},
 	}
 	for _, tt := range tests {

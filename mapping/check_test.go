@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// fakeSchema is a TargetChecker over a fixed list of paths, standing in
-// for the XSD-based checker to come.
+// fakeSchema is a TargetChecker over a fixed list of paths (written with
+// the prefix x: for urn:x, as Clark names are unreadable in a table); the
+// real one is schema.Targets.
 type fakeSchema struct {
 	known    map[string]bool
 	required []string
@@ -18,15 +19,20 @@ type fakeSchema struct {
 func newFakeSchema(known []string, required ...string) *fakeSchema {
 	s := &fakeSchema{known: map[string]bool{}, required: required}
 	for _, k := range known {
-		s.known[k] = true
+		s.known[toClark(k)] = true
+	}
+	for i, r := range s.required {
+		s.required[i] = toClark(r)
 	}
 	return s
 }
 
+func toClark(p string) string { return strings.ReplaceAll(p, "x:", "{urn:x}") }
+
 func (s *fakeSchema) CheckTarget(path string) error {
 	s.checked = append(s.checked, path)
 	if !s.known[path] {
-		return errors.New("not in the schema")
+		return errors.New("not in the schema (" + path[strings.LastIndex(path, "/")+1:] + ")")
 	}
 	return nil
 }
@@ -64,6 +70,8 @@ func TestLoadWith_TargetChecker(t *testing.T) {
 		{"a required target in a group, reported at the group", good, []string{"x:R/x:Lines/x:Line/x:Origin", "x:R/x:Lines/x:Line/x:Pkg/x:Level"},
 			[]string{"rules.yaml:9: rule x:Lines/x:Line: target x:R/x:Lines/x:Line/x:Origin is required by the schema and no rule writes it",
 				"rules.yaml:14: rule x:Pkg: target x:R/x:Lines/x:Line/x:Pkg/x:Level is required by the schema and no rule writes it"}},
+		{"a required attribute of a field in a group, reported at the group", good, []string{"x:R/x:Lines/x:Line/x:Qty/@unit"},
+			[]string{"rules.yaml:9: rule x:Lines/x:Line: target x:R/x:Lines/x:Line/x:Qty/@unit is required by the schema and no rule writes it"}},
 		{"a required attribute", good, []string{"x:R/x:Doc/x:ID/@scheme"},
 			[]string{"rules.yaml:5: target x:R/x:Doc/x:ID/@scheme is required by the schema"}},
 	}
@@ -98,7 +106,7 @@ func TestLoadWith_TargetChecker(t *testing.T) {
 	t.Run("paths as the checker sees them", func(t *testing.T) {
 		fs := newFakeSchema(nil)
 		LoadWith(inline(good), "rules.yaml", Options{Targets: fs})
-		want := "x:R/x:Doc/x:ID x:R/x:Doc/x:Note x:R/x:Doc/x:Note/@lang x:R/x:Lines/x:Line x:R/x:Lines/x:Line/x:Seq x:R/x:Lines/x:Line/x:Qty x:R/x:Lines/x:Line/x:Pkg x:R/x:Lines/x:Line/x:Pkg/x:N"
+		want := toClark("x:R/x:Doc/x:ID x:R/x:Doc/x:Note x:R/x:Doc/x:Note/@lang x:R/x:Lines/x:Line x:R/x:Lines/x:Line/x:Seq x:R/x:Lines/x:Line/x:Qty x:R/x:Lines/x:Line/x:Pkg x:R/x:Lines/x:Line/x:Pkg/x:N")
 		if got := strings.Join(fs.checked, " "); got != want {
 			t.Errorf("checked\n %s\nwant\n %s", got, want)
 		}
@@ -113,7 +121,7 @@ func TestLoadWith_TargetChecker(t *testing.T) {
 	t.Run("the rules' own errors come first, in file order with the schema's", func(t *testing.T) {
 		fs := newFakeSchema(schema)
 		_, err := LoadWith(inline(jsonToXML+"fields:\n  - {target: x:Nope, value: v}\n  - {target: x:Doc/x:ID, source: a, case: title}\n"), "rules.yaml", Options{Targets: fs})
-		if err == nil || !strings.HasPrefix(err.Error(), "rules.yaml:6: rule x:Nope: target: x:R/x:Nope: not in the schema\nrules.yaml:7: rule x:Doc/x:ID: case:") {
+		if err == nil || !strings.HasPrefix(err.Error(), "rules.yaml:6: rule x:Nope: target: x:R/x:Nope: not in the schema (x:Nope)\nrules.yaml:7: rule x:Doc/x:ID: case:") {
 			t.Errorf("got %v", err)
 		}
 	})
@@ -133,5 +141,5 @@ func ExampleTargetChecker() {
 	fmt.Println(err)
 	// Output:
 	// rules.yaml:5: target x:R/x:B is required by the schema and no rule writes it
-	// rules.yaml:7: rule x:C: target: x:R/x:C: not in the schema
+	// rules.yaml:7: rule x:C: target: x:R/x:C: not in the schema (x:C)
 }

@@ -128,6 +128,11 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			continue
 		}
 		specs[name] = s
+		if d.Schema == "" {
+			logger.Warn("document type has no schema: its documents are not validated", "document", name, "key", "documents."+name+".schema")
+			continue
+		}
+		n.rules.addSchema(name, "documents."+name+".schema", d.Schema, d.RootName())
 	}
 
 	// Transport identity.
@@ -321,6 +326,9 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		}
 		n.rules.add(key+".rules", r.Rules, r.Document, "outbound")
 		rt.Mapper = n.rules.mapper(r.Rules)
+		if cfg.Documents[r.Document].Schema != "" {
+			rt.Validator = n.rules.validator(r.Document)
+		}
 		rt.Body, _ = config.ParseTemplate(key+".response.body", r.Response.Body)
 		rt.ErrorBody, _ = config.ParseTemplate(key+".response.error_body", r.Response.ErrorBody)
 		routes = append(routes, rt)
@@ -336,6 +344,9 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		}
 		n.rules.add(key+".rules", in.Rules, in.Document, "inbound")
 		t.Mapper = n.rules.mapper(in.Rules)
+		if cfg.Documents[in.Document].Schema != "" {
+			t.Validator = n.rules.validator(in.Document)
+		}
 		targets[in.Document] = t
 	}
 

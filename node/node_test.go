@@ -281,4 +281,56 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	if body := send(3); !strings.Contains(body, after) {
 		t.Fatal("a broken change replaced the rules in force")
 	}
+
+	// Changes that load on their own but not against the schema: a rule
+	// writing an element the SPS schema does not have, then a schema that
+	// does not compile. Each is refused, naming the file (and line).
+	readyz := func() string {
+		t.Helper()
+		time.Sleep(2500 * time.Millisecond)
+		resp, err := http.Get("http://" + n.Nodes["CL"].Addr("legacy") + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	good := strings.ReplaceAll(string(text), before, after)
+	head, tail, ok := strings.Cut(good, "\nfields:\n")
+	if !ok {
+		t.Fatal("CL/sps.outbound.yaml has no fields: section")
+	}
+	head += "\nfields:\n  - {target: rsm:SPSExchangedDocument/ram:Nonsense, value: x}\n"
+	unknown := head + tail
+	if err := os.WriteFile(file, []byte(unknown), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("sps.outbound.yaml:%d: rule rsm:SPSExchangedDocument/ram:Nonsense: target: rsm:SPSCertificate/rsm:SPSExchangedDocument/ram:Nonsense: ram:Nonsense is not an element of rsm:SPSExchangedDocument", strings.Count(head, "\n"))
+	if got := readyz(); !strings.Contains(got, "did not load") || !strings.Contains(got, want) {
+		t.Errorf("/readyz does not report the target the schema lacks (%q):\n%s", want, got)
+	}
+	if err := os.WriteFile(file, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	xsd := filepath.Join(dir, "documents", "sps-d13b", "SPSCertificate_11p0.xsd")
+	schemaText, err := os.ReadFile(xsd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(xsd, schemaText[:len(schemaText)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := readyz(); !strings.Contains(got, "did not load") || !strings.Contains(got, "documents.sps.schema: schema: documents/sps-d13b/SPSCertificate_11p0.xsd does not compile") {
+		t.Errorf("/readyz does not report the broken schema:\n%s", got)
+	}
+	if body := send(4); !strings.Contains(body, after) {
+		t.Fatal("a broken schema replaced the rules in force")
+	}
+	if err := os.WriteFile(xsd, schemaText, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := readyz(); !strings.Contains(got, "loaded and checked") {
+		t.Errorf("/readyz after the repair:\n%s", got)
+	}
 }

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,19 +17,24 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/schema"
 )
 
-// ruleBook holds the rule files a node uses and, when they come from
-// rules_dir, reloads them while the node runs: analysts change a rule
-// file and the next document uses it. A reload checks every file first;
-// if any fails, the rules in force stay and the log (and /readyz) say why.
+// ruleBook holds the rule files and the document schemas a node uses
+// and, when they come from rules_dir, reloads them while the node runs:
+// analysts change a rule file or a schema and the next document uses it.
+// A reload checks everything first — each schema compiles, each rule file
+// loads, and each outbound rule file writes only what its document's
+// schema has and everything it requires; if anything fails, what is in
+// force stays and the log (and /readyz) say why.
 type ruleBook struct {
-	fsys   fs.FS
-	dir    string // rules_dir; "" means the embedded rules, never reloaded
-	logger *slog.Logger
-	want   map[string]ruleUse // by file name
+	fsys    fs.FS
+	dir     string // rules_dir; "" means the embedded rules, never reloaded
+	logger  *slog.Logger
+	want    map[string]ruleUse   // by file name
+	schemas map[string]schemaUse // by document type
 
-	cur atomic.Pointer[map[string]*mapping.Rules]
+	cur atomic.Pointer[ruleSet]
 
 	mu      sync.Mutex
 	stamp   string
@@ -38,6 +44,24 @@ type ruleBook struct {
 // ruleUse is what a rule file must be for the configuration key using it.
 type ruleUse struct{ key, document, direction string }
 
+// schemaUse is a document type's schema: its configuration key, its entry
+// file, and its root element in Clark notation ({uri}local).
+type schemaUse struct{ key, entry, root string }
+
+// ruleSet is what one load produced, swapped in whole.
+type ruleSet struct {
+	rules   map[string]*mapping.Rules // by file name
+	schemas map[string]*schema.Schema // by document type
+}
+
+// addSchema makes docType's documents validated against entry.
+func (b *ruleBook) addSchema(docType, key, entry, root string) {
+	if b.schemas == nil {
+		b.schemas = map[string]schemaUse{}
+	}
+	b.schemas[docType] = schemaUse{key, entry, root}
+}
+
 func (b *ruleBook) add(key, name, document, direction string) {
 	if b.want == nil {
 		b.want = map[string]ruleUse{}
@@ -45,19 +69,42 @@ func (b *ruleBook) add(key, name, document, direction string) {
 	b.want[name] = ruleUse{key, document, direction}
 }
 
-// load reads and checks every rule file; errors name the configuration
-// key and the file (and, from package mapping, the line and rule).
-func (b *ruleBook) load() (map[string]*mapping.Rules, error) {
-	out := map[string]*mapping.Rules{}
+// load compiles every schema and reads and checks every rule file; errors
+// name the configuration key and the file (and, from package mapping, the
+// line and rule).
+func (b *ruleBook) load() (*ruleSet, error) {
+	set := &ruleSet{rules: map[string]*mapping.Rules{}, schemas: map[string]*schema.Schema{}}
 	var errs []error
-	names := make([]string, 0, len(b.want))
-	for name := range b.want {
-		names = append(names, name)
+	targets := map[string]mapping.TargetChecker{}
+	for _, docType := range slices.Sorted(maps.Keys(b.schemas)) {
+		use := b.schemas[docType]
+		s, err := schema.Load(b.fsys, use.entry)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", use.key, err))
+			continue
+		}
+		for _, w := range s.Warnings() {
+			b.logger.Warn("schema compiles with a warning", "document", docType, "schema", use.entry, "warning", w)
+		}
+		t, err := schema.LoadTargets(b.fsys, use.entry, use.root)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", use.key, err))
+			continue
+		}
+		set.schemas[docType] = s
+		targets[docType] = t
 	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(b.want)) {
 		use := b.want[name]
-		r, err := mapping.Load(b.fsys, name)
+		var opts mapping.Options
+		if use.direction == "outbound" {
+			if t, ok := targets[use.document]; ok {
+				opts.Targets = t
+			} else if _, ok := b.schemas[use.document]; ok {
+				continue // the schema failed: already reported
+			}
+		}
+		r, err := mapping.LoadWith(b.fsys, name, opts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", use.key, err))
 			continue
@@ -66,19 +113,19 @@ func (b *ruleBook) load() (map[string]*mapping.Rules, error) {
 			errs = append(errs, fmt.Errorf("%s: %s maps %s %s, want %s %s", use.key, name, r.Document(), r.Direction(), use.document, use.direction))
 			continue
 		}
-		out[name] = r
+		set.rules[name] = r
 	}
-	return out, errors.Join(errs...)
+	return set, errors.Join(errs...)
 }
 
 // start loads the rule files for the first time.
 func (b *ruleBook) start() error {
 	stamp, _ := dirStamp(b.dir)
-	m, err := b.load()
+	set, err := b.load()
 	if err != nil {
 		return err
 	}
-	b.cur.Store(&m)
+	b.cur.Store(set)
 	b.stamp = stamp
 	return nil
 }
@@ -95,15 +142,15 @@ func (b *ruleBook) reload() {
 		return
 	}
 	b.stamp = stamp
-	m, err := b.load()
+	set, err := b.load()
 	if err != nil {
 		b.lastErr = err
-		b.logger.Error("rule files changed but do not load; the previous rules stay in force", "rules_dir", b.dir, "error", err)
+		b.logger.Error("rule files or schemas changed but do not load; the previous ones stay in force", "rules_dir", b.dir, "error", err)
 		return
 	}
-	b.cur.Store(&m)
+	b.cur.Store(set)
 	b.lastErr = nil
-	b.logger.Info("rule files reloaded", "rules_dir", b.dir, "files", len(m))
+	b.logger.Info("rule files and schemas reloaded", "rules_dir", b.dir, "files", len(set.rules), "schemas", len(set.schemas))
 }
 
 // watch reloads on change until ctx ends (only for rules_dir).
@@ -127,11 +174,12 @@ func (b *ruleBook) watch(ctx context.Context, every time.Duration) {
 func (b *ruleBook) status() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := len(*b.cur.Load())
+	set := b.cur.Load()
+	n := fmt.Sprintf("%d rule files and %d schemas", len(set.rules), len(set.schemas))
 	if b.lastErr != nil {
-		return fmt.Sprintf("%d rule files in force; the last change did not load: %s", n, strings.ReplaceAll(b.lastErr.Error(), "\n", "; "))
+		return n + " in force; the last change did not load: " + strings.ReplaceAll(b.lastErr.Error(), "\n", "; ")
 	}
-	return fmt.Sprintf("%d rule files loaded and checked", n)
+	return n + " loaded and checked"
 }
 
 // dirStamp summarizes every file's name, size and modification time.
@@ -163,10 +211,27 @@ type bookMapper struct {
 	name string
 }
 
-func (m bookMapper) rules() *mapping.Rules { return (*m.b.cur.Load())[m.name] }
+func (m bookMapper) rules() *mapping.Rules { return m.b.cur.Load().rules[m.name] }
 
 func (m bookMapper) Map(input []byte) (*mapping.Output, error) { return m.rules().Map(input) }
 
 func (m bookMapper) MapElement(root *etree.Element) (*mapping.Output, error) {
 	return m.rules().MapElement(root)
+}
+
+// validator returns a proxy.Validator for one document type that always
+// uses the schema in force.
+func (b *ruleBook) validator(docType string) bookValidator { return bookValidator{b, docType} }
+
+type bookValidator struct {
+	b       *ruleBook
+	docType string
+}
+
+func (v bookValidator) ValidateElement(el *etree.Element) error {
+	s, ok := v.b.cur.Load().schemas[v.docType]
+	if !ok {
+		return fmt.Errorf("the %s schema is not loaded", v.docType)
+	}
+	return s.ValidateElement(el)
 }

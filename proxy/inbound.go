@@ -21,6 +21,7 @@ import (
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/schema"
 	"github.com/vucelink/vucelink/statusmsg"
 	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/track"
@@ -71,9 +72,14 @@ type Ledger interface {
 
 // Target is where a verified document type goes in the legacy VUCE.
 type Target struct {
-	Document    string
-	Spec        *DocumentSpec
-	Mapper      ElementMapper
+	Document string
+	Spec     *DocumentSpec
+	Mapper   ElementMapper
+	// Validator, if set, checks the verified part of every document (in
+	// its ancestors, see DocumentSpec.Standalone) before it is mapped: a
+	// document that breaks the schema is received with errors and never
+	// handed over.
+	Validator   Validator
 	URL         string // full URL of the legacy endpoint
 	Method      string
 	ContentType string
@@ -336,6 +342,16 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.DocumentID = id
+
+	if target.Validator != nil {
+		start = time.Now()
+		if err := target.Validator.ValidateElement(target.Spec.Standalone(root)); err != nil {
+			answer(0, schemaRejection(docType, err))
+			return
+		}
+		ev.Step, ev.Detail, ev.Duration = track.Validated, "valid against the "+docType+" schema", time.Since(start)
+		in.record(r.Context(), ev)
+	}
 
 	start = time.Now()
 	out, err := target.Mapper.MapElement(root)
@@ -671,6 +687,28 @@ func verifyRejection(err error) *rejection {
 		}
 	}
 	return reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "signature.invalid", "%v", err)
+}
+
+// schemaRejection gives one reason per violation, with the element's path
+// as the field, so the sender sees every place its document breaks the
+// schema and what was expected there.
+func schemaRejection(docType string, err error) *rejection {
+	var ve *schema.ValidationError
+	if !errors.As(err, &ve) {
+		return reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "schema.invalid", "not validated against the %s schema: %v", docType, err)
+	}
+	rj := &rejection{status: http.StatusUnprocessableEntity, outcome: wire.ReceivedWithErrors}
+	for _, v := range ve.Errors {
+		msg := v.Message
+		if v.Line > 0 {
+			msg = fmt.Sprintf("line %d: %s", v.Line, msg)
+		}
+		rj.reasons = append(rj.reasons, wire.Reason{Code: "schema.invalid", Field: v.Path, Message: msg})
+	}
+	if ve.Omitted > 0 {
+		rj.reasons = append(rj.reasons, wire.Reason{Code: "schema.invalid", Message: fmt.Sprintf("and %d more violations of the %s schema", ve.Omitted, docType)})
+	}
+	return rj
 }
 
 // mappingRejection gives one reason per failing field, so the sender sees

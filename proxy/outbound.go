@@ -60,6 +60,13 @@ type Mapper interface {
 	Map(input []byte) (*mapping.Output, error)
 }
 
+// Validator checks a standard document against its document type's
+// schema; *schema.Schema implements it. The error for a document that
+// breaks the schema is a *schema.ValidationError, one violation per path.
+type Validator interface {
+	ValidateElement(el *etree.Element) error
+}
+
 // Signer applies an enveloped signature to a document's root element.
 type Signer interface {
 	SignElement(root *etree.Element) (*etree.Element, error)
@@ -80,6 +87,9 @@ type Route struct {
 	Mapper  Mapper
 	Signer  Signer
 	Spec    *DocumentSpec
+	// Validator, if set, checks every mapped document before it is signed:
+	// a document that breaks the schema is refused, never sent.
+	Validator Validator
 	// Wait is how long the legacy caller's answer may wait for the
 	// partner's verdict; after that it is answered "sent" and delivery
 	// continues from the outbox. Zero answers as soon as the document is
@@ -271,6 +281,15 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	}
 	ev.Step, ev.Detail, ev.Duration = track.Mapped, "native → "+rt.Document+" standard XML", time.Since(start)
 	o.record(ctx, ev)
+
+	if rt.Validator != nil {
+		start = time.Now()
+		if err := rt.Validator.ValidateElement(root); err != nil {
+			return fail(http.StatusUnprocessableEntity, "validate", fmt.Errorf("the mapped %s document breaks its schema (fix the rules or the payload): %w", rt.Document, err))
+		}
+		ev.Step, ev.Detail, ev.Duration = track.Validated, "valid against the "+rt.Document+" schema", time.Since(start)
+		o.record(ctx, ev)
+	}
 
 	start = time.Now()
 	signed, err := rt.Signer.SignElement(root)

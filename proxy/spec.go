@@ -25,7 +25,9 @@ type DocumentSpec struct {
 	destination []qname
 }
 
-type qname struct{ space, local string }
+// qname is a name matched by namespace URI; prefix is the configuration's,
+// kept only to write paths a reader recognizes.
+type qname struct{ space, local, prefix string }
 
 // NewDocumentSpec compiles the paths of a document type's configuration;
 // signed may be empty (the whole document is signed).
@@ -68,7 +70,7 @@ func compilePath(path string, namespaces map[string]string) ([]qname, error) {
 				return nil, fmt.Errorf("prefix %q in path %q is not declared", prefix, path)
 			}
 		}
-		out = append(out, qname{uri, local})
+		out = append(out, qname{uri, local, prefix})
 	}
 	return out, nil
 }
@@ -171,4 +173,40 @@ func lookup(e *etree.Element, path []qname) string {
 		e = next
 	}
 	return strings.TrimSpace(e.Text())
+}
+
+// Standalone returns the verified part of a document as a document the
+// type's schema can validate: the element itself when the whole document
+// is signed, else the element inside fresh, empty copies of the ancestors
+// the signed path names (for a certificate of origin, CODEH inside
+// Envelope and CertOrigin). Nothing unsigned is carried over: the
+// ancestors are rebuilt from the configuration, not taken from the input.
+func (s *DocumentSpec) Standalone(e *etree.Element) *etree.Element {
+	if len(s.signed) == 0 || e == nil {
+		return e
+	}
+	// The configuration's prefixes, so that a violation's path reads as
+	// the configuration writes it; the element's own declarations (which
+	// it carries, being canonicalized) shadow them inside it.
+	steps := append([]qname{s.root}, s.signed[:len(s.signed)-1]...)
+	var top, cur *etree.Element
+	for i, q := range steps {
+		el := etree.NewElement(q.local)
+		if q.space != "" {
+			prefix := q.prefix
+			if prefix == "" {
+				prefix = fmt.Sprintf("ns%d", i)
+			}
+			el.Space = prefix
+			el.CreateAttr("xmlns:"+prefix, q.space)
+		}
+		if top == nil {
+			top = el
+		} else {
+			cur.AddChild(el)
+		}
+		cur = el
+	}
+	cur.AddChild(e.Copy())
+	return top
 }

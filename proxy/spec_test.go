@@ -64,3 +64,45 @@ func TestDocumentSpec_SignedPart(t *testing.T) {
 		})
 	}
 }
+
+// Standalone rebuilds only the ancestors the configuration names, so a
+// schema sees the verified part in place and nothing unsigned.
+func TestDocumentSpec_Standalone(t *testing.T) {
+	ns := map[string]string{"env": "urn:env"}
+	cod, err := NewDocumentSpec("cod", "env:Envelope", "env:CertOrigin/CODEH", "CODExporter/COD/Number", "", ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sps, err := NewDocumentSpec("sps", "env:Cert", "", "env:ID", "", ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(`<e:Envelope xmlns:e="urn:env"><e:Header>unsigned</e:Header><e:CertOrigin><CODEH><COD xmlns:x="urn:x"><x:N>1</x:N></COD></CODEH></e:CertOrigin></e:Envelope>`); err != nil {
+		t.Fatal(err)
+	}
+	codeh := doc.FindElement("//CODEH")
+	// The verifier hands over CODEH alone, detached from its input.
+	verified := codeh.Copy()
+
+	got := etree.NewDocument()
+	got.SetRoot(cod.Standalone(verified))
+	s, err := got.WriteToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<env:Envelope xmlns:env="urn:env"><env:CertOrigin xmlns:env="urn:env"><CODEH><COD xmlns:x="urn:x"><x:N>1</x:N></COD></CODEH></env:CertOrigin></env:Envelope>`
+	if s != want {
+		t.Errorf("Standalone:\n got %s\nwant %s", s, want)
+	}
+	if verified.Parent() != nil {
+		t.Error("Standalone adopted the verified element instead of copying it")
+	}
+	if el := got.FindElement("//CODEH"); el == nil || el.NamespaceURI() != "" {
+		t.Error("CODEH changed namespace inside the rebuilt ancestors")
+	}
+	whole := doc.Root()
+	if sps.Standalone(whole) != whole {
+		t.Error("a wholly signed document is not itself")
+	}
+}

@@ -148,7 +148,7 @@ func TestCOD_DocumentFragment(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	if want := []string{"destination", "id", "namespaces", "root", "signature", "signed"}; !slices.Equal(got, want) {
+	if want := []string{"destination", "id", "namespaces", "root", "schema", "signature", "signed"}; !slices.Equal(got, want) {
 		t.Errorf("documents/cod.yaml keys %v, want %v", got, want)
 	}
 	if keys["signature"] != "aladi-cod" {

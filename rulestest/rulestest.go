@@ -6,6 +6,11 @@
 //	<CC>/examples/<document>/<name>.standard.xml       what <CC>/<document>.outbound.yaml makes of it
 //	<CC>/examples/<document>/<name>.received.json|xml  what <CC>/<document>.inbound.yaml makes of the standard document
 //
+// When documents/<document>.yaml names the document's schema, outbound
+// rule files are checked against it as they load (every target the schema
+// has, every required element written) and every standard document an
+// outbound example produces must be valid against it.
+//
 // Outputs are compared after normalization (XML indented, JSON with sorted
 // keys), so formatting is not a difference; every difference in content is
 // shown as a unified diff. `vucelink rules test DIR` runs them; with
@@ -31,6 +36,7 @@ import (
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/proxy"
+	"github.com/vucelink/vucelink/schema"
 	"github.com/vucelink/vucelink/xmlsafe"
 )
 
@@ -71,13 +77,30 @@ func Run(dir string, update bool) ([]Result, error) {
 	if len(examples) == 0 {
 		return nil, fmt.Errorf("%s: no examples (<CC>/examples/<document>/<name>.native.json|xml)", dir)
 	}
+	docs := map[string]*document{}
+	docFor := func(doc string) (*document, error) {
+		if d, ok := docs[doc]; ok {
+			return d, nil
+		}
+		d, err := loadDocument(fsys, doc)
+		docs[doc] = d
+		return d, err
+	}
 	loaded := map[string]*mapping.Rules{}
 	rulesFor := func(cc, doc, direction string) (*mapping.Rules, error) {
 		name := path.Join(cc, doc+"."+direction+".yaml")
 		if r, ok := loaded[name]; ok {
 			return r, nil
 		}
-		r, err := mapping.Load(fsys, name)
+		d, err := docFor(doc)
+		if err != nil {
+			return nil, err
+		}
+		var opts mapping.Options
+		if direction == "outbound" && d.targets != nil {
+			opts.Targets = d.targets
+		}
+		r, err := mapping.LoadWith(fsys, name, opts)
 		if errors.Is(err, fs.ErrNotExist) {
 			r, err = nil, nil
 		}
@@ -96,7 +119,16 @@ func Run(dir string, update bool) ([]Result, error) {
 		if r == nil {
 			continue
 		}
-		res.Err, res.Diff, res.Updated = check(fsys, native, res.Want, update, func(in []byte) (*mapping.Output, error) { return r.Map(in) })
+		d, _ := docFor(doc)
+		res.Err, res.Diff, res.Updated = check(fsys, native, res.Want, update, func(in []byte) (*mapping.Output, error) {
+			out, err := r.Map(in)
+			if err == nil && d.schema != nil {
+				if err = d.schema.ValidateElement(out.XML.Root()); err != nil {
+					err = fmt.Errorf("the standard document breaks the %s schema: %w", doc, err)
+				}
+			}
+			return out, err
+		})
 		out = append(out, res)
 	}
 	// Listed after the outbound run, which may just have written them.
@@ -118,10 +150,11 @@ func Run(dir string, update bool) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		spec, err := signedPart(fsys, doc)
+		d, err := docFor(doc)
 		if err != nil {
 			return nil, err
 		}
+		spec := d.spec
 		res := Result{Example: base, Direction: "inbound", Want: filepath.Join(dir, want)}
 		res.Err, res.Diff, res.Updated = check(fsys, std, res.Want, update, func(in []byte) (*mapping.Output, error) {
 			doc, err := xmlsafe.Parse(in, xmlsafe.Limits{})
@@ -143,24 +176,44 @@ func Run(dir string, update bool) ([]Result, error) {
 	return out, nil
 }
 
-// signedPart reads documents/<doc>.yaml, if there is one, for the part of
-// the document a receiving node maps (nil: the whole document).
-func signedPart(fsys fs.FS, doc string) (*proxy.DocumentSpec, error) {
-	b, err := fs.ReadFile(fsys, "documents/"+doc+".yaml")
+// document is what documents/<doc>.yaml says about a document type.
+type document struct {
+	spec    *proxy.DocumentSpec // the part a receiving node maps; nil: the whole document
+	schema  *schema.Schema      // nil: none named
+	targets *schema.Targets
+}
+
+// loadDocument reads documents/<doc>.yaml, if there is one, and compiles
+// the schema it names.
+func loadDocument(fsys fs.FS, doc string) (*document, error) {
+	d := &document{}
+	file := "documents/" + doc + ".yaml"
+	b, err := fs.ReadFile(fsys, file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return d, nil
 	}
 	if err != nil {
-		return nil, err
+		return d, err
 	}
-	var d config.Document
-	if err := yaml.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("documents/%s.yaml: %w", doc, err)
+	var c config.Document
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return d, fmt.Errorf("%s: %w", file, err)
 	}
-	if d.Signed == "" {
-		return nil, nil
+	if c.Signed != "" {
+		if d.spec, err = proxy.NewDocumentSpec(doc, c.Root, c.Signed, c.ID, c.Destination, c.Namespaces); err != nil {
+			return d, fmt.Errorf("%s: %w", file, err)
+		}
 	}
-	return proxy.NewDocumentSpec(doc, d.Root, d.Signed, d.ID, d.Destination, d.Namespaces)
+	if c.Schema == "" {
+		return d, nil
+	}
+	if d.schema, err = schema.Load(fsys, c.Schema); err != nil {
+		return d, fmt.Errorf("%s: schema: %w", file, err)
+	}
+	if d.targets, err = schema.LoadTargets(fsys, c.Schema, c.RootName()); err != nil {
+		return d, fmt.Errorf("%s: schema: %w", file, err)
+	}
+	return d, nil
 }
 
 // parts splits <CC>/examples/<document>/<name>.<kind>.<ext>.

@@ -1,6 +1,7 @@
 package rulestest
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,4 +124,60 @@ func TestRun_Update(t *testing.T) {
 			t.Errorf("after --update: %s", r)
 		}
 	}
+}
+
+// With documents/sps.yaml naming the schema, rule files are checked
+// against it and every standard document produced must be valid.
+func TestRun_Schema(t *testing.T) {
+	withSchema := func(t *testing.T) string {
+		t.Helper()
+		dir := copyCL(t)
+		if err := os.CopyFS(filepath.Join(dir, "documents"), mustSub(t, "documents")); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	t.Run("valid", func(t *testing.T) {
+		res, err := Run(withSchema(t), false)
+		if err != nil || len(res) != 2 || !res[0].OK() || !res[1].OK() {
+			t.Fatalf("%v %v", res, err)
+		}
+	})
+	t.Run("a target the schema lacks", func(t *testing.T) {
+		dir := withSchema(t)
+		edit(t, dir, "CL/sps.outbound.yaml", "ram:ScientificName", "ram:LatinName")
+		_, err := Run(dir, false)
+		if err == nil || !strings.Contains(err.Error(), "CL/sps.outbound.yaml:") || !strings.Contains(err.Error(), "ram:LatinName is not an element of ram:IncludedSPSTradeLineItem") {
+			t.Errorf("Run = %v", err)
+		}
+	})
+	t.Run("an output the schema refuses", func(t *testing.T) {
+		dir := withSchema(t)
+		edit(t, dir, "CL/examples/sps/sample.native.json", `"unidad": "KGM"`, `"unidad": "kilos"`)
+		for _, update := range []bool{false, true} {
+			res, err := Run(dir, update)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out *Result
+			for i := range res {
+				if res[i].Direction == "outbound" {
+					out = &res[i]
+				}
+			}
+			if out == nil || out.Err == nil || out.Updated ||
+				!strings.Contains(out.Err.Error(), "breaks the sps schema") || !strings.Contains(out.Err.Error(), "The value 'KILOS' is not accepted by the pattern") {
+				t.Errorf("update=%v: %v", update, res)
+			}
+		}
+	})
+}
+
+func mustSub(t *testing.T, dir string) fs.FS {
+	t.Helper()
+	sub, err := fs.Sub(rules.FS, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub
 }

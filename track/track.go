@@ -28,6 +28,7 @@ type Step string
 const (
 	Accepted   Step = "accepted"    // outbound: received from the legacy VUCE
 	Mapped     Step = "mapped"      // translated by rules (either direction)
+	Validated  Step = "validated"   // checked against the document type's schema (either direction)
 	Signed     Step = "signed"      // outbound: signature applied
 	Queued     Step = "queued"      // outbound: committed to the outbox
 	Delivered  Step = "delivered"   // outbound: partner answered with a receipt
