@@ -156,10 +156,25 @@ type Document struct {
 
 // RootName is Root in Clark notation, {namespace-uri}local (local alone in
 // no namespace): how a schema names the element, whatever the prefix.
-func (d Document) RootName() string {
-	prefix, local, ok := strings.Cut(d.Root, ":")
+func (d Document) RootName() string { return d.clark(d.Root) }
+
+// SignedName is the path from the root to the signed part (what inbound
+// rule files read), each step in Clark notation: RootName when the whole
+// document is signed.
+func (d Document) SignedName() string {
+	p := d.RootName()
+	if d.Signed != "" {
+		for _, step := range strings.Split(d.Signed, "/") {
+			p += "/" + d.clark(step)
+		}
+	}
+	return p
+}
+
+func (d Document) clark(qname string) string {
+	prefix, local, ok := strings.Cut(qname, ":")
 	if !ok {
-		prefix, local = "", d.Root
+		prefix, local = "", qname
 	}
 	if uri := d.Namespaces[prefix]; uri != "" {
 		return "{" + uri + "}" + local

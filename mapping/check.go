@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"io/fs"
+	"sort"
 	"strings"
 )
 
@@ -32,6 +33,16 @@ type TargetChecker interface {
 type Options struct {
 	// Targets, if set, checks every target path against the target schema.
 	Targets TargetChecker
+	// Sources, if set, checks every path an XML source is read at against
+	// the source document's schema (an inbound rule file reads the standard
+	// document): the paths of values, groups, concatenations and when:
+	// conditions, in the same notation as Targets, starting at SourceRoot —
+	// the Clark path in that schema of the element the rules read (the
+	// signed part, for a certificate of origin …/{uri}CertOrigin/CODEH).
+	// Only Required is not consulted: a source may be optional. Predicates
+	// and src() in expressions are not checked.
+	Sources    TargetChecker
+	SourceRoot string
 }
 
 // LoadWith is Load with options.
@@ -177,4 +188,113 @@ func (c *compiler) prefixer() func(string) string {
 	}
 	r := strings.NewReplacer(pairs...)
 	return r.Replace
+}
+
+// checkSources runs a checker over the XML source paths of the compiled
+// rules, each relative to its group's path (or SourceRoot; $root paths
+// always from SourceRoot).
+func (c *compiler) checkSources(r *Rules, sc TargetChecker, root string) {
+	if c.src.format != "xml" || root == "" {
+		return
+	}
+	prefixed := c.sourcePrefixer()
+	// Paths are shown from the source root's own name down: the steps
+	// above it (…/CertOrigin for CODEH) are not the rule file's business
+	// and may be in namespaces it does not declare.
+	rootName := lastStep(root)
+	show := func(s string) string {
+		return prefixed(strings.ReplaceAll(s, root, rootName))
+	}
+	check := func(rl *rule, base string, sp *spath, what string) (string, bool) {
+		if sp == nil || sp.self {
+			return base, true
+		}
+		if sp.root {
+			base = root
+		}
+		full := joinPath(base, sourceText(sp), "/")
+		if full == base {
+			return base, true
+		}
+		if err := sc.CheckTarget(full); err != nil {
+			c.errf(rl.line, rl.target, "%s: %s: %s", what, show(full), show(err.Error()))
+			return full, false
+		}
+		return full, true
+	}
+	var walk func(rules []*rule, base string)
+	walk = func(rules []*rule, base string) {
+		for _, rl := range rules {
+			check(rl, base, rl.when, "when")
+			if rl.group {
+				// Under a group the schema does not have, every field would
+				// fail too: one error, at the group, says it.
+				if full, ok := check(rl, base, rl.spath, "group"); ok {
+					walk(rl.fields, full)
+				}
+				continue
+			}
+			check(rl, base, rl.spath, "source")
+			for _, sp := range rl.concat {
+				check(rl, base, sp, "concat")
+			}
+		}
+	}
+	walk(r.fields, root)
+}
+
+// sourceText is a compiled XML source path in Clark notation, without
+// predicates or $root.
+func sourceText(sp *spath) string {
+	parts := make([]string, 0, len(sp.steps)+1)
+	for _, st := range sp.steps {
+		parts = append(parts, clark(st.xname))
+	}
+	if a := sp.attr; a != nil {
+		if a.prefix == "" {
+			parts = append(parts, "@"+a.local)
+		} else {
+			parts = append(parts, "@"+clark(*a))
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// sourcePrefixer is prefixer for the source's namespaces.
+func (c *compiler) sourcePrefixer() func(string) string {
+	prefixes := make([]string, 0, len(c.src.ns))
+	for p := range c.src.ns {
+		prefixes = append(prefixes, p)
+	}
+	sort.Strings(prefixes) // one prefix per URI, the same every time
+	var pairs []string
+	seen := map[string]bool{}
+	for _, p := range prefixes {
+		uri := c.src.ns[p]
+		if seen[uri] || p == "" {
+			continue
+		}
+		seen[uri] = true
+		pairs = append(pairs, "{"+uri+"}", p+":")
+	}
+	return strings.NewReplacer(pairs...).Replace
+}
+
+// lastStep is the last step of a path of Clark names, whose URIs may hold
+// slashes of their own.
+func lastStep(p string) string {
+	depth, start := 0, 0
+	for i, r := range p {
+		switch r {
+		case '{':
+			depth++
+		case '}':
+			depth--
+		case '/':
+			if depth == 0 {
+				start = i + 1
+			}
+		}
+	}
+	return p[start:]
 }

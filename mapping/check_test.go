@@ -143,3 +143,63 @@ func ExampleTargetChecker() {
 	// rules.yaml:5: target x:R/x:B is required by the schema and no rule writes it
 	// rules.yaml:7: rule x:C: target: x:R/x:C: not in the schema (x:C)
 }
+
+// XML source paths — values, groups (their fields relative to them),
+// $root paths, concatenations and when: conditions — are checked against
+// the source document's schema from SourceRoot.
+func TestLoadWith_SourceChecker(t *testing.T) {
+	schema := []string{"x:R/x:Doc/x:ID", "x:R/x:Doc/x:Note", "x:R/x:Doc/x:Note/@lang",
+		"x:R/x:Lines/x:Line", "x:R/x:Lines/x:Line/x:Qty", "x:R/x:Lines/x:Line/x:Seq"}
+	body := xmlToJSON + `fields:
+  - {target: id, source: x:Doc/x:ID}
+  - {target: lang, source: x:Doc/x:Note/@lang, when: x:Doc/x:Note}
+  - group: x:Lines/x:Line
+    target: lines
+    fields:
+      - {target: q, source: x:Qty}
+      - {target: doc, source: $root/x:Doc/x:ID}
+      - {target: qs, concat: [x:Qty, x:Seq]}
+      - {target: self, source: .}
+`
+	t.Run("every source known", func(t *testing.T) {
+		fs := newFakeSchema(schema)
+		if _, err := LoadWith(inline(body), "rules.yaml", Options{Sources: fs, SourceRoot: toClark("x:R")}); err != nil {
+			t.Fatal(err)
+		}
+		want := toClark("x:R/x:Doc/x:ID x:R/x:Doc/x:Note x:R/x:Doc/x:Note/@lang x:R/x:Lines/x:Line x:R/x:Lines/x:Line/x:Qty x:R/x:Doc/x:ID x:R/x:Lines/x:Line/x:Qty x:R/x:Lines/x:Line/x:Seq")
+		if got := strings.Join(fs.checked, " "); got != want {
+			t.Errorf("checked\n %s\nwant\n %s", got, want)
+		}
+	})
+	t.Run("unknown sources, each at its rule", func(t *testing.T) {
+		bad := strings.NewReplacer("source: x:Doc/x:ID}", "source: x:Doc/x:Id}", "when: x:Doc/x:Note}", "when: x:Doc/y:Note}", "x:Lines/x:Line\n", "x:Lines/x:Lin\n").Replace(body)
+		_, err := LoadWith(inline(bad), "rules.yaml", Options{Sources: newFakeSchema(schema), SourceRoot: toClark("x:R")})
+		want := []string{
+			"rules.yaml:6: rule id: source: x:R/x:Doc/x:Id: not in the schema (x:Id)",
+			"rules.yaml:7: rule lang: when: x:R/x:Doc/y:Note: not in the schema (y:Note)",
+			"rules.yaml:8: rule lines: group: x:R/x:Lines/x:Lin: not in the schema (x:Lin)",
+		}
+		var res RuleErrors
+		if !errors.As(err, &res) || len(res) != len(want) {
+			t.Fatalf("got %v", err)
+		}
+		// Below a signed part, paths are shown from it, whatever the
+		// namespaces of the steps above it.
+		_, under := LoadWith(inline(xmlToJSON+"fields:\n  - {target: id, source: x:Doc/x:Id}\n"), "rules.yaml",
+			Options{Sources: newFakeSchema(nil), SourceRoot: "{http://e/1}Env/{http://e/1}Body/" + toClark("x:R")})
+		if want := "rules.yaml:6: rule id: source: x:R/x:Doc/x:Id: not in the schema (x:Id)"; under == nil || under.Error() != want {
+			t.Errorf("got %v, want %s", under, want)
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error does not mention %q:\n%v", w, err)
+			}
+		}
+	})
+	t.Run("JSON sources are not checked", func(t *testing.T) {
+		fs := newFakeSchema(nil)
+		if _, err := LoadWith(inline(jsonToJSON+"fields:\n  - {target: a, source: b.c}\n"), "rules.yaml", Options{Sources: fs, SourceRoot: "R"}); err != nil || len(fs.checked) != 0 {
+			t.Errorf("%v, checked %v", err, fs.checked)
+		}
+	})
+}

@@ -214,6 +214,9 @@ func load(fsys fs.FS, name string, opts Options) (*Rules, error) {
 	if opts.Targets != nil {
 		c.checkTargets(r, opts.Targets)
 	}
+	if opts.Sources != nil {
+		c.checkSources(r, opts.Sources, opts.SourceRoot)
+	}
 	if len(c.errs) > 0 {
 		// In file order: the schema checks run after the rules compiled.
 		sort.SliceStable(c.errs, func(i, j int) bool { return c.errs[i].Line < c.errs[j].Line })

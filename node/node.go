@@ -132,7 +132,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			logger.Warn("document type has no schema: its documents are not validated", "document", name, "key", "documents."+name+".schema")
 			continue
 		}
-		n.rules.addSchema(name, "documents."+name+".schema", d.Schema, d.RootName())
+		n.rules.addSchema(name, "documents."+name+".schema", d.Schema, d.RootName(), d.SignedName())
 	}
 
 	// Transport identity.

@@ -45,8 +45,9 @@ type ruleBook struct {
 type ruleUse struct{ key, document, direction string }
 
 // schemaUse is a document type's schema: its configuration key, its entry
-// file, and its root element in Clark notation ({uri}local).
-type schemaUse struct{ key, entry, root string }
+// file, its root element and the path to its signed part (what inbound
+// rule files read), in Clark notation ({uri}local).
+type schemaUse struct{ key, entry, root, signed string }
 
 // ruleSet is what one load produced, swapped in whole.
 type ruleSet struct {
@@ -55,11 +56,11 @@ type ruleSet struct {
 }
 
 // addSchema makes docType's documents validated against entry.
-func (b *ruleBook) addSchema(docType, key, entry, root string) {
+func (b *ruleBook) addSchema(docType, key, entry, root, signed string) {
 	if b.schemas == nil {
 		b.schemas = map[string]schemaUse{}
 	}
-	b.schemas[docType] = schemaUse{key, entry, root}
+	b.schemas[docType] = schemaUse{key, entry, root, signed}
 }
 
 func (b *ruleBook) add(key, name, document, direction string) {
@@ -96,13 +97,18 @@ func (b *ruleBook) load() (*ruleSet, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(b.want)) {
 		use := b.want[name]
+		// Outbound files write the standard document: their targets are
+		// checked against its schema; inbound files read it: their XML
+		// source paths are, from the signed part.
 		var opts mapping.Options
-		if use.direction == "outbound" {
-			if t, ok := targets[use.document]; ok {
+		if t, ok := targets[use.document]; ok {
+			if use.direction == "outbound" {
 				opts.Targets = t
-			} else if _, ok := b.schemas[use.document]; ok {
-				continue // the schema failed: already reported
+			} else {
+				opts.Sources, opts.SourceRoot = t, b.schemas[use.document].signed
 			}
+		} else if _, ok := b.schemas[use.document]; ok {
+			continue // the schema failed: already reported
 		}
 		r, err := mapping.LoadWith(b.fsys, name, opts)
 		if err != nil {

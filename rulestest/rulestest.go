@@ -6,10 +6,11 @@
 //	<CC>/examples/<document>/<name>.standard.xml       what <CC>/<document>.outbound.yaml makes of it
 //	<CC>/examples/<document>/<name>.received.json|xml  what <CC>/<document>.inbound.yaml makes of the standard document
 //
-// When documents/<document>.yaml names the document's schema, outbound
-// rule files are checked against it as they load (every target the schema
-// has, every required element written) and every standard document an
-// outbound example produces must be valid against it.
+// When documents/<document>.yaml names the document's schema, rule files
+// are checked against it as they load (outbound: every target the schema
+// has, every required element written; inbound: every XML source path the
+// schema has) and every standard document an outbound example produces
+// must be valid against it.
 //
 // Outputs are compared after normalization (XML indented, JSON with sorted
 // keys), so formatting is not a difference; every difference in content is
@@ -97,8 +98,10 @@ func Run(dir string, update bool) ([]Result, error) {
 			return nil, err
 		}
 		var opts mapping.Options
-		if direction == "outbound" && d.targets != nil {
+		if d.targets != nil && direction == "outbound" {
 			opts.Targets = d.targets
+		} else if d.targets != nil {
+			opts.Sources, opts.SourceRoot = d.targets, d.signed
 		}
 		r, err := mapping.LoadWith(fsys, name, opts)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -181,6 +184,7 @@ type document struct {
 	spec    *proxy.DocumentSpec // the part a receiving node maps; nil: the whole document
 	schema  *schema.Schema      // nil: none named
 	targets *schema.Targets
+	signed  string // the path inbound rules read from, in Clark notation
 }
 
 // loadDocument reads documents/<doc>.yaml, if there is one, and compiles
@@ -210,6 +214,7 @@ func loadDocument(fsys fs.FS, doc string) (*document, error) {
 	if d.schema, err = schema.Load(fsys, c.Schema); err != nil {
 		return d, fmt.Errorf("%s: schema: %w", file, err)
 	}
+	d.signed = c.SignedName()
 	if d.targets, err = schema.LoadTargets(fsys, c.Schema, c.RootName()); err != nil {
 		return d, fmt.Errorf("%s: schema: %w", file, err)
 	}
