@@ -151,6 +151,14 @@ func TestRun_Schema(t *testing.T) {
 			t.Errorf("Run = %v", err)
 		}
 	})
+	t.Run("an inbound source the schema lacks", func(t *testing.T) {
+		dir := withSchema(t)
+		edit(t, dir, "CL/sps.inbound.yaml", "ram:ScientificName", "ram:LatinName")
+		_, err := Run(dir, false)
+		if err == nil || !strings.Contains(err.Error(), "CL/sps.inbound.yaml:") || !strings.Contains(err.Error(), "ram:LatinName is not an element of ram:IncludedSPSTradeLineItem") {
+			t.Errorf("Run = %v", err)
+		}
+	})
 	t.Run("an output the schema refuses", func(t *testing.T) {
 		dir := withSchema(t)
 		edit(t, dir, "CL/examples/sps/sample.native.json", `"unidad": "KGM"`, `"unidad": "kilos"`)
