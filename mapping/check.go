@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -79,9 +80,17 @@ func (c *compiler) checkTargets(r *Rules, tc TargetChecker) {
 			p = p[:i]
 		}
 	}
+	// A copy: rule writes an element whole, from the payload: whatever
+	// the schema requires under it is the payload's business.
+	var copied []string
 	var walk func(rules []*rule, prefix string)
 	walk = func(rules []*rule, prefix string) {
 		for _, rl := range rules {
+			if rl.section {
+				// Its rules' targets start with its own.
+				walk(rl.fields, prefix)
+				continue
+			}
 			full := prefix
 			if !rl.tself {
 				if len(rl.tpath) == 0 {
@@ -100,12 +109,15 @@ func (c *compiler) checkTargets(r *Rules, tc TargetChecker) {
 				walk(rl.fields, full)
 				continue
 			}
+			if rl.kind == fromCopy {
+				copied = append(copied, full+sep)
+			}
 			mark(full)
 		}
 	}
 	walk(r.fields, root)
 	for _, req := range tc.Required() {
-		if written[req] {
+		if written[req] || slices.ContainsFunc(copied, func(p string) bool { return strings.HasPrefix(req, p) }) {
 			continue
 		}
 		parent := ""
@@ -226,6 +238,14 @@ func (c *compiler) checkSources(r *Rules, sc TargetChecker, root string) {
 	walk = func(rules []*rule, base string) {
 		for _, rl := range rules {
 			check(rl, base, rl.when, "when")
+			if rl.section {
+				walk(rl.fields, base)
+				continue
+			}
+			if rl.kind == fromCopy {
+				check(rl, base, rl.spath, "copy")
+				continue
+			}
 			if rl.group {
 				// Under a group the schema does not have, every field would
 				// fail too: one error, at the group, says it.

@@ -74,6 +74,13 @@ func TestLoadWith_TargetChecker(t *testing.T) {
 			[]string{"rules.yaml:9: rule x:Lines/x:Line: target x:R/x:Lines/x:Line/x:Qty/@unit is required by the schema and no rule writes it"}},
 		{"a required attribute", good, []string{"x:R/x:Doc/x:ID/@scheme"},
 			[]string{"rules.yaml:5: target x:R/x:Doc/x:ID/@scheme is required by the schema"}},
+		{"a section's rules, checked with its target", jsonToXML + "fields:\n  - target: x:Doc\n    when: id\n    fields:\n      - {target: x:ID, source: id}\n      - {target: x:Bogus, source: b}\n",
+			[]string{"x:R/x:Doc/x:ID", "x:R/x:Doc/x:Note"},
+			[]string{"rules.yaml:10: rule x:Doc/x:Bogus: target: x:R/x:Doc/x:Bogus: not in the schema",
+				"rules.yaml:5: target x:R/x:Doc/x:Note is required by the schema and no rule writes it"}},
+		{"a copy covers what the schema requires under it", jsonToXML + "fields:\n  - {target: x:Doc, copy: d, embedded: xml}\n  - {target: x:Opt, copy: d, embedded: xml}\n",
+			[]string{"x:R/x:Doc/x:ID", "x:R/x:Doc/x:Note/@lang", "x:R/x:Opt/x:Must", "x:R/x:Lines"},
+			[]string{"rules.yaml:5: target x:R/x:Lines is required by the schema and no rule writes it"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -39,6 +40,7 @@ const (
 	fromIndex              // $index: the 1-based position in the enclosing group
 	fromExpr               // expr:
 	fromConcat             // concat: [a, b]
+	fromCopy               // copy: an element copied whole
 )
 
 // caseMode is a rule's case: conversion.
@@ -97,8 +99,21 @@ type rule struct {
 	unknown   unknownMode
 	typ       jsonType
 	group     bool
+	section   bool // fields: without group:, a block sharing a target prefix and a when:
 	fields    []*rule
-	local     string // a local value's name
+	copy      *copySpec // fromCopy
+	local     string    // a local value's name
+}
+
+// copySpec says where a copy: rule finds the element it copies.
+type copySpec struct {
+	// embedded is "xml" or "base64" when the value at the source path is
+	// the text of a whole XML document (as it is, or base64-encoded),
+	// and "" when the path reaches the element itself (XML sources).
+	embedded string
+	// sel is the element to copy within an embedded document, from its
+	// root element; nil means the root itself.
+	sel *spath
 }
 
 // splitSpec cuts a value at sep: on a field, keeping part (1-based;
@@ -170,7 +185,7 @@ func (c *compiler) compile(root *yaml.Node) *Rules {
 	if !ok || isNull(fe.v) {
 		c.errf(line, "", "fields: at least one rule is required")
 	} else {
-		r.fields = c.rules(fe.v, "")
+		r.fields = c.rules(fe.v, "", false, nil)
 	}
 	if le, ok := top["local"]; ok {
 		r.locals = c.locals(le)
@@ -211,8 +226,9 @@ func (c *compiler) compileSource(e entry, line int) {
 	rootName := c.str(m["root"], "")
 	switch c.src.format {
 	case "json":
-		if rootName != "" || m["namespaces"].v != nil {
-			c.errf(e.v.Line, "", "source: root and namespaces apply to XML sources only")
+		// namespaces: serve select: paths into embedded XML documents.
+		if rootName != "" {
+			c.errf(e.v.Line, "", "source: root applies to XML sources only")
 		}
 	case "xml":
 		if rootName != "" {
@@ -269,8 +285,9 @@ func (c *compiler) compileTarget(e entry, line int) {
 	}
 }
 
-// rules compiles a list of rules (the file's fields, or a group's).
-func (c *compiler) rules(n *yaml.Node, parent string) []*rule {
+// rules compiles a list of rules: the file's fields, a group's (parent
+// names it) or a section's (sec; its rules' targets start with its own).
+func (c *compiler) rules(n *yaml.Node, parent string, inGroup bool, sec *rule) []*rule {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
 		c.errf(n.Line, parent, "fields: must be a list of rules (- target: …)")
@@ -278,16 +295,32 @@ func (c *compiler) rules(n *yaml.Node, parent string) []*rule {
 	}
 	out := make([]*rule, 0, len(n.Content))
 	for _, item := range n.Content {
-		r := c.rule(deref(item), parent != "", "")
+		r := c.rule(deref(item), inGroup, "", sec)
 		if r == nil {
 			continue
 		}
-		if r.kind == fromIndex && parent == "" {
+		if r.kind == fromIndex && !inGroup {
 			c.errf(r.line, r.target, "source: $index is a position in a group, and this rule is not in one")
 		}
 		out = append(out, r)
 	}
-	c.checkShapes(out, parent != "")
+	if sec == nil {
+		// A section's rules write beside their neighbours: their shapes are
+		// checked together, with the list the section is in.
+		c.checkShapes(flatten(out, nil), inGroup)
+	}
+	return out
+}
+
+// flatten lists rules with every section replaced by its rules.
+func flatten(rules, out []*rule) []*rule {
+	for _, r := range rules {
+		if r.section {
+			out = flatten(r.fields, out)
+			continue
+		}
+		out = append(out, r)
+	}
 	return out
 }
 
@@ -326,17 +359,26 @@ func (c *compiler) locals(e entry) []*rule {
 			continue
 		}
 		seen[name] = item.Line
-		if r := c.rule(item, false, name); r != nil {
+		if r := c.rule(item, false, name, nil); r != nil {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// groupKeys are the keys a group takes.
-var groupKeys = []string{"group", "target", "required", "when", "split", "fields", "note"}
+// groupKeys are the keys a group takes, sectionKeys a section's.
+var (
+	groupKeys   = []string{"group", "target", "required", "when", "split", "fields", "note"}
+	sectionKeys = []string{"target", "when", "fields", "note"}
+	// copyApart are the value keys that make no sense on a copy: rule: the
+	// element is copied as it is.
+	copyApart = []string{"join", "split", "trim", "table", "reverse", "unknown", "number", "date", "case", "default", "type", "separator"}
+)
 
-func (c *compiler) rule(n *yaml.Node, inGroup bool, local string) *rule {
+// rule compiles one rule: a field, a group, a section or (local != "") a
+// local value. Inside a section (sec), the rule's target is written after
+// the section's.
+func (c *compiler) rule(n *yaml.Node, inGroup bool, local string, sec *rule) *rule {
 	if n.Kind != yaml.MappingNode {
 		c.errf(n.Line, "", "a rule must be a mapping (- target: …, source: …)")
 		return nil
@@ -351,6 +393,8 @@ func (c *compiler) rule(n *yaml.Node, inGroup bool, local string) *rule {
 	}
 	if name == "" {
 		name = fmt.Sprintf("#%d", n.Line)
+	} else if sec != nil {
+		name = c.joinTarget(sec.target, name)
 	}
 	known := ruleKeys
 	if local != "" {
@@ -374,7 +418,7 @@ func (c *compiler) rule(n *yaml.Node, inGroup bool, local string) *rule {
 	}
 
 	r.target = c.str(m["target"], name)
-	if local != "" {
+	if local != "" || (sec != nil && r.target != "") {
 		r.target = name
 	}
 	r.required = c.boolean(m["required"], name)
@@ -386,6 +430,7 @@ func (c *compiler) rule(n *yaml.Node, inGroup bool, local string) *rule {
 	_, hasSource := m["source"]
 	_, hasExpr := m["expr"]
 	_, hasConcat := m["concat"]
+	_, hasCopy := m["copy"]
 	group := c.str(m["group"], name)
 
 	var err error
@@ -393,8 +438,18 @@ func (c *compiler) rule(n *yaml.Node, inGroup bool, local string) *rule {
 	case local != "":
 	case r.target == "":
 		errf("target: is required")
+	case sec != nil && c.str(m["target"], name) == ".":
+		r.tpath = sec.tpath // the section's element (or key) itself
 	case r.target == ".":
 		r.tself = true
+	case sec != nil:
+		// Its own part only: a section's bad target is reported once, at
+		// the section.
+		if r.tpath, err = c.targetPath(c.str(m["target"], name)); err != nil {
+			c.errf(at("target"), name, "target: %v", err)
+		} else if len(sec.tpath) > 0 {
+			r.tpath = append(slices.Clip(sec.tpath), r.tpath...)
+		}
 	default:
 		if r.tpath, err = c.targetPath(r.target); err != nil {
 			c.errf(at("target"), name, "target: %v", err)
@@ -442,26 +497,56 @@ func (c *compiler) rule(n *yaml.Node, inGroup bool, local string) *rule {
 		if fe, ok := m["fields"]; !ok || isNull(fe.v) || (deref(fe.v).Kind == yaml.SequenceNode && len(deref(fe.v).Content) == 0) {
 			errf("fields: a group needs at least one rule")
 		} else {
-			r.fields = c.rules(fe.v, name)
+			r.fields = c.rules(fe.v, name, true, nil)
 		}
 		return r
 	}
 
-	if _, ok := m["fields"]; ok {
-		c.errf(at("fields"), name, "fields: only a group (group: …) has nested rules")
+	if fe, ok := m["fields"]; ok && local == "" {
+		// A section: rules that share a target prefix and a condition,
+		// read in the same item as the section itself.
+		r.section = true
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := deref(n.Content[i]); !contains(sectionKeys, k.Value) && contains(ruleKeys, k.Value) {
+				c.errf(k.Line, name, "%s: does not apply to a section (fields: without group:); a section takes %s", k.Value, strings.Join(sectionKeys, ", "))
+			}
+		}
+		switch {
+		case r.tself:
+			c.errf(at("target"), name, "target: a section's target is the element its rules write under, not \".\"")
+		case len(r.tpath) > 0 && r.tpath[len(r.tpath)-1].attr:
+			c.errf(at("target"), name, "target: a section's target must be an element, not an attribute")
+		case slices.ContainsFunc(r.tpath, func(s tstep) bool { return s.appendNew }):
+			c.errf(at("target"), name, "target: [+] in a section's target would append a new element for each of its rules; put [+] on the rules' own targets")
+		}
+		if isNull(fe.v) || (deref(fe.v).Kind == yaml.SequenceNode && len(deref(fe.v).Content) == 0) {
+			errf("fields: a section needs at least one rule")
+		} else {
+			r.fields = c.rules(fe.v, name, inGroup, r)
+		}
+		return r
 	}
+
 	r.source = c.str(m["source"], name)
 	kinds := 0
-	for _, has := range []bool{hasSource, hasValue, hasExpr, hasConcat} {
+	for _, has := range []bool{hasSource, hasValue, hasExpr, hasConcat, hasCopy} {
 		if has {
 			kinds++
 		}
 	}
+	choice := "source, value, expr, concat or copy"
+	if local != "" {
+		choice = "source, value, expr or concat"
+	}
 	switch {
 	case kinds > 1:
-		errf("set one of source, value, expr or concat, not several")
+		errf("set one of %s, not several", choice)
 	case kinds == 0:
-		errf("source, value, expr or concat is required")
+		errf("%s is required", choice)
+	case hasCopy:
+		r.kind = fromCopy
+		r.source = c.str(m["copy"], name)
+		r.copy = c.copySpec(m, r, name)
 	case hasValue:
 		r.kind = fromConstant
 		r.value = c.str(m["value"], name)
@@ -492,6 +577,13 @@ func (c *compiler) rule(n *yaml.Node, inGroup bool, local string) *rule {
 	default:
 		if r.spath, err = c.sourcePath(r.source); err != nil {
 			c.errf(at("source"), name, "source: %v", err)
+		}
+	}
+	if !hasCopy {
+		for _, k := range []string{"embedded", "select"} {
+			if _, ok := m[k]; ok {
+				c.errf(at(k), name, "%s: applies to copy: only", k)
+			}
 		}
 	}
 	if _, ok := m["separator"]; ok {
@@ -732,7 +824,7 @@ func (c *compiler) checkShapes(rules []*rule, nested bool) {
 			// An attribute sits beside text and children alike: only the
 			// owner's ancestors must be containers.
 			n -= 2
-		case r.group:
+		case r.group, r.kind == fromCopy:
 			// Every item element holds the group's fields.
 		default:
 			full := strings.Join(keys, "/")

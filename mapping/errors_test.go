@@ -37,7 +37,7 @@ func TestLoad_Errors(t *testing.T) {
 			[]string{`rules.yaml:3: source.format: must be json or xml, got "csv"`, `rules.yaml:4: target.format: must be xml or json, got "yaml"`}},
 		{"unknown source key", "document: d\ndirection: inbound\nsource: {format: json, rot: x}\ntarget: {format: json}\nfields: [{target: a, value: v}]\n", []string{`rules.yaml:3: source: unknown key "rot"`}},
 		{"XML options on JSON", "document: d\ndirection: inbound\nsource: {format: json, root: a}\ntarget: {format: json, namespaces: {a: urn:a}}\nfields: [{target: a, value: v}]\n",
-			[]string{"source: root and namespaces apply to XML sources only", "target: root and namespaces apply to XML targets only"}},
+			[]string{"source: root applies to XML sources only", "target: root and namespaces apply to XML targets only"}},
 		{"XML target without root", "document: d\ndirection: inbound\nsource: {format: json}\ntarget: {format: xml}\nfields: [{target: a, value: v}]\n", []string{"target.root: is required"}},
 		{"undeclared root prefix", "document: d\ndirection: inbound\nsource: {format: xml, root: q:R}\ntarget: {format: xml, root: z:R}\nfields: [{target: a, value: v}]\n",
 			[]string{`rules.yaml:3: source.root: prefix "q" is not declared`, `rules.yaml:4: target.root: prefix "z" is not declared`}},
@@ -52,8 +52,8 @@ func TestLoad_Errors(t *testing.T) {
 		{"a rule that is not a mapping", jsonToXML + "fields:\n  - x:A\n", []string{"rules.yaml:6: a rule must be a mapping"}},
 		{"fields not a list", jsonToXML + "fields: {target: x:A}\n", []string{"rules.yaml:5: fields: must be a list"}},
 		{"missing target", jsonToXML + "fields:\n  - {source: a}\n", []string{"rules.yaml:6: rule #6: target: is required"}},
-		{"source and value", jsonToXML + "fields:\n  - {target: x:A, source: a, value: b}\n", []string{"rules.yaml:6: rule x:A: set one of source, value, expr or concat, not several"}},
-		{"neither source nor value", jsonToXML + "fields:\n  - {target: x:A}\n", []string{"rules.yaml:6: rule x:A: source, value, expr or concat is required"}},
+		{"source and value", jsonToXML + "fields:\n  - {target: x:A, source: a, value: b}\n", []string{"rules.yaml:6: rule x:A: set one of source, value, expr, concat or copy, not several"}},
+		{"neither source nor value", jsonToXML + "fields:\n  - {target: x:A}\n", []string{"rules.yaml:6: rule x:A: source, value, expr, concat or copy is required"}},
 		{"empty value", jsonToXML + "fields:\n  - {target: x:A, value: \"\"}\n", []string{"rules.yaml:6: rule x:A: value: is empty"}},
 		{"not a boolean", jsonToXML + "fields:\n  - {target: x:A, source: a, required: always}\n", []string{`rules.yaml:6: rule x:A: required: must be true or false, got "always"`}},
 		{"undeclared target prefix", jsonToXML + "fields:\n  - {target: y:A, source: a}\n", []string{`rules.yaml:6: rule y:A: target: prefix "y" is not declared in namespaces`}},
@@ -83,7 +83,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"group with field keys", jsonToXML + "fields:\n  - {group: items, target: x:I, table: t, fields: [{target: x:V, source: v}]}\n", []string{"rule x:I: table: does not apply to a group"}},
 		{"group onto an attribute", jsonToXML + "fields:\n  - {group: items, target: x:I/@a, fields: [{target: x:V, source: v}]}\n", []string{"rule x:I/@a: target: a group's target must be an element"}},
 		{"group of an attribute", xmlSource + "fields:\n  - {group: x:A/@b, target: l, fields: [{target: v, source: .}]}\n", []string{"rules.yaml:6: rule l: group: a group repeats elements, not an attribute"}},
-		{"fields without group", jsonToXML + "fields:\n  - {target: x:I, source: a, fields: [{target: x:V, source: v}]}\n", []string{"rule x:I: fields: only a group"}},
+		{"fields without group: a section takes no value", jsonToXML + "fields:\n  - {target: x:I, source: a, fields: [{target: x:V, source: v}]}\n", []string{"rules.yaml:6: rule x:I: source: does not apply to a section (fields: without group:); a section takes target, when, fields, note"}},
 		{"errors inside nested groups", jsonToXML + "fields:\n  - group: a\n    target: x:A\n    fields:\n      - group: b\n        target: x:B\n        fields:\n          - {target: x:C, source: c, case: title}\n",
 			[]string{"rules.yaml:12: rule x:C: case: must be upper or lower"}},
 
@@ -109,7 +109,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"a table declared twice", jsonToXML + "tables:\n  t: {values: {a: b}}\n  t: {values: {a: c}}\nfields:\n  - {target: x:A, source: a, table: t}\n", []string{`rules.yaml:7: tables: "t" is declared twice`}},
 
 		{"several problems at once, in file order", jsonToXML + "fields:\n  - {target: x:A}\n  - {target: x:B, source: b, case: title}\n",
-			[]string{"rules.yaml:6: rule x:A: source, value, expr or concat is required\nrules.yaml:7: rule x:B: case:"}},
+			[]string{"rules.yaml:6: rule x:A: source, value, expr, concat or copy is required\nrules.yaml:7: rule x:B: case:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -312,7 +312,7 @@ func TestLoad_LanguageErrors(t *testing.T) {
 		{"expr: src() of an undeclared prefix", xmlToJSON + "fields:\n  - {target: a, expr: 'src(\"q:A\")'}\n", []string{`rules.yaml:6: rule a: expr: src("q:A"): prefix "q" is not declared`}},
 		{"expr: lookup() in an undeclared table", jsonToJSON + "fields:\n  - {target: a, expr: 'lookup(\"nope\", a)'}\n", []string{`rules.yaml:6: rule a: expr: lookup("nope", …): table "nope" is not declared`}},
 		{"expr: empty", jsonToJSON + "fields:\n  - {target: a, expr: \" \"}\n", []string{"rules.yaml:6: rule a: expr: is empty"}},
-		{"expr and source", jsonToJSON + "fields:\n  - {target: a, source: a, expr: a}\n", []string{"rules.yaml:6: rule a: set one of source, value, expr or concat, not several"}},
+		{"expr and source", jsonToJSON + "fields:\n  - {target: a, source: a, expr: a}\n", []string{"rules.yaml:6: rule a: set one of source, value, expr, concat or copy, not several"}},
 		{"expr on a group", jsonToJSON + "fields:\n  - {group: l, target: l, expr: a, fields: [{target: v, source: v}]}\n", []string{"rules.yaml:6: rule l: expr: does not apply to a group"}},
 
 		// Conditions.

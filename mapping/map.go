@@ -168,6 +168,9 @@ func (r *Rules) run(src node, explain bool) (*Output, error) {
 			}
 		}
 		m.apply(r.fields, src, xmlSink{root}, nil)
+		if len(m.copies) > 0 {
+			m.adoptNamespaces(root)
+		}
 	} else {
 		obj = &object{}
 		m.apply(r.fields, src, jsonSink{obj}, nil)
@@ -226,6 +229,7 @@ type mapper struct {
 	ex       *explainer // nil unless explaining
 	buf      []string   // scratch for join and concat
 	fromDef  bool       // the last valueOf wrote the default, for explanations
+	copies   []copied   // what copy: rules wrote, in order
 }
 
 type rootKey struct {
@@ -329,6 +333,10 @@ func (m *mapper) fail(rl *rule, sc *scope, err error) {
 		src = sp + "expr: " + rl.source
 	case rl.kind == fromIndex:
 		src = rl.source
+	case rl.kind == fromCopy && rl.spath != nil && rl.spath.root:
+		src = "copy: " + rl.source
+	case rl.kind == fromCopy:
+		src = "copy: " + sp + rl.source
 	}
 	m.errs = append(m.errs, &FieldError{Target: tp + rl.target, Source: src, Line: rl.line, Err: err})
 }
@@ -360,8 +368,15 @@ func (m *mapper) apply(rules []*rule, src node, dst sink, sc *scope) {
 		if !m.when(rl, src, sc) {
 			continue
 		}
-		if rl.group {
+		switch {
+		case rl.group:
 			m.group(rl, src, dst, sc)
+			continue
+		case rl.section:
+			m.apply(rl.fields, src, dst, sc)
+			continue
+		case rl.kind == fromCopy:
+			m.copyElement(rl, src, dst, sc)
 			continue
 		}
 		v, err := m.valueOf(rl, src, sc)

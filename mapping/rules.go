@@ -262,7 +262,7 @@ var (
 	formatKeys = []string{"format", "root", "namespaces"}
 	tableKeys  = []string{"file", "values"}
 	dateKeys   = []string{"from", "to", "zone"}
-	ruleKeys   = []string{"target", "source", "value", "expr", "concat", "separator", "join", "split", "required", "default",
+	ruleKeys   = []string{"target", "source", "value", "expr", "concat", "copy", "embedded", "select", "separator", "join", "split", "required", "default",
 		"date", "number", "table", "reverse", "unknown", "trim", "case", "type", "when", "group", "fields", "note"}
 	localKeys = []string{"name", "source", "value", "expr", "concat", "separator", "join", "split", "required", "default",
 		"date", "number", "table", "reverse", "unknown", "trim", "case", "when", "note"}
