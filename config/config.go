@@ -25,14 +25,18 @@ import (
 
 // Config is one node's complete configuration.
 type Config struct {
-	Node      Node                `yaml:"node"`
-	Listen    Listen              `yaml:"listen"`
-	TLS       TLS                 `yaml:"tls"`
-	Limits    Limits              `yaml:"limits"`
-	Delivery  Delivery            `yaml:"delivery"`
-	Store     Store               `yaml:"store"`
-	Outbox    Outbox              `yaml:"outbox"`
-	Signing   []Signing           `yaml:"signing"`
+	Node     Node      `yaml:"node"`
+	Listen   Listen    `yaml:"listen"`
+	TLS      TLS       `yaml:"tls"`
+	Limits   Limits    `yaml:"limits"`
+	Delivery Delivery  `yaml:"delivery"`
+	Store    Store     `yaml:"store"`
+	Outbox   Outbox    `yaml:"outbox"`
+	Signing  []Signing `yaml:"signing"`
+	// Exporters is how an exporter's signature that a payload already
+	// carries (a certificate of origin the exporter signed) is verified
+	// before it is kept.
+	Exporters Exporters           `yaml:"exporters"`
 	Documents map[string]Document `yaml:"documents"`
 	// RulesDir is where rule files are read from. Empty means the rule files
 	// shipped inside the binary (package rules).
@@ -121,6 +125,24 @@ type Signing struct {
 	// or exporter (the exporter's own signature on a certificate of origin,
 	// applied by the node when the legacy VUCE does not carry it).
 	Role string `yaml:"role"`
+}
+
+// Exporters are this country's exporters as signers of their own
+// certificates of origin: in the legacy VUCE, or with their own software,
+// before the certifying entity certifies. A payload that carries such a
+// signature (over #COD) has it verified against these CAs — chain,
+// validity, revocation — and kept as it is; the node's exporter key
+// (signing, role exporter) is used only for payloads that carry none.
+type Exporters struct {
+	// CA lists the CA certificates (PEM files) exporters' signing
+	// certificates must chain to. Empty: a payload carrying an exporter's
+	// signature is refused.
+	CA []string `yaml:"ca"`
+	// Revocation of exporters' certificates, as for partners.
+	Revocation Revocation `yaml:"revocation"`
+	// AcceptSHA1 accepts exporters' RSA-SHA1 signatures and SHA-1
+	// digests, which certificates of origin in circulation still use.
+	AcceptSHA1 bool `yaml:"accept_sha1"`
 }
 
 // Document describes a document type's standard form: where its ID and its
@@ -470,6 +492,9 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.Signing[i].Key)
 		abs(&c.Signing[i].Cert)
 	}
+	for i := range c.Exporters.CA {
+		abs(&c.Exporters.CA[i])
+	}
 	for cc, p := range c.Partners {
 		for i := range p.CA {
 			abs(&p.CA[i])
@@ -594,6 +619,9 @@ func (c *Config) Defaults() {
 		if r.Response.ErrorBody == "" {
 			r.Response.ErrorBody = `{"tracking_id":"{{.TrackingID}}","error":{{json .Error}}}`
 		}
+	}
+	if c.Exporters.Revocation.Policy == "" {
+		c.Exporters.Revocation.Policy = "hard-fail"
 	}
 	for cc, p := range c.Partners {
 		if p.Revocation.Policy == "" {

@@ -153,6 +153,14 @@ func TestLoad_SignatureProfiles(t *testing.T) {
 		{"bad role", func(s string) string {
 			return strings.Replace(s, "signing:\n", "signing:\n  - {documents: [sps], key: files/official.key, cert: files/official.pem, role: notary}\n", 1)
 		}, []string{`signing[0].role: must be official or exporter, got "notary"`}},
+		{"a cod route with no way to the exporter's signature", func(s string) string {
+			s = strings.Replace(s, "documents:\n", "documents:\n"+cod, 1)
+			s = strings.Replace(s, "  - documents: [sps]\n", "  - documents: [sps, cod]\n", 1)
+			return strings.Replace(s, "routes:\n", "routes:\n  - {name: cod-out, document: cod, path: /api/cod, rules: CL/cod.outbound.yaml}\n", 1)
+		}, []string{`routes[0].document: cod is signed by the exporter first: add a signing entry with role: exporter for it (applied when the payload carries no exporter's signature), or exporters.ca (to keep the one it carries), or both`}},
+		{"exporters: a missing CA file, a bad policy, a bad CRL", func(s string) string {
+			return strings.Replace(s, "documents:\n", "exporters:\n  ca: [files/nope.pem]\n  revocation: {policy: maybe, crls: [ftp://crl.example]}\ndocuments:\n", 1)
+		}, []string{`exporters.ca[0]: `, `exporters.revocation.policy: must be hard-fail or soft-fail, got "maybe"`, `exporters.revocation.crls[0]: must be an http:// or https:// URL, got "ftp://crl.example"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -149,6 +149,11 @@ func (c *Config) Validate() error {
 		v.file(k+".cert", s.Cert, true)
 	}
 
+	for i, f := range c.Exporters.CA {
+		v.file(fmt.Sprintf("exporters.ca[%d]", i), f, true)
+	}
+	v.revocation("exporters.revocation", c.Exporters.Revocation)
+
 	if c.RulesDir != "" {
 		if st, err := os.Stat(c.RulesDir); err != nil || !st.IsDir() {
 			v.addf("rules_dir", "%q is not a readable directory", c.RulesDir)
@@ -169,8 +174,8 @@ func (c *Config) Validate() error {
 			v.addf(k+".document", "unknown document type %q (not under documents)", r.Document)
 		} else if !signed[r.Document] {
 			v.addf(k+".document", "no signing entry covers document type %q", r.Document)
-		} else if c.Documents[r.Document].Signature == "aladi-cod" && !exporterSigned[r.Document] {
-			v.addf(k+".document", "%s is signed by the exporter first: add a signing entry with role: exporter for it", r.Document)
+		} else if c.Documents[r.Document].Signature == "aladi-cod" && !exporterSigned[r.Document] && len(c.Exporters.CA) == 0 {
+			v.addf(k+".document", "%s is signed by the exporter first: add a signing entry with role: exporter for it (applied when the payload carries no exporter's signature), or exporters.ca (to keep the one it carries), or both", r.Document)
 		} else if r.Partner == "" && c.Documents[r.Document].Destination == "" {
 			v.addf(k+".partner", "required because documents.%s.destination is not set", r.Document)
 		}
@@ -270,16 +275,7 @@ func (c *Config) Validate() error {
 		if p.OutboundAuth.PasswordHash != "" {
 			v.addf(k+".outbound_auth.password_hash", "not allowed: outbound credentials are sent, so the plain password is needed")
 		}
-		switch p.Revocation.Policy {
-		case "hard-fail", "soft-fail":
-		default:
-			v.addf(k+".revocation.policy", "must be hard-fail or soft-fail, got %q", p.Revocation.Policy)
-		}
-		for i, u := range p.Revocation.CRLs {
-			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-				v.addf(fmt.Sprintf("%s.revocation.crls[%d]", k, i), "must be an http:// or https:// URL, got %q", u)
-			}
-		}
+		v.revocation(k+".revocation", p.Revocation)
 		in := p.InboundAuth
 		switch {
 		case in.Username == "":
@@ -307,6 +303,19 @@ func (c *Config) Validate() error {
 	v.console(&c.Console)
 	v.notify(&c.Notify)
 	return v.err()
+}
+
+func (v *validator) revocation(key string, r Revocation) {
+	switch r.Policy {
+	case "hard-fail", "soft-fail":
+	default:
+		v.addf(key+".policy", "must be hard-fail or soft-fail, got %q", r.Policy)
+	}
+	for i, u := range r.CRLs {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			v.addf(fmt.Sprintf("%s.crls[%d]", key, i), "must be an http:// or https:// URL, got %q", u)
+		}
+	}
 }
 
 func (v *validator) emails(key string, list []string) {

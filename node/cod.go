@@ -1,10 +1,10 @@
 package node
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/proxy"
@@ -14,26 +14,31 @@ import (
 // routeSigner is how a route's documents are signed: one enveloped
 // signature by the official, or — for the ALADI certificate of origin —
 // the exporter's signature over #COD and then the official's over #CODEH.
-func routeSigner(profile string, official, exporter *signer) proxy.Signer {
+func routeSigner(profile string, official, exporter *signer, exporters *certs.CODVerifier) proxy.Signer {
 	if profile != "aladi-cod" {
 		if official == nil {
 			return nil
 		}
 		return official
 	}
-	return codSigner{exporter: exporter, official: official}
+	return codSigner{exporter: exporter, official: official, exporters: exporters}
 }
 
-// codSigner signs a mapped (unsigned) certificate of origin twice.
-type codSigner struct{ exporter, official *signer }
+// codSigner signs a mapped certificate of origin. The exporter's signature
+// is the one the payload carried, verified (rules copy the exporter's
+// signed part unchanged), or else applied with the node's exporter key;
+// the certifying official then signs CODEH.
+type codSigner struct {
+	exporter, official *signer
+	// exporters verifies an exporter's signature the document carries;
+	// nil: such a document is refused (exporters.ca is not configured).
+	exporters *certs.CODVerifier
+}
 
 // SignElement implements proxy.Signer.
 func (s codSigner) SignElement(root *etree.Element) (*etree.Element, error) {
 	if s.official == nil {
-		return nil, errors.New("no certifying official is configured to sign certificates of origin (signing: role official)")
-	}
-	if s.exporter == nil {
-		return nil, errors.New("the certificate of origin has no exporter signature and no exporter key is configured (signing: role exporter)")
+		return nil, fmt.Errorf("no certifying official is configured to sign certificates of origin (signing: role official)")
 	}
 	doc := etree.NewDocument()
 	doc.SetRoot(root)
@@ -41,8 +46,22 @@ func (s codSigner) SignElement(root *etree.Element) (*etree.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b, err = s.exporter.current().SignCODExporter(b); err != nil {
-		return nil, fmt.Errorf("exporter's signature: %w", err)
+	if carriesExporterSignature(root) {
+		if s.exporters == nil {
+			return nil, fmt.Errorf("%w: the certificate of origin carries the exporter's signature, and no exporters' CA is configured to verify it (exporters.ca)", proxy.ErrUnsignable)
+		}
+		// Verified in the document as it will travel: a copy that changed
+		// what the exporter signed fails here, not at the partner.
+		if _, err := s.exporters.VerifyExporter(b); err != nil {
+			return nil, fmt.Errorf("%w: the exporter's signature it carries: %w", proxy.ErrUnsignable, err)
+		}
+	} else {
+		if s.exporter == nil {
+			return nil, fmt.Errorf("%w: the certificate of origin carries no exporter's signature and no exporter key is configured to apply one (signing: role exporter)", proxy.ErrUnsignable)
+		}
+		if b, err = s.exporter.current().SignCODExporter(b); err != nil {
+			return nil, fmt.Errorf("exporter's signature: %w", err)
+		}
 	}
 	if b, err = s.official.current().SignCODOfficial(b); err != nil {
 		return nil, fmt.Errorf("official's signature: %w", err)
@@ -52,6 +71,32 @@ func (s codSigner) SignElement(root *etree.Element) (*etree.Element, error) {
 		return nil, err
 	}
 	return signed.Root(), nil
+}
+
+// carriesExporterSignature reports whether a ds:Signature sits in
+// CODExporter, where the exporter's goes. Whether it is one, over #COD,
+// and valid is VerifyExporter's business.
+func carriesExporterSignature(root *etree.Element) bool {
+	found := false
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		for _, c := range e.ChildElements() {
+			if found {
+				return
+			}
+			if c.Tag == "CODExporter" {
+				for _, s := range c.ChildElements() {
+					if s.Tag == dsig.SignatureTag && s.NamespaceURI() == dsig.Namespace {
+						found = true
+					}
+				}
+				continue
+			}
+			walk(c)
+		}
+	}
+	walk(root)
+	return found
 }
 
 // codVerifier verifies both signatures of a certificate of origin and

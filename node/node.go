@@ -187,8 +187,38 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		n.watch("signing", signer.Certificate())
 	}
 
-	// Partners.
 	limits := xmlsafe.Limits{MaxBytes: cfg.Limits.MaxBodyBytes, MaxDepth: cfg.Limits.MaxDepth}
+
+	// This country's exporters, who may sign their certificates of origin
+	// before the legacy VUCE sends them: their signatures are verified
+	// against exporters.ca and kept.
+	var exporterTrust *certs.CODVerifier
+	if e := cfg.Exporters; len(e.CA) > 0 {
+		cas, err := certs.LoadCertificates(e.CA...)
+		if err != nil {
+			fail("exporters.ca", err)
+		} else {
+			pool := x509.NewCertPool()
+			for _, c := range cas {
+				pool.AddCert(c)
+				n.watch("exporter-ca", c)
+			}
+			policy := certs.HardFail
+			if e.Revocation.Policy == "soft-fail" {
+				policy = certs.SoftFail
+			}
+			exporterTrust = &certs.CODVerifier{
+				Exporters: &certs.Verifier{
+					Roots: pool, Limits: limits, AllowSHA1: e.AcceptSHA1,
+					Revocation: &certs.Revocation{CRLs: e.Revocation.CRLs}, RevocationPolicy: policy,
+					Warn: func(msg string) { logger.Warn("revocation", "exporters", cfg.Node.Country, "warning", msg) },
+				},
+				AllowSHA1: e.AcceptSHA1, Limits: limits,
+			}
+		}
+	}
+
+	// Partners.
 	peers := map[string]*proxy.Peer{}
 	deliveryPartners := map[string]delivery.Partner{}
 	for cc, p := range cfg.Partners {
@@ -321,7 +351,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		rt := &proxy.Route{
 			Name: r.Name, Document: r.Document, Method: r.Method, Path: r.Path,
 			ForwardHosts: r.ForwardHosts, Partner: r.Partner, Wait: r.Response.Wait,
-			Signer: routeSigner(cfg.Documents[r.Document].Signature, signers[r.Document], exporters[r.Document]), Spec: specs[r.Document],
+			Signer: routeSigner(cfg.Documents[r.Document].Signature, signers[r.Document], exporters[r.Document], exporterTrust), Spec: specs[r.Document],
 			Status: r.Response.Status, ContentType: r.Response.ContentType,
 		}
 		n.rules.add(key+".rules", r.Rules, r.Document, "outbound")

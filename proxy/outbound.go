@@ -72,6 +72,12 @@ type Signer interface {
 	SignElement(root *etree.Element) (*etree.Element, error)
 }
 
+// ErrUnsignable is wrapped by a Signer's error when the document, not the
+// node, is at fault: a signature it already carries does not verify, or
+// it lacks one the node cannot apply. The legacy VUCE is answered 422 and
+// nothing is queued.
+var ErrUnsignable = errors.New("the document cannot be signed as it is")
+
 // Route is one kind of outbound document the legacy VUCE sends.
 type Route struct {
 	Name     string
@@ -294,7 +300,11 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	start = time.Now()
 	signed, err := rt.Signer.SignElement(root)
 	if err != nil {
-		return fail(http.StatusInternalServerError, "sign", fmt.Errorf("signing: %w", err))
+		status := http.StatusInternalServerError
+		if errors.Is(err, ErrUnsignable) {
+			status = http.StatusUnprocessableEntity
+		}
+		return fail(status, "sign", fmt.Errorf("signing: %w", err))
 	}
 	out.XML.SetRoot(signed)
 	var buf bytes.Buffer
