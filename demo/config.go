@@ -115,6 +115,11 @@ signing:
     role: exporter
     key: {{.PKI}}/{{.Country}}/exporter.key
     cert: {{.PKI}}/{{.Country}}/exporter.pem
+# Exporters of {{.Country}} who sign their certificates of origin themselves:
+# a signature a payload carries is verified against the country's CA and
+# kept (the key above signs only payloads that carry none).
+exporters:
+  ca: [{{.PKI}}/{{.Country}}/ca.pem]
 {{- end}}
 documents:
   sps:

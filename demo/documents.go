@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,18 +12,21 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/demo/legacysim"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/rules"
+	"github.com/vucelink/vucelink/xmlsafe"
 )
 
 // Document types other than the phytosanitary certificate come from the
@@ -152,6 +156,12 @@ func (n *Network) SendExample(ctx context.Context, d *extraDocument, from, file 
 	if strings.HasSuffix(file, ".xml") {
 		ct = "application/xml"
 	}
+	if strings.Contains(path.Base(file), "exporter-signed.") {
+		if body, err = n.resignExporterPart(body, from); err != nil {
+			res.Problems = append(res.Problems, file+": "+err.Error())
+			return res
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.Nodes[from].Addr("legacy")+RoutePath(d.Name), bytes.NewReader(body))
 	if err != nil {
 		res.Problems = append(res.Problems, err.Error())
@@ -233,4 +243,61 @@ func exampleTrips(docs []*extraDocument, nodes map[string]bool) []struct {
 		}
 	}
 	return out
+}
+
+// signedEnvelope finds the exporter's signed certificate of origin inside
+// an XML payload: the whole envelope, as it was signed.
+var signedEnvelope = regexp.MustCompile(`(?s)<(\w+:)?Envelope\b.*</(\w+:)?Envelope>`)
+
+// resignExporterPart makes an exporter-signed example's signed part (a
+// certificate of origin its exporter signed, base64 in JSON or inside the
+// XML payload) signed by the demo exporter of country cc instead: the
+// example's own exporter has a development CA of the examples, which the
+// demo's nodes rightly do not trust. The nodes then keep the signature.
+func (n *Network) resignExporterPart(body []byte, cc string) ([]byte, error) {
+	signer, err := certs.LoadSigner(filepath.Join(n.PKI, cc, "exporter.key"), filepath.Join(n.PKI, cc, "exporter.pem"))
+	if err != nil {
+		return nil, err
+	}
+	resign := func(signed []byte) ([]byte, error) {
+		doc, err := xmlsafe.Parse(signed, xmlsafe.Limits{})
+		if err != nil {
+			return nil, err
+		}
+		for _, exp := range doc.FindElements("//CODExporter") {
+			for _, sig := range exp.ChildElements() {
+				if sig.Tag == "Signature" {
+					exp.RemoveChild(sig)
+				}
+			}
+		}
+		unsigned, err := doc.WriteToBytes()
+		if err != nil {
+			return nil, err
+		}
+		return signer.SignCODExporter(unsigned)
+	}
+	if loc := signedEnvelope.FindIndex(body); loc != nil && bytes.HasPrefix(bytes.TrimSpace(body), []byte("<")) {
+		part, err := resign(body[loc[0]:loc[1]])
+		if err != nil {
+			return nil, err
+		}
+		return append(append(append([]byte(nil), body[:loc[0]]...), part...), body[loc[1]:]...), nil
+	}
+	var p map[string]any
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, err
+	}
+	cert, _ := p["certificado"].(map[string]any)
+	enc, _ := cert["codFirmadoExportador"].(string)
+	signed, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || enc == "" {
+		return nil, fmt.Errorf("no certificado.codFirmadoExportador in base64: %v", err)
+	}
+	part, err := resign(signed)
+	if err != nil {
+		return nil, err
+	}
+	cert["codFirmadoExportador"] = base64.StdEncoding.EncodeToString(part)
+	return json.MarshalIndent(p, "", "  ")
 }

@@ -158,3 +158,20 @@ func TestLoad_CopyAndSectionErrors(t *testing.T) {
 		})
 	}
 }
+
+// --explain says which rule copied an element, from where, and how much.
+func TestMapExplain_Copy(t *testing.T) {
+	r := mustLoadInline(t, "document: d\ndirection: outbound\nsource: {format: json, namespaces: {e: urn:env}}\ntarget: {format: xml, root: env:Envelope, namespaces: {env: urn:env}}\nfields:\n  - {target: env:Body/Part, copy: firmado, embedded: xml, select: e:Body/Part}\n")
+	in := `{"firmado":"` + strings.NewReplacer(`"`, `\"`, "\n", `\n`, "\t", `\t`).Replace(signedPart) + `"}`
+	out, err := r.MapExplain([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Explain) != 1 {
+		t.Fatalf("explain %v", out.Explain)
+	}
+	want := `/ns1:Envelope/ns1:Body/Part = "(3 elements copied)" <- copy: firmado → e:Body/Part (rules.yaml:6)`
+	if got := out.Explain[0].String(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

@@ -52,7 +52,11 @@
 // as is) or nothing is output, or ErrRequired when required. A top-level
 // local: section lists values ({name, source, …}) taken from the payload
 // for the node itself and returned in Output.Local, never written to the
-// document. README.md in this directory describes the language in full.
+// document. A rule with copy: (and embedded:, select:) writes an element of
+// the payload whole — a part someone else signed — and brings the
+// namespaces it had in scope along; a rule with fields: and no group: is a
+// section, its rules written under its target when its when: holds.
+// README.md in this directory describes the language in full.
 //
 // # Paths
 //
