@@ -5,6 +5,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/beevik/etree"
+
+	"github.com/vucelink/vucelink/xmlsafe"
 )
 
 // certificate builds a native JSON certificate with n line items, each with
@@ -173,7 +177,9 @@ func FuzzMap(f *testing.F) {
 	// Expressions, predicates, $root, numbers, split and join.
 	completeOut := mustLoad(f, "complete/consignment.outbound.yaml")
 	completeIn := mustLoad(f, "complete/consignment.inbound.yaml")
-	for _, name := range []string{"sps/cert.json", "order.json", "complete/consignment.json"} {
+	// copy: of an embedded document, and a section.
+	copyOut := mustLoad(f, "copy/signed.outbound.yaml")
+	for _, name := range []string{"sps/cert.json", "order.json", "complete/consignment.json", "copy/signed.json"} {
 		data, err := os.ReadFile("testdata/" + name)
 		if err != nil {
 			f.Fatal(err)
@@ -188,8 +194,9 @@ func FuzzMap(f *testing.F) {
 		f.Add(data, true)
 	}
 	f.Add([]byte(`{"productos":{"descripcion":"x","bultos":[null,{"tipo":"\u0000"}]}}`), false)
+	f.Add([]byte(`{"texto":"<e xmlns:x=\"urn:x\" xmlns=\"urn:d\"><x:a k=\"v\"/></e>","v":"1","l":["a"],"sello":"S"}`), false)
 	f.Fuzz(func(t *testing.T, data []byte, asXML bool) {
-		rules := []*Rules{jsonRules, completeOut}
+		rules := []*Rules{jsonRules, completeOut, copyOut}
 		if asXML {
 			rules = []*Rules{xmlRules, xmlToXMLRules, completeIn}
 		}
@@ -206,15 +213,51 @@ func FuzzMap(f *testing.F) {
 				t.Fatalf("mapped but cannot serialize: %v", err)
 			}
 			if out.XML != nil {
-				// Whatever the standard XML holds must be readable XML.
-				if _, err := xmlRules.Map(b); err != nil && !isFieldErrors(err) {
+				// Whatever the standard XML holds must be readable XML,
+				// every prefix in it declared (copies bring theirs along).
+				doc, err := xmlsafe.Parse(b, xmlsafe.Limits{})
+				if err != nil {
 					t.Fatalf("output is not parseable XML: %v\n%s", err, b)
+				}
+				if p := undeclaredPrefix(doc.Root()); p != "" {
+					t.Fatalf("output uses prefix %q without declaring it:\n%s", p, b)
 				}
 			} else if _, err := jsonRules.Map(b); err != nil && !isFieldErrors(err) {
 				t.Fatalf("output is not valid JSON: %v\n%s", err, b)
 			}
 		}
 	})
+}
+
+// undeclaredPrefix is a prefix used in e or below that no declaration in
+// scope binds, or "".
+func undeclaredPrefix(e *etree.Element) string {
+	bound := func(prefix string) bool {
+		return prefix == "" || prefix == "xml" || prefix == "xmlns" || scopeHas(e, prefix)
+	}
+	if !bound(e.Space) {
+		return e.Space
+	}
+	for _, a := range e.Attr {
+		if !bound(a.Space) {
+			return a.Space
+		}
+	}
+	for _, c := range e.ChildElements() {
+		if p := undeclaredPrefix(c); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+func scopeHas(e *etree.Element, prefix string) bool {
+	for ; e != nil; e = e.Parent() {
+		if declares(e, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func isFieldErrors(err error) bool {
