@@ -121,12 +121,7 @@ func (m *mapper) copyElement(rl *rule, src node, dst sink, sc *scope) {
 		m.fail(rl, sc, fmt.Errorf("%w: copy: needs an XML target", ErrBadValue))
 		return
 	}
-	into := x.e
-	last := len(rl.tpath) - 1
-	for i := range rl.tpath[:last] {
-		into = child(into, &rl.tpath[i])
-	}
-	into = child(into, &rl.tpath[last])
+	into := child(parentOf(x.e, rl.tpath), &rl.tpath[len(rl.tpath)-1])
 	dup := from.Copy()
 	for _, a := range dup.Attr {
 		into.CreateAttr(a.FullKey(), a.Value)

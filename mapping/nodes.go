@@ -650,6 +650,15 @@ func child(e *etree.Element, s *tstep) *etree.Element {
 	return e.CreateElement(s.name.tag)
 }
 
+// parentOf finds or creates every step of a target path but the last,
+// from e: the element the last step goes in.
+func parentOf(e *etree.Element, steps []tstep) *etree.Element {
+	for i := range steps[:len(steps)-1] {
+		e = child(e, &steps[i])
+	}
+	return e
+}
+
 func (x xmlSink) set(steps []tstep, value string, _ jsonType) (any, *tstep, error) {
 	if err := xmlChars(value); err != nil {
 		return nil, nil, err
@@ -658,12 +667,8 @@ func (x xmlSink) set(steps []tstep, value string, _ jsonType) (any, *tstep, erro
 		x.e.SetText(value)
 		return x.e, nil, nil
 	}
-	e := x.e
-	last := len(steps) - 1
-	for i := range steps[:last] {
-		e = child(e, &steps[i])
-	}
-	s := &steps[last]
+	e := parentOf(x.e, steps)
+	s := &steps[len(steps)-1]
 	if s.attr {
 		e.CreateAttr(s.name.tag, value)
 		return e, s, nil
@@ -678,13 +683,10 @@ func (x xmlSink) item() sink { return xmlSink{etree.NewElement("")} }
 func (x xmlSink) empty() bool { return len(x.e.Child) == 0 && len(x.e.Attr) == 0 }
 
 func (x xmlSink) attach(steps []tstep, item sink) error {
-	e := x.e
-	last := len(steps) - 1
-	for i := range steps[:last] {
-		e = child(e, &steps[i])
-	}
+	e := parentOf(x.e, steps)
 	it := item.(xmlSink).e
-	it.Space, it.Tag = steps[last].name.prefix, steps[last].name.local
+	last := steps[len(steps)-1]
+	it.Space, it.Tag = last.name.prefix, last.name.local
 	e.AddChild(it)
 	return nil
 }
