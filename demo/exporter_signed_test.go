@@ -16,6 +16,7 @@ import (
 
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/rules"
+	"github.com/vucelink/vucelink/track"
 )
 
 // A certificate of origin the exporter signed itself — with xmlsec1,
@@ -123,6 +124,16 @@ func TestCOD_ExporterSignatureKept(t *testing.T) {
 		}
 		if strings.Count(string(in.Body), "</ns2:Signature>") != 1 || strings.Count(string(in.Body), "</ds:Signature>") != 1 {
 			t.Errorf("want the exporter's and the official's signatures:\n%s", in.Body)
+		}
+		// The track tells the operator whose exporter's signature this is.
+		var signedDetail string
+		for _, e := range n.Events.Events(trackingIDOf(n.Events, "CL", id)) {
+			if e.Step == track.Signed {
+				signedDetail = e.Detail
+			}
+		}
+		if !strings.Contains(signedDetail, "exporter's signature kept from the payload (verified; Exportadora Demo CL, serial ") {
+			t.Errorf("CL's signed step says %q, want the exporter's signature kept", signedDetail)
 		}
 		stored := write("stored.xml", in.Body)
 		ca := filepath.Join(pki, "ca.pem")

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/x509"
 	"fmt"
 
 	"github.com/beevik/etree"
@@ -37,40 +38,61 @@ type codSigner struct {
 
 // SignElement implements proxy.Signer.
 func (s codSigner) SignElement(root *etree.Element) (*etree.Element, error) {
+	signed, _, err := s.SignElementDetail(root)
+	return signed, err
+}
+
+// SignElementDetail implements proxy.DetailedSigner: the detail says
+// whether the exporter's signature was kept or applied, and by whom, so
+// an operator reading the track can tell a VUCE-made exporter signature
+// from the node's.
+func (s codSigner) SignElementDetail(root *etree.Element) (*etree.Element, string, error) {
 	if s.official == nil {
-		return nil, fmt.Errorf("no certifying official is configured to sign certificates of origin (signing: role official)")
+		return nil, "", fmt.Errorf("no certifying official is configured to sign certificates of origin (signing: role official)")
 	}
 	doc := etree.NewDocument()
 	doc.SetRoot(root)
 	b, err := doc.WriteToBytes()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	var exporterDetail string
 	if carriesExporterSignature(root) {
 		if s.exporters == nil {
-			return nil, fmt.Errorf("%w: the certificate of origin carries the exporter's signature, and no exporters' CA is configured to verify it (exporters.ca)", proxy.ErrUnsignable)
+			return nil, "", fmt.Errorf("%w: the certificate of origin carries the exporter's signature, and no exporters' CA is configured to verify it (exporters.ca)", proxy.ErrUnsignable)
 		}
 		// Verified in the document as it will travel: a copy that changed
 		// what the exporter signed fails here, not at the partner.
-		if _, err := s.exporters.VerifyExporter(b); err != nil {
-			return nil, fmt.Errorf("%w: the exporter's signature it carries: %w", proxy.ErrUnsignable, err)
+		v, err := s.exporters.VerifyExporter(b)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: the exporter's signature it carries: %w", proxy.ErrUnsignable, err)
 		}
+		exporterDetail = "exporter's signature kept from the payload (verified; " + signedBy(v.Signer) + ")"
 	} else {
 		if s.exporter == nil {
-			return nil, fmt.Errorf("%w: the certificate of origin carries no exporter's signature and no exporter key is configured to apply one (signing: role exporter)", proxy.ErrUnsignable)
+			return nil, "", fmt.Errorf("%w: the certificate of origin carries no exporter's signature and no exporter key is configured to apply one (signing: role exporter)", proxy.ErrUnsignable)
 		}
-		if b, err = s.exporter.current().SignCODExporter(b); err != nil {
-			return nil, fmt.Errorf("exporter's signature: %w", err)
+		es := s.exporter.current()
+		if b, err = es.SignCODExporter(b); err != nil {
+			return nil, "", fmt.Errorf("exporter's signature: %w", err)
 		}
+		exporterDetail = "exporter's signature applied by the node (" + signedBy(es.Certificate()) + ")"
 	}
-	if b, err = s.official.current().SignCODOfficial(b); err != nil {
-		return nil, fmt.Errorf("official's signature: %w", err)
+	off := s.official.current()
+	if b, err = off.SignCODOfficial(b); err != nil {
+		return nil, "", fmt.Errorf("official's signature: %w", err)
 	}
 	signed, err := xmlsafe.Parse(b, xmlsafe.Limits{})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return signed.Root(), nil
+	return signed.Root(), exporterDetail + "; official's signature applied (" + signedBy(off.Certificate()) + ")", nil
+}
+
+// signedBy names a signer for the track: subject common name and serial,
+// enough to find the certificate in the officials' or exporters' register.
+func signedBy(c *x509.Certificate) string {
+	return fmt.Sprintf("%s, serial %s", c.Subject.CommonName, c.SerialNumber.Text(16))
 }
 
 // carriesExporterSignature reports whether a ds:Signature sits in

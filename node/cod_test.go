@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -70,18 +71,23 @@ func TestCODSigner(t *testing.T) {
 		in     []byte
 		want   string // error; "" signs
 		signer string // the exporter's certificate in the result
+		detail string // what the track is told, with serials made "S"
 	}{
-		{"no exporter signature: the node's exporter signs", codSigner{official: official, exporter: exporter, exporters: trust}, unsigned, "", "exporter"},
-		{"the exporter's signature is kept", codSigner{official: official, exporters: trust}, exporterSigned, "", "exporter"},
-		{"kept even with an exporter key at hand", codSigner{official: official, exporter: official, exporters: trust}, exporterSigned, "", "exporter"},
-		{"no exporter signature and no key", codSigner{official: official, exporters: trust}, unsigned, "carries no exporter's signature and no exporter key is configured to apply one (signing: role exporter)", ""},
-		{"a signature and no exporters' CA", codSigner{official: official, exporter: exporter}, exporterSigned, "carries the exporter's signature, and no exporters' CA is configured to verify it (exporters.ca)", ""},
+		{"no exporter signature: the node's exporter signs", codSigner{official: official, exporter: exporter, exporters: trust}, unsigned, "", "exporter",
+			"exporter's signature applied by the node (exporter, serial S); official's signature applied (official, serial S)"},
+		{"the exporter's signature is kept", codSigner{official: official, exporters: trust}, exporterSigned, "", "exporter",
+			"exporter's signature kept from the payload (verified; exporter, serial S); official's signature applied (official, serial S)"},
+		{"kept even with an exporter key at hand", codSigner{official: official, exporter: official, exporters: trust}, exporterSigned, "", "exporter",
+			"exporter's signature kept from the payload (verified; exporter, serial S); official's signature applied (official, serial S)"},
+		{"no exporter signature and no key", codSigner{official: official, exporters: trust}, unsigned, "carries no exporter's signature and no exporter key is configured to apply one (signing: role exporter)", "", ""},
+		{"a signature and no exporters' CA", codSigner{official: official, exporter: exporter}, exporterSigned, "carries the exporter's signature, and no exporters' CA is configured to verify it (exporters.ca)", "", ""},
 		{"a signature changed after signing", codSigner{official: official, exporters: trust},
-			[]byte(strings.Replace(string(exporterSigned), "<CODSubmitterType>REP<", "<CODSubmitterType>EXP<", 1)), "the exporter's signature it carries: COD exporter: ", ""},
+			[]byte(strings.Replace(string(exporterSigned), "<CODSubmitterType>REP<", "<CODSubmitterType>EXP<", 1)), "the exporter's signature it carries: COD exporter: ", "", ""},
 	}
+	serial := regexp.MustCompile(`serial [0-9a-f]+`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := tt.s.SignElement(root(tt.in))
+			out, detail, err := tt.s.SignElementDetail(root(tt.in))
 			if tt.want != "" {
 				if !errors.Is(err, proxy.ErrUnsignable) || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("error %v, want ErrUnsignable naming %q", err, tt.want)
@@ -90,6 +96,9 @@ func TestCODSigner(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if got := serial.ReplaceAllString(detail, "serial S"); got != tt.detail {
+				t.Errorf("detail\n %s\nwant\n %s", got, tt.detail)
 			}
 			doc := etree.NewDocument()
 			doc.SetRoot(out)

@@ -72,6 +72,14 @@ type Signer interface {
 	SignElement(root *etree.Element) (*etree.Element, error)
 }
 
+// DetailedSigner is a Signer that also says what it did, for the track:
+// for a certificate of origin, whether the exporter's signature was kept
+// from the payload or applied by the node, and who signed.
+type DetailedSigner interface {
+	Signer
+	SignElementDetail(root *etree.Element) (signed *etree.Element, detail string, err error)
+}
+
 // ErrUnsignable is wrapped by a Signer's error when the document, not the
 // node, is at fault: a signature it already carries does not verify, or
 // it lacks one the node cannot apply. The legacy VUCE is answered 422 and
@@ -298,7 +306,13 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	}
 
 	start = time.Now()
-	signed, err := rt.Signer.SignElement(root)
+	var signed *etree.Element
+	var signDetail string
+	if ds, ok := rt.Signer.(DetailedSigner); ok {
+		signed, signDetail, err = ds.SignElementDetail(root)
+	} else {
+		signed, err = rt.Signer.SignElement(root)
+	}
 	if err != nil {
 		status := http.StatusInternalServerError
 		if errors.Is(err, ErrUnsignable) {
@@ -312,6 +326,9 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 		return fail(http.StatusInternalServerError, "sign", fmt.Errorf("serializing signed document: %w", err))
 	}
 	ev.Step, ev.Detail, ev.Duration = track.Signed, fmt.Sprintf("%d bytes", buf.Len()), time.Since(start)
+	if signDetail != "" {
+		ev.Detail += "; " + signDetail
+	}
 	o.record(ctx, ev)
 
 	doc, err := o.Queue.Enqueue(ctx, &store.Document{
