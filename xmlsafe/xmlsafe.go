@@ -373,7 +373,9 @@ func qname(n xml.Name) string {
 }
 
 // check enforces what the scan cannot see and etree does not: one root
-// element, no text beside it, no repeated attribute. It also recounts
+// element, no text beside it, no repeated attribute, every prefix bound
+// by a declaration in scope (encoding/xml would otherwise read an
+// undeclared prefix as if it were a namespace name). It also recounts
 // elements on the tree itself, so the limit holds even if the scan and the
 // parser were ever to disagree about a document.
 func check(doc *etree.Document, lim Limits) error {
@@ -399,20 +401,38 @@ func check(doc *etree.Document, lim Limits) error {
 		return fmt.Errorf("%w: no root element", ErrMalformed)
 	}
 	n := 0
-	return walk(root, lim, &n)
+	return walk(root, lim, &n, nil)
 }
 
-func walk(e *etree.Element, lim Limits, n *int) error {
+// walk checks e and below; prefixes holds the prefixes declared on e's
+// ancestors (a stack: documents declare few, so a scan beats a map).
+func walk(e *etree.Element, lim Limits, n *int, prefixes []string) error {
 	if *n++; *n > lim.MaxElements {
 		return fmt.Errorf("%w: more than %d", ErrTooManyElements, lim.MaxElements)
 	}
 	if err := uniqueAttrs(e); err != nil {
 		return err
 	}
+	for _, a := range e.Attr {
+		if a.Space == "xmlns" {
+			if a.Value == "" {
+				return fmt.Errorf("%w: %s=\"\" on %s: a prefix cannot be undeclared", ErrMalformed, a.FullKey(), elementPath(e))
+			}
+			prefixes = append(prefixes, a.Key)
+		}
+	}
+	if !declared(e.Space, prefixes) {
+		return fmt.Errorf("%w: prefix %q of %s is not declared (no xmlns:%s in scope)", ErrMalformed, e.Space, elementPath(e), e.Space)
+	}
+	for _, a := range e.Attr {
+		if a.Space != "xmlns" && !declared(a.Space, prefixes) {
+			return fmt.Errorf("%w: prefix %q of attribute %s on %s is not declared (no xmlns:%s in scope)", ErrMalformed, a.Space, a.FullKey(), elementPath(e), a.Space)
+		}
+	}
 	for _, t := range e.Child {
 		switch c := t.(type) {
 		case *etree.Element:
-			if err := walk(c, lim, n); err != nil {
+			if err := walk(c, lim, n, prefixes); err != nil {
 				return err
 			}
 		case *etree.Directive:
@@ -420,6 +440,28 @@ func walk(e *etree.Element, lim Limits, n *int) error {
 		}
 	}
 	return nil
+}
+
+// declared reports whether prefix needs no declaration or has one.
+func declared(prefix string, prefixes []string) bool {
+	if prefix == "" || prefix == "xml" {
+		return true
+	}
+	for i := len(prefixes) - 1; i >= 0; i-- {
+		if prefixes[i] == prefix {
+			return true
+		}
+	}
+	return false
+}
+
+// elementPath names e for an error, from the root, as written.
+func elementPath(e *etree.Element) string {
+	path := ""
+	for ; e != nil && e.Tag != ""; e = e.Parent() { // the document node has no tag
+		path = "/" + e.FullTag() + path
+	}
+	return path
 }
 
 // uniqueAttrs refuses an attribute written twice on one element.

@@ -54,6 +54,10 @@ func TestParse_RejectsHostileDocuments(t *testing.T) {
 		{"utf16.xml", Limits{}, ErrMalformed, "UTF-16"},
 		{"encoding-latin1.xml", Limits{}, ErrMalformed, `encoding "ISO-8859-1" is not supported`},
 		{"not-xml.txt", Limits{}, ErrMalformed, ""},
+		{"undeclared-prefix.xml", Limits{}, ErrMalformed, `prefix "A" of /r/e/A:0 is not declared (no xmlns:A in scope)`},
+		{"undeclared-attribute-prefix.xml", Limits{}, ErrMalformed, `prefix "y" of attribute y:k on /r/x:a is not declared`},
+		{"prefix-out-of-scope.xml", Limits{}, ErrMalformed, `prefix "p" of /r/p:b is not declared`},
+		{"prefix-undeclared.xml", Limits{}, ErrMalformed, `xmlns:p="" on /r/a: a prefix cannot be undeclared`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, filepath.Ext(tt.file)), func(t *testing.T) {
@@ -94,6 +98,9 @@ func TestParse_AcceptsBenignDocuments(t *testing.T) {
 		{"benign.xml", `<!DOCTYPE not-a-dtd> <!ENTITY nor-this "x">`},
 		{"benign-pi.xml", ""},
 		{"bom.xml", ""},
+		// Prefixes declared on the element itself or an ancestor; xml:
+		// needs no declaration.
+		{"namespace-scopes.xml", ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".xml"), func(t *testing.T) {
