@@ -102,6 +102,8 @@ func TestMap_CopyFieldErrors(t *testing.T) {
 			ErrBadValue, "copy: the document in firmado: "},
 		{"an entity declaration in the embedded document", jsonToEnv + "fields:\n  - {target: env:Part, copy: firmado, embedded: xml}\n", `{"firmado":"<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>"}`,
 			xmlsafe.ErrEntity, "copy: the document in firmado: entity declaration not allowed"},
+		{"an undeclared prefix in the embedded document (found by FuzzMap)", jsonToEnv + "fields:\n  - {target: env:Part, copy: firmado, embedded: xml}\n", `{"firmado":"<e><A:0/></e>"}`,
+			xmlsafe.ErrMalformed, `copy: the document in firmado: malformed XML: prefix "A" of /e/A:0 is not declared`},
 		{"select finds nothing", jsonToEnv + "fields:\n  - {target: env:Part, copy: firmado, embedded: xml, select: e:Body/Part}\n", `{"firmado":"<a/>"}`,
 			ErrBadValue, "copy: the document in firmado has no e:Body/Part under its root <a>"},
 		{"a prefix bound to another namespace here", "document: d\ndirection: outbound\nsource: {format: json}\ntarget: {format: xml, root: ns1:Envelope, namespaces: {ns1: urn:other}}\nfields:\n  - {target: ns1:Part, copy: d, embedded: xml, select: Body}\n",
