@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"context"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -86,7 +87,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run(fmt.Sprintf("items=%d", n), func(b *testing.B) {
 			b.SetBytes(int64(len(signed)))
 			for b.Loop() {
-				if _, err := f.verifier.Verify(signed); err != nil {
+				if _, err := f.verifier.Verify(context.Background(), signed); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -146,7 +147,7 @@ func TestSignVerify_Roundtrip(t *testing.T) {
 			t.Errorf("signed document lacks %s", want)
 		}
 	}
-	v, err := f.verifier.Verify(signed)
+	v, err := f.verifier.Verify(context.Background(), signed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestSign_ReferencesRootID(t *testing.T) {
 	if !bytes.Contains(signed, []byte(`<ds:Reference URI="#sps-1">`)) {
 		t.Error("reference is not to the root's ID")
 	}
-	if _, err := f.verifier.Verify(signed); err != nil {
+	if _, err := f.verifier.Verify(context.Background(), signed); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -326,7 +327,7 @@ func TestLoadSigner(t *testing.T) {
 			if n := bytes.Count(signed, []byte("<ds:X509Certificate>")); n != 2 {
 				t.Errorf("%d certificates in KeyInfo, want 2", n)
 			}
-			if _, err := f.verifier.Verify(signed); err != nil {
+			if _, err := f.verifier.Verify(context.Background(), signed); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -455,7 +456,7 @@ func TestVerify_Rejects(t *testing.T) {
 	namesSigner := []error{ErrBadSignature, ErrUntrustedSigner, ErrExpired, ErrNotAuthorized, ErrAlgorithm}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := f.verifier.Verify(tt.doc)
+			v, err := f.verifier.Verify(context.Background(), tt.doc)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -484,14 +485,14 @@ func TestVerify_ErrorSaysWhoAndWhen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.kp.Cert.Subject.CommonName, func(t *testing.T) {
-			_, err := f.verifier.Verify(signWith(t, tt.kp, f.doc))
+			_, err := f.verifier.Verify(context.Background(), signWith(t, tt.kp, f.doc))
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("err = %v\nwant it to start %s", err, tt.want)
 			}
 		})
 	}
 	// Expired matches ErrExpired; not yet valid matches both.
-	_, err := f.verifier.Verify(signWith(t, f.notYet, f.doc))
+	_, err := f.verifier.Verify(context.Background(), signWith(t, f.notYet, f.doc))
 	if !errors.Is(err, ErrExpired) || !errors.Is(err, ErrNotYetValid) {
 		t.Errorf("not yet valid: %v", err)
 	}
@@ -515,7 +516,7 @@ func TestVerify_Now(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := *f.verifier
 			v.Now = func() time.Time { return tt.now }
-			_, err := v.Verify(signed)
+			_, err := v.Verify(context.Background(), signed)
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -554,7 +555,7 @@ func TestVerify_Intermediates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := &Verifier{Roots: pool(f.ca.Cert), Intermediates: tt.intermediates}
-			got, err := v.Verify(tt.doc)
+			got, err := v.Verify(context.Background(), tt.doc)
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -601,7 +602,7 @@ func TestVerify_AuthorizeErrorIsWrapped(t *testing.T) {
 	f := newFixture(t)
 	suspended := errors.New("suspended since 2026-11-01")
 	v := &Verifier{Roots: pool(f.ca.Cert), Authorize: func(*x509.Certificate) error { return suspended }}
-	_, err := v.Verify(signWith(t, f.official, f.doc))
+	_, err := v.Verify(context.Background(), signWith(t, f.official, f.doc))
 	if !errors.Is(err, ErrNotAuthorized) || !errors.Is(err, suspended) {
 		t.Fatalf("err = %v, want ErrNotAuthorized wrapping the Authorize error", err)
 	}
@@ -612,7 +613,7 @@ func TestVerify_AuthorizeErrorIsWrapped(t *testing.T) {
 
 func TestVerify_RequiresRoots(t *testing.T) {
 	f := newFixture(t)
-	_, err := (&Verifier{}).Verify(signWith(t, f.official, f.doc))
+	_, err := (&Verifier{}).Verify(context.Background(), signWith(t, f.official, f.doc))
 	if !errors.Is(err, ErrUntrustedSigner) {
 		t.Errorf("err = %v", err)
 	}
@@ -627,7 +628,7 @@ func TestVerifyElement_LeavesInputAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := doc.WriteToString()
-	v, err := f.verifier.VerifyElement(doc.Root())
+	v, err := f.verifier.VerifyElement(context.Background(), doc.Root())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,7 +656,7 @@ func TestVerifyElement_RefusesContentBesideTheRoot(t *testing.T) {
 			if err := doc.ReadFromBytes(append(append([]byte{}, signed...), tt.extra...)); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.verifier.VerifyElement(doc.Root()); !errors.Is(err, ErrReference) {
+			if _, err := f.verifier.VerifyElement(context.Background(), doc.Root()); !errors.Is(err, ErrReference) {
 				t.Errorf("err = %v, want ErrReference", err)
 			}
 		})
@@ -721,14 +722,14 @@ func TestVerify_LargeDocument(t *testing.T) {
 	if !bytes.HasSuffix(bytes.TrimSpace(signed), []byte("</ds:Signature></rsm:SPSCertificate>")) {
 		t.Fatal("signature is not the last child, the case this test is about")
 	}
-	v, err := f.verifier.Verify(signed)
+	v, err := f.verifier.Verify(context.Background(), signed)
 	if err != nil {
 		t.Fatalf("large document: %v", err)
 	}
 	if n := len(v.Element.FindElements("//Item")); n != 3000 {
 		t.Errorf("verified element has %d items", n)
 	}
-	if _, err := f.verifier.Verify(bytes.Replace(signed, []byte("<ram:Seq>2999<"), []byte("<ram:Seq>2998<"), 1)); !errors.Is(err, ErrBadSignature) {
+	if _, err := f.verifier.Verify(context.Background(), bytes.Replace(signed, []byte("<ram:Seq>2999<"), []byte("<ram:Seq>2998<"), 1)); !errors.Is(err, ErrBadSignature) {
 		t.Errorf("tampered large document: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"context"
 	"crypto/x509"
 	"os"
 	"path/filepath"
@@ -45,7 +46,7 @@ func FuzzVerify(f *testing.F) {
 	roots.AddCert(pki.ca.cert)
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := v.Verify(data)
+		got, err := v.Verify(context.Background(), data)
 		if err != nil {
 			if got != nil {
 				t.Fatalf("error %v returned together with a verified element", err)

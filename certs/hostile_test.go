@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/hmac"
 	"crypto/md5"
@@ -205,7 +206,7 @@ func TestVerify_HostileCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := v.Verify(data)
+			got, err := v.Verify(context.Background(), data)
 			if c.want == nil {
 				if err != nil {
 					t.Fatalf("rejected: %v", err)
@@ -1001,7 +1002,7 @@ func TestVerify_SHA1WhenThePartnerPolicyAllows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := v.Verify(data)
+			got, err := v.Verify(context.Background(), data)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("rejected with SHA-1 allowed: %v", err)

@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"errors"
 	"os"
@@ -109,7 +110,7 @@ func TestLoadSigner_PKCS12(t *testing.T) {
 			}
 			pool := x509.NewCertPool()
 			pool.AddCert(ca.Cert)
-			v, err := (&Verifier{Roots: pool}).Verify(signed)
+			v, err := (&Verifier{Roots: pool}).Verify(context.Background(), signed)
 			if err != nil {
 				t.Fatal(err)
 			}

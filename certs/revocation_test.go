@@ -106,12 +106,12 @@ func TestRevocation(t *testing.T) {
 		roots.AddCert(ca.Cert)
 		a.Now = time.Now
 		v := &Verifier{Roots: roots, Revocation: &Revocation{}}
-		if _, err := v.Verify(signed); err != nil {
+		if _, err := v.Verify(context.Background(), signed); err != nil {
 			t.Fatalf("before revocation: %v", err)
 		}
 		a.Revoke(kp.Cert.SerialNumber)
 		v.Revocation = &Revocation{} // a node restarted, or its cache expired
-		if _, err := v.Verify(signed); !errors.Is(err, ErrRevoked) {
+		if _, err := v.Verify(context.Background(), signed); !errors.Is(err, ErrRevoked) {
 			t.Fatalf("after revocation: %v", err)
 		}
 	})

@@ -705,7 +705,7 @@ func plainCopy(el *etree.Element, comments bool) *etree.Element {
 //
 // It repeats VerifyElement's checks (verify.go keeps them inline); the two
 // must change together until VerifyElement calls this.
-func (v *Verifier) CheckSigner(certs []*x509.Certificate) ([]*x509.Certificate, error) {
+func (v *Verifier) CheckSigner(ctx context.Context, certs []*x509.Certificate) ([]*x509.Certificate, error) {
 	if v == nil || v.Roots == nil {
 		return nil, fmt.Errorf("%w: the verifier has no trusted roots", ErrUntrustedSigner)
 	}
@@ -749,8 +749,9 @@ func (v *Verifier) CheckSigner(certs []*x509.Certificate) ([]*x509.Certificate, 
 		}
 	}
 	if v.Revocation != nil && len(chains[0]) > 1 {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		warning, err := v.Revocation.Check(ctx, leaf, chains[0][1], v.RevocationPolicy)
+		// Bounded, and ended with the request that asked.
+		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		warning, err := v.Revocation.Check(rctx, leaf, chains[0][1], v.RevocationPolicy)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", who, err)

@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -266,16 +267,16 @@ func (v *CODVerifier) policy(id string) SiblingPolicy {
 
 // Verify parses data safely and verifies a complete COD: both signatures,
 // and both signers' chains, validity, authorization and revocation.
-func (v *CODVerifier) Verify(data []byte) (*VerifiedCOD, error) {
+func (v *CODVerifier) Verify(ctx context.Context, data []byte) (*VerifiedCOD, error) {
 	doc, err := xmlsafe.Parse(data, v.Limits)
 	if err != nil {
 		return nil, err
 	}
-	return v.VerifyDocument(doc)
+	return v.VerifyDocument(ctx, doc)
 }
 
 // VerifyDocument is Verify on a parsed document, which it does not change.
-func (v *CODVerifier) VerifyDocument(doc *etree.Document) (*VerifiedCOD, error) {
+func (v *CODVerifier) VerifyDocument(ctx context.Context, doc *etree.Document) (*VerifiedCOD, error) {
 	if v.Exporters == nil || v.Officials == nil {
 		return nil, fmt.Errorf("%w: the COD verifier needs both the exporters' and the officials' trust", ErrUntrustedSigner)
 	}
@@ -283,7 +284,7 @@ func (v *CODVerifier) VerifyDocument(doc *etree.Document) (*VerifiedCOD, error) 
 	if err != nil {
 		return nil, fmt.Errorf("COD: %w", err)
 	}
-	exporter, err := v.verifyPart(doc, p.exporterSig, "COD", v.Exporters)
+	exporter, err := v.verifyPart(ctx, doc, p.exporterSig, "COD", v.Exporters)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +294,7 @@ func (v *CODVerifier) VerifyDocument(doc *etree.Document) (*VerifiedCOD, error) 
 	if p.eh == nil {
 		return nil, fmt.Errorf("COD: %w: CODEH lacks EH and CertificationEH", ErrReference)
 	}
-	official, err := v.verifyPart(doc, p.officialSig, "CODEH", v.Officials)
+	official, err := v.verifyPart(ctx, doc, p.officialSig, "CODEH", v.Officials)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +305,7 @@ func (v *CODVerifier) VerifyDocument(doc *etree.Document) (*VerifiedCOD, error) 
 // exporter's certificate (with v.Exporters), whether or not the certifying
 // entity has added its part and signed yet: what the entity runs before
 // certifying. It returns the COD element as signed.
-func (v *CODVerifier) VerifyExporter(data []byte) (*Verified, error) {
+func (v *CODVerifier) VerifyExporter(ctx context.Context, data []byte) (*Verified, error) {
 	if v.Exporters == nil {
 		return nil, fmt.Errorf("%w: the COD verifier has no exporters' trust", ErrUntrustedSigner)
 	}
@@ -316,12 +317,12 @@ func (v *CODVerifier) VerifyExporter(data []byte) (*Verified, error) {
 	if err != nil {
 		return nil, fmt.Errorf("COD: %w", err)
 	}
-	return v.verifyPart(doc, p.exporterSig, "COD", v.Exporters)
+	return v.verifyPart(ctx, doc, p.exporterSig, "COD", v.Exporters)
 }
 
 // verifyPart verifies the signature at sig (nil: missing) over #id and its
 // signer's certificate.
-func (v *CODVerifier) verifyPart(doc *etree.Document, sig *etree.Element, id string, trust *Verifier) (*Verified, error) {
+func (v *CODVerifier) verifyPart(ctx context.Context, doc *etree.Document, sig *etree.Element, id string, trust *Verifier) (*Verified, error) {
 	role := map[string]string{"COD": "exporter", "CODEH": "certifying official"}[id]
 	if sig == nil {
 		return nil, fmt.Errorf("COD: %w: the %s has not signed (no ds:Signature after %s)", ErrNoSignature, role, id)
@@ -339,7 +340,7 @@ func (v *CODVerifier) verifyPart(doc *etree.Document, sig *etree.Element, id str
 	if used != sig {
 		return nil, fmt.Errorf("COD %s: %w: the signature verified is not the one in the %s's place", role, ErrReference, role)
 	}
-	chain, err := trust.CheckSigner(sv.Certificates)
+	chain, err := trust.CheckSigner(ctx, sv.Certificates)
 	if err != nil {
 		return nil, fmt.Errorf("COD %s: %w", role, err)
 	}

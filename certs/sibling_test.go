@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
@@ -174,14 +175,14 @@ func TestSiblingCOD_SignVerify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			exp, err := c.cod.VerifyExporter(stage2)
+			exp, err := c.cod.VerifyExporter(context.Background(), stage2)
 			if err != nil {
 				t.Fatalf("exporter's signature: %v", err)
 			}
 			if exp.Element.Tag != "COD" || textOf(exp.Element, "CODVer") != "1.8.0" || exp.Signer.Subject.CommonName != "IVECO LATIN AMERICA LTDA" {
 				t.Errorf("exporter verified %s", exp.Element.Tag)
 			}
-			if _, err := c.cod.Verify(stage2); !errors.Is(err, ErrNoSignature) {
+			if _, err := c.cod.Verify(context.Background(), stage2); !errors.Is(err, ErrNoSignature) {
 				t.Errorf("Verify of an exporter-signed COD: %v, want ErrNoSignature", err)
 			}
 			if _, err := c.exporterSigner.SignCODExporter(stage2); err == nil {
@@ -195,7 +196,7 @@ func TestSiblingCOD_SignVerify(t *testing.T) {
 			}
 			// The certifying entity's part leaves the exporter's signature
 			// alone: it is outside #COD.
-			if _, err := c.cod.VerifyExporter(stage2); err != nil {
+			if _, err := c.cod.VerifyExporter(context.Background(), stage2); err != nil {
 				t.Fatalf("exporter's signature after certification: %v", err)
 			}
 			signed, err := c.officialSigner.SignCODOfficial(stage2)
@@ -206,7 +207,7 @@ func TestSiblingCOD_SignVerify(t *testing.T) {
 				t.Error("the official signed twice")
 			}
 
-			v, err := c.cod.Verify(signed)
+			v, err := c.cod.Verify(context.Background(), signed)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -366,7 +367,7 @@ func TestVerifySibling_Injection(t *testing.T) {
 				}
 				v := c.verifier(false)
 				v.IgnoreComments = ignore
-				got, err := v.Verify(data)
+				got, err := v.Verify(context.Background(), data)
 				if !errors.Is(err, want) || (want == nil && err != nil) {
 					t.Fatalf("IgnoreComments=%v: err = %v, want %v", ignore, err, want)
 				}
@@ -599,7 +600,7 @@ func TestSiblingCOD_Hostile(t *testing.T) {
 			doc := parseCOD(t, signed)
 			tc.mutate(t, doc)
 			data := writeCOD(t, doc)
-			_, err := c.cod.Verify(data)
+			_, err := c.cod.Verify(context.Background(), data)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
@@ -710,10 +711,10 @@ func TestSiblingCOD_SHA1Policy(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := writeCOD(t, doc)
-	if _, err := c.cod.Verify(data); !errors.Is(err, ErrAlgorithm) {
+	if _, err := c.cod.Verify(context.Background(), data); !errors.Is(err, ErrAlgorithm) {
 		t.Errorf("SHA-1 without the policy: %v", err)
 	}
-	v, err := c.verifier(true).Verify(data)
+	v, err := c.verifier(true).Verify(context.Background(), data)
 	if err != nil {
 		t.Fatalf("SHA-1 under the policy: %v", err)
 	}
@@ -735,7 +736,7 @@ func TestSiblingCOD_SHA1Policy(t *testing.T) {
 func TestCheckSigner(t *testing.T) {
 	c := newCODFixture(t)
 	v := c.verifier(false).Officials
-	if chain, err := v.CheckSigner([]*x509.Certificate{c.official.Cert}); err != nil || len(chain) != 2 {
+	if chain, err := v.CheckSigner(context.Background(), []*x509.Certificate{c.official.Cert}); err != nil || len(chain) != 2 {
 		t.Fatalf("official: %v", err)
 	}
 	for _, tc := range []struct {
@@ -748,11 +749,11 @@ func TestCheckSigner(t *testing.T) {
 		{[]*x509.Certificate{c.foreign.Cert}, ErrUntrustedSigner},
 		{nil, ErrUntrustedSigner},
 	} {
-		if _, err := v.CheckSigner(tc.certs); !errors.Is(err, tc.want) {
+		if _, err := v.CheckSigner(context.Background(), tc.certs); !errors.Is(err, tc.want) {
 			t.Errorf("err = %v, want %v", err, tc.want)
 		}
 	}
-	if _, err := (&Verifier{}).CheckSigner([]*x509.Certificate{c.official.Cert}); !errors.Is(err, ErrUntrustedSigner) {
+	if _, err := (&Verifier{}).CheckSigner(context.Background(), []*x509.Certificate{c.official.Cert}); !errors.Is(err, ErrUntrustedSigner) {
 		t.Errorf("no roots: %v", err)
 	}
 }
@@ -774,7 +775,7 @@ func FuzzVerifyCOD(f *testing.F) {
 	f.Add(stage2)
 	v := c.verifier(true)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := v.Verify(data)
+		got, err := v.Verify(context.Background(), data)
 		if err != nil {
 			if got != nil {
 				t.Fatalf("error %v returned together with a verified COD", err)

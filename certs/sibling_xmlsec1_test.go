@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -145,7 +146,7 @@ func TestSiblingInterop_WeVerifyXmlsec1COD(t *testing.T) {
 			signed := xmlsec1SignCOD(t, bin, c.exporter.KeyPEM, c.exporter.CertPEM, tmpl, "COD")
 			signed = xmlsec1SignCOD(t, bin, c.official.KeyPEM, c.official.CertPEM, signed, "CODEH")
 
-			v, err := c.verifier(true).Verify(signed)
+			v, err := c.verifier(true).Verify(context.Background(), signed)
 			if err != nil {
 				t.Fatalf("xmlsec1's COD rejected: %v", err)
 			}
@@ -155,7 +156,7 @@ func TestSiblingInterop_WeVerifyXmlsec1COD(t *testing.T) {
 			if v.Exporter.Signer.Subject.CommonName != "IVECO LATIN AMERICA LTDA" || v.Official.Signer.Subject.CommonName != "Ana Pérez" {
 				t.Errorf("signers %q and %q", v.Exporter.Signer.Subject.CommonName, v.Official.Signer.Subject.CommonName)
 			}
-			_, err = c.cod.Verify(signed)
+			_, err = c.cod.Verify(context.Background(), signed)
 			if tc.needsSHA1 && !errors.Is(err, ErrAlgorithm) {
 				t.Errorf("SHA-1 without the policy: %v, want ErrAlgorithm", err)
 			}
@@ -174,7 +175,7 @@ func TestSiblingInterop_WeVerifyXmlsec1COD(t *testing.T) {
 
 			// A change xmlsec1's signature covers.
 			tampered := bytes.Replace(signed, []byte("<CODSubmitterType>EXP</CODSubmitterType>"), []byte("<CODSubmitterType>REP</CODSubmitterType>"), 1)
-			if _, err := c.verifier(true).Verify(tampered); !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "#COD") {
+			if _, err := c.verifier(true).Verify(context.Background(), tampered); !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "#COD") {
 				t.Errorf("tampered COD: %v", err)
 			}
 			// A comment in SignedInfo is signed under C14N with comments:
@@ -184,7 +185,7 @@ func TestSiblingInterop_WeVerifyXmlsec1COD(t *testing.T) {
 				if bytes.Equal(tampered, signed) {
 					t.Fatal("SignedInfo comment not found")
 				}
-				_, err := c.verifier(true).Verify(tampered)
+				_, err := c.verifier(true).Verify(context.Background(), tampered)
 				if !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "signature value") {
 					t.Errorf("changed SignedInfo comment: %v", err)
 				}

@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -129,18 +130,18 @@ type Verified struct {
 }
 
 // Verify parses data safely (xmlsafe, with v.Limits) and verifies it.
-func (v *Verifier) Verify(data []byte) (*Verified, error) {
+func (v *Verifier) Verify(ctx context.Context, data []byte) (*Verified, error) {
 	doc, err := xmlsafe.Parse(data, v.Limits)
 	if err != nil {
 		return nil, err
 	}
-	return v.VerifyElement(doc.Root())
+	return v.VerifyElement(ctx, doc.Root())
 }
 
 // VerifyElement verifies root, a document's root element, whose last (or
 // any) child must be the one ds:Signature. root is left as it was found,
 // but must not be read or written by anyone else during the call.
-func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
+func (v *Verifier) VerifyElement(ctx context.Context, root *etree.Element) (*Verified, error) {
 	if v.Roots == nil {
 		return nil, fmt.Errorf("%w: the verifier has no trusted roots", ErrUntrustedSigner)
 	}
@@ -172,7 +173,7 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	// Validity, chain, key usage, authorization and revocation: the same
 	// checks as for sibling signatures (CheckSigner), before goxmldsig
 	// sees anything.
-	trusted, err := v.CheckSigner(chain)
+	trusted, err := v.CheckSigner(ctx, chain)
 	if err != nil {
 		return nil, err
 	}
@@ -185,9 +186,9 @@ func (v *Verifier) VerifyElement(root *etree.Element) (*Verified, error) {
 	defer undo()
 
 	// Only now does goxmldsig see the document, pinned to this one leaf.
-	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{leaf}})
-	ctx.Clock = dsig.NewFakeClockAt(now)
-	verified, err := ctx.Validate(work)
+	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{leaf}})
+	vctx.Clock = dsig.NewFakeClockAt(now)
+	verified, err := vctx.Validate(work)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", who, ErrBadSignature, err)
 	}

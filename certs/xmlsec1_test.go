@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -197,7 +198,7 @@ func TestInterop_WeVerifyXmlsec1Signature(t *testing.T) {
 			t.Fatal(err)
 		}
 		signed := xmlsec1Sign(t, bin, f, tmpl)
-		v, err := f.verifier.Verify(signed)
+		v, err := f.verifier.Verify(context.Background(), signed)
 		if err != nil {
 			t.Fatalf("xmlsec1's signature rejected: %v", err)
 		}
@@ -205,7 +206,7 @@ func TestInterop_WeVerifyXmlsec1Signature(t *testing.T) {
 			t.Errorf("ID %q", got)
 		}
 		tampered := bytes.Replace(signed, []byte("Agrícola Andina"), []byte("Agrícola Falsa"), 1)
-		if _, err := f.verifier.Verify(tampered); !errors.Is(err, ErrBadSignature) {
+		if _, err := f.verifier.Verify(context.Background(), tampered); !errors.Is(err, ErrBadSignature) {
 			t.Errorf("tampered xmlsec1-signed document: %v", err)
 		}
 	})
@@ -213,7 +214,7 @@ func TestInterop_WeVerifyXmlsec1Signature(t *testing.T) {
 	for _, d := range interopDocs(t) {
 		t.Run(d.name, func(t *testing.T) {
 			signed := xmlsec1Sign(t, bin, f, withTemplate(t, d.doc, excC14N, rsaSHA256, sha256URI))
-			v, err := f.verifier.Verify(signed)
+			v, err := f.verifier.Verify(context.Background(), signed)
 			if err != nil {
 				t.Fatalf("xmlsec1's signature rejected: %v", err)
 			}
@@ -241,7 +242,7 @@ func TestInterop_WeVerifyXmlsec1Signature(t *testing.T) {
 	for _, p := range policy {
 		t.Run(p.name, func(t *testing.T) {
 			signed := xmlsec1Sign(t, bin, f, withTemplate(t, f.doc, p.c14n, p.method, p.digest))
-			_, err := f.verifier.Verify(signed)
+			_, err := f.verifier.Verify(context.Background(), signed)
 			if !errors.Is(err, p.want) || (p.want == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, p.want)
 			}

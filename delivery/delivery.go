@@ -33,7 +33,7 @@ import (
 // ReceiptVerifier checks a partner's signed receipt. *certs.Verifier
 // implements it.
 type ReceiptVerifier interface {
-	Verify(data []byte) (*certs.Verified, error)
+	Verify(ctx context.Context, data []byte) (*certs.Verified, error)
 }
 
 // Document is what is delivered.
@@ -175,7 +175,7 @@ func (h *HTTPS) Deliver(ctx context.Context, doc *Document) (*wire.Receipt, erro
 	if resp.StatusCode >= 500 {
 		return nil, fmt.Errorf("deliver %s to %s: %w: HTTP %d: %s", doc.ID, doc.Partner, ErrUnavailable, resp.StatusCode, snippet(body))
 	}
-	r, err := p.receipt(resp.Header.Get("Content-Type"), body)
+	r, err := p.receipt(ctx, resp.Header.Get("Content-Type"), body)
 	if err != nil {
 		return nil, fmt.Errorf("deliver %s to %s: HTTP %d: %w", doc.ID, doc.Partner, resp.StatusCode, err)
 	}
@@ -190,12 +190,12 @@ func (h *HTTPS) Deliver(ctx context.Context, doc *Document) (*wire.Receipt, erro
 
 // receipt reads a partner's answer: a signed XML receipt (verified here),
 // or a JSON one, which is only believed for refusals.
-func (p *partnerClient) receipt(contentType string, body []byte) (*wire.Receipt, error) {
+func (p *partnerClient) receipt(ctx context.Context, contentType string, body []byte) (*wire.Receipt, error) {
 	if strings.HasPrefix(contentType, wire.ReceiptContentType) {
 		if p.Receipts == nil {
 			return nil, errors.New("signed receipt, but no verifier for this partner's receipts")
 		}
-		v, err := p.Receipts.Verify(body)
+		v, err := p.Receipts.Verify(ctx, body)
 		if err != nil {
 			return nil, fmt.Errorf("%w: receipt signature: %v", ErrBadReceipt, err)
 		}

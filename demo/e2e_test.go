@@ -93,7 +93,7 @@ func TestEndToEnd_TwoNodes(t *testing.T) {
 			if err != nil || d.Receipt == nil || len(d.Receipt.Signed) == 0 {
 				t.Fatalf("no signed receipt stored at %s: %+v %v", tc.from, d, err)
 			}
-			v, err := (&certs.Verifier{Roots: mustPool(t, filepath.Join(n.PKI, tc.to, "ca.pem"))}).Verify(d.Receipt.Signed)
+			v, err := (&certs.Verifier{Roots: mustPool(t, filepath.Join(n.PKI, tc.to, "ca.pem"))}).Verify(context.Background(), d.Receipt.Signed)
 			if err != nil {
 				t.Fatalf("stored receipt does not verify: %v", err)
 			}
@@ -296,7 +296,7 @@ func postInbound(t *testing.T, endpoint string, roots *x509.CertPool, c inboundC
 	body, _ := io.ReadAll(resp.Body)
 	if resp.Header.Get("Content-Type") == wire.ReceiptContentType {
 		// A verdict on a verified document: signed by MX's official.
-		v, err := (&certs.Verifier{Roots: roots}).Verify(body)
+		v, err := (&certs.Verifier{Roots: roots}).Verify(context.Background(), body)
 		if err != nil {
 			t.Fatalf("status %d: receipt signature: %v", resp.StatusCode, err)
 		}

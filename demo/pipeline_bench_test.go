@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
@@ -95,7 +96,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Run(fmt.Sprintf("inbound-verify-map/items=%d", items), func(b *testing.B) {
 			b.SetBytes(int64(len(signed)))
 			for b.Loop() {
-				v, err := verifier.Verify(signed)
+				v, err := verifier.Verify(context.Background(), signed)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"crypto/x509"
 	"fmt"
 
@@ -63,7 +64,7 @@ func (s codSigner) SignElementDetail(root *etree.Element) (*etree.Element, strin
 		}
 		// Verified in the document as it will travel: a copy that changed
 		// what the exporter signed fails here, not at the partner.
-		v, err := s.exporters.VerifyExporter(b)
+		v, err := s.exporters.VerifyExporter(context.Background(), b)
 		if err != nil {
 			return nil, "", fmt.Errorf("%w: the exporter's signature it carries: %w", proxy.ErrUnsignable, err)
 		}
@@ -127,8 +128,8 @@ func carriesExporterSignature(root *etree.Element) bool {
 type codVerifier struct{ *certs.CODVerifier }
 
 // Verify implements proxy.DocumentVerifier.
-func (v codVerifier) Verify(data []byte) (*certs.Verified, error) {
-	got, err := v.CODVerifier.Verify(data)
+func (v codVerifier) Verify(ctx context.Context, data []byte) (*certs.Verified, error) {
+	got, err := v.CODVerifier.Verify(ctx, data)
 	if err != nil {
 		return nil, err
 	}

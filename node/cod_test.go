@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"os"
@@ -104,7 +105,7 @@ func TestCODSigner(t *testing.T) {
 			doc.SetRoot(out)
 			b, _ := doc.WriteToBytes()
 			full := &certs.CODVerifier{Exporters: &certs.Verifier{Roots: pool}, Officials: &certs.Verifier{Roots: pool}}
-			got, err := full.Verify(b)
+			got, err := full.Verify(context.Background(), b)
 			if err != nil {
 				t.Fatalf("the signed certificate does not verify: %v", err)
 			}

@@ -191,7 +191,7 @@ func TestNode_RotatesSigningKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := (&certs.Verifier{Roots: mustRoots(ca.Cert)}).Verify(d.Body)
+	v, err := (&certs.Verifier{Roots: mustRoots(ca.Cert)}).Verify(context.Background(), d.Body)
 	if err != nil {
 		t.Fatal(err)
 	}

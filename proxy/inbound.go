@@ -32,7 +32,7 @@ import (
 // DocumentVerifier checks a signed document and returns only what the
 // signature covers. *certs.Verifier implements it.
 type DocumentVerifier interface {
-	Verify(data []byte) (*certs.Verified, error)
+	Verify(ctx context.Context, data []byte) (*certs.Verified, error)
 }
 
 // ElementMapper translates a verified standard element into the native format.
@@ -294,7 +294,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in.record(r.Context(), ev)
 
 	start := time.Now()
-	verified, err := verifier.Verify(body)
+	verified, err := verifier.Verify(r.Context(), body)
 	if err != nil {
 		answer(0, verifyRejection(err))
 		return

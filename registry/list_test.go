@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -106,7 +107,7 @@ func TestAuthorize_InCertsVerifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(doc); err != nil {
+	if _, err := v.Verify(context.Background(), doc); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := src.Revoke("", p.ana.Cert, time.Now().Add(-time.Minute), "key compromise"); err != nil {
@@ -115,7 +116,7 @@ func TestAuthorize_InCertsVerifier(t *testing.T) {
 	if _, _, err := reg.Accept(p.publish(t, src)); err != nil {
 		t.Fatal(err)
 	}
-	_, err = v.Verify(doc)
+	_, err = v.Verify(context.Background(), doc)
 	if !errors.Is(err, certs.ErrNotAuthorized) || !errors.Is(err, ErrRevoked) || !strings.Contains(err.Error(), "key compromise") {
 		t.Fatalf("after revocation: %v", err)
 	}

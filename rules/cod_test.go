@@ -8,6 +8,7 @@ package rules
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -757,7 +758,7 @@ func TestCOD_SignedToDestination(t *testing.T) {
 				if signed, err = codPKI.official.SignCODOfficial(signed); err != nil {
 					t.Fatalf("official's signature: %v", err)
 				}
-				got, err := v.Verify(signed)
+				got, err := v.Verify(context.Background(), signed)
 				if err != nil {
 					t.Fatalf("verify: %v", err)
 				}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -53,7 +54,7 @@ func TestCOD_ExporterSignedExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := verifier.VerifyExporter(doc)
+			got, err := verifier.VerifyExporter(context.Background(), doc)
 			if err != nil {
 				t.Fatalf("the exporter's signature does not verify in the mapped certificate: %v\n%s", err, doc)
 			}
@@ -61,7 +62,7 @@ func TestCOD_ExporterSignedExamples(t *testing.T) {
 				t.Errorf("signer %q", cn)
 			}
 			// SHA-1 only where the policy allows it.
-			if _, err := strict.VerifyExporter(doc); !errors.Is(err, certs.ErrAlgorithm) {
+			if _, err := strict.VerifyExporter(context.Background(), doc); !errors.Is(err, certs.ErrAlgorithm) {
 				t.Errorf("without AllowSHA1: %v, want ErrAlgorithm", err)
 			}
 			xmlsec1VerifiesExporter(t, caPEM, doc, true)
@@ -74,7 +75,7 @@ func TestCOD_ExporterSignedExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			bad, _ := out.Bytes()
-			if _, err := verifier.VerifyExporter(bad); !errors.Is(err, certs.ErrBadSignature) {
+			if _, err := verifier.VerifyExporter(context.Background(), bad); !errors.Is(err, certs.ErrBadSignature) {
 				t.Errorf("tampered: %v, want ErrBadSignature", err)
 			}
 			xmlsec1VerifiesExporter(t, caPEM, bad, false)

@@ -85,7 +85,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	v, err := (&certs.Verifier{Roots: pool}).Verify(in)
+	v, err := (&certs.Verifier{Roots: pool}).Verify(context.Background(), in)
 	if err != nil {
 		return fmt.Errorf("%s: %s", pos[0], oneLine(err))
 	}
