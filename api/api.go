@@ -1,8 +1,10 @@
 // Package api is a node's local HTTP API for people and legacy systems:
 // where is a document, what happened to it, and the status changes the
 // legacy VUCE reports (the importing authority used a certificate, or asks
-// for a replacement). It is served on the internal (legacy-side) listener;
-// docs/openapi.yaml describes it.
+// for a replacement). It is served on the admin listener behind
+// access.Protect with Permit: every caller is authenticated, and what it
+// does is recorded under its authenticated identity, never under a name a
+// request body gives. docs/openapi.yaml describes it.
 package api
 
 import (
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/ops"
 	"github.com/vucelink/vucelink/store"
@@ -90,11 +93,38 @@ func view(d *store.Document) Document {
 	return v
 }
 
-// StatusRequest is the body of a reported status change.
+// Permit is who may do what through the API: every role reads; the
+// legacy VUCE (role legacy) reports status changes of this node's
+// documents; everything else that changes something is an operator's.
+func Permit(id access.Identity, r *http.Request) error {
+	if !access.IsWrite(r) || id.Role == access.Operator {
+		return nil
+	}
+	if id.Role == access.Legacy {
+		if strings.HasPrefix(r.URL.Path, documentsPrefix+"/") && strings.HasSuffix(r.URL.Path, "/status") {
+			return nil
+		}
+		return fmt.Errorf("%w: the legacy role may only report status changes (POST %s/{id}/status)", access.ErrForbidden, documentsPrefix)
+	}
+	return fmt.Errorf("%w: this needs the operator role", access.ErrForbidden)
+}
+
+// actor is who the history records for r: the authenticated identity.
+// Without one (the handler mounted without access.Protect) nothing is done.
+func actor(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, ok := access.FromContext(r.Context())
+	if !ok {
+		problem(w, http.StatusUnauthorized, "authentication required")
+		return "", false
+	}
+	return id.Actor(), true
+}
+
+// StatusRequest is the body of a reported status change. Who reports it
+// is the authenticated caller.
 type StatusRequest struct {
 	State  lifecycle.State `json:"state"`
 	Reason string          `json:"reason"`
-	Actor  string          `json:"actor"`
 	// ReplacedBy is the document ID of the new document, required with
 	// state "replaced": the new document must already have been sent to
 	// the same partner.
@@ -155,37 +185,46 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// operatorRequest is the body of an operator action.
+// operatorRequest is the body of an operator action. Who acts is the
+// authenticated caller.
 type operatorRequest struct {
-	Actor  string `json:"actor"`
 	Reason string `json:"reason"`
 }
 
-func decodeOperator(w http.ResponseWriter, r *http.Request) (operatorRequest, bool) {
-	var req operatorRequest
-	if r.ContentLength != 0 {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			problem(w, http.StatusBadRequest, "body: "+err.Error())
-			return req, false
+// decode reads a JSON body into v, strictly. An "actor" field, which
+// earlier versions took on trust, is refused with the reason.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.ContentLength == 0 {
+		return true
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if strings.Contains(err.Error(), `unknown field "actor"`) {
+			problem(w, http.StatusBadRequest, "actor: not accepted; the history records the authenticated caller")
+			return false
 		}
+		problem(w, http.StatusBadRequest, "body: "+err.Error())
+		return false
 	}
-	if req.Actor == "" {
-		problem(w, http.StatusBadRequest, "actor: say who is acting (it is recorded)")
-		return req, false
+	return true
+}
+
+func decodeOperator(w http.ResponseWriter, r *http.Request) (req operatorRequest, who string, ok bool) {
+	if who, ok = actor(w, r); !ok {
+		return req, "", false
 	}
-	return req, true
+	return req, who, decode(w, r, &req)
 }
 
 // resend sends a document again now: an incomplete one goes back in the
 // queue, one waiting for its next try skips the wait.
 func (h *Handler) resend(w http.ResponseWriter, r *http.Request, id string) {
-	req, ok := decodeOperator(w, r)
+	req, who, ok := decodeOperator(w, r)
 	if !ok {
 		return
 	}
-	d, err := h.Ops.Resend(r.Context(), id, "operator:"+req.Actor, req.Reason)
+	d, err := h.Ops.Resend(r.Context(), id, who, req.Reason)
 	if err != nil {
 		fail(w, err)
 		return
@@ -196,11 +235,11 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, id string) {
 // paper records that an undelivered document travels on paper instead
 // (contingency): electronic delivery stops.
 func (h *Handler) paper(w http.ResponseWriter, r *http.Request, id string) {
-	req, ok := decodeOperator(w, r)
+	req, who, ok := decodeOperator(w, r)
 	if !ok {
 		return
 	}
-	d, err := h.Ops.HandleOnPaper(r.Context(), id, "operator:"+req.Actor, req.Reason)
+	d, err := h.Ops.HandleOnPaper(r.Context(), id, who, req.Reason)
 	if err != nil {
 		fail(w, err)
 		return
@@ -274,11 +313,11 @@ func (h *Handler) partners(w http.ResponseWriter, r *http.Request, rest string) 
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"partners": out})
 	case r.Method == http.MethodPost && cc != "" && (action == "pause" || action == "resume" || action == "resend"):
-		req, ok := decodeOperator(w, r)
+		req, who, ok := decodeOperator(w, r)
 		if !ok {
 			return
 		}
-		n, err := h.Ops.Partner(ctx, cc, ops.PartnerAction(action), "operator:"+req.Actor, req.Reason)
+		n, err := h.Ops.Partner(ctx, cc, ops.PartnerAction(action), who, req.Reason)
 		if err != nil {
 			fail(w, err)
 			return
@@ -385,18 +424,19 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) status(w http.ResponseWriter, r *http.Request, id string) {
-	var req StatusRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		problem(w, http.StatusBadRequest, "body: "+err.Error())
+	who, ok := actor(w, r)
+	if !ok {
 		return
 	}
-	actor := "legacy"
-	if req.Actor != "" {
-		actor = "legacy:" + req.Actor
+	var req StatusRequest
+	if r.ContentLength == 0 {
+		problem(w, http.StatusBadRequest, "body: a JSON object with state (and reason, replaced_by) is required")
+		return
 	}
-	d, err := h.Ops.ChangeStatus(r.Context(), id, req.State, actor, req.Reason, req.ReplacedBy)
+	if !decode(w, r, &req) {
+		return
+	}
+	d, err := h.Ops.ChangeStatus(r.Context(), id, req.State, who, req.Reason, req.ReplacedBy)
 	if err != nil {
 		fail(w, err)
 		return
@@ -413,8 +453,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // problem answers with an RFC 9457 problem document.
-func problem(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"title": http.StatusText(status), "status": status, "detail": detail})
-}
+func problem(w http.ResponseWriter, status int, detail string) { access.Problem(w, status, detail) }

@@ -298,6 +298,9 @@ func (v *CODVerifier) VerifyDocument(ctx context.Context, doc *etree.Document) (
 	if err != nil {
 		return nil, err
 	}
+	if err := unsignedContent(doc.Root(), p); err != nil {
+		return nil, fmt.Errorf("COD: %w: %v", ErrUnsignedContent, err)
+	}
 	return &VerifiedCOD{CODEH: official.Element, Exporter: exporter, Official: official}, nil
 }
 
@@ -345,4 +348,44 @@ func (v *CODVerifier) verifyPart(ctx context.Context, doc *etree.Document, sig *
 		return nil, fmt.Errorf("COD %s: %w", role, err)
 	}
 	return &Verified{Element: sv.Element, Signer: sv.Signer, Chain: chain}, nil
+}
+
+// unsignedContent refuses what a complete COD carries outside its two
+// signed parts: the Envelope's optional Header, attributes and text on
+// the Envelope or CertOrigin. The schema allows a Header, but nobody signs
+// it, so "CERTIFICADO ANULADO" placed there would read, on a screen or a
+// printed copy, as part of a certificate whose signatures still verify.
+func unsignedContent(root *etree.Element, p *codParts) error {
+	certOrigin := p.codeh.Parent()
+	for _, el := range []*etree.Element{root, certOrigin} {
+		for _, a := range el.Attr {
+			// Namespace declarations and schema hints (xsi:schemaLocation)
+			// say nothing a reader could take for the certificate's.
+			if a.Space != "xmlns" && !(a.Space == "" && a.Key == "xmlns") && a.NamespaceURI() != xsiNamespace {
+				return fmt.Errorf("attribute %s on <%s>", a.FullKey(), el.FullTag())
+			}
+		}
+		for _, t := range el.Child {
+			switch t := t.(type) {
+			case *etree.Element:
+				if t != certOrigin && t != p.codeh && t != p.officialSig {
+					return fmt.Errorf("<%s> in <%s>: only CertOrigin, CODEH and the official's signature may be there", t.FullTag(), el.FullTag())
+				}
+			case *etree.CharData:
+				if strings.TrimSpace(t.Data) != "" {
+					return fmt.Errorf("text %q in <%s>", truncate(strings.TrimSpace(t.Data), 40), el.FullTag())
+				}
+			}
+		}
+	}
+	return nil
+}
+
+const xsiNamespace = "http://www.w3.org/2001/XMLSchema-instance"
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

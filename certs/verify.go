@@ -29,6 +29,9 @@ var (
 	// ErrReference: the signature does not cover exactly the whole
 	// document (signature wrapping, a reference to a part, a second root).
 	ErrReference = errors.New("signature does not cover the document")
+	// ErrUnsignedContent: the document carries content beside what its
+	// signatures cover, which a reader could take as part of it.
+	ErrUnsignedContent = errors.New("content no signature covers")
 	// ErrAlgorithm: an algorithm outside the policy (allowedSignatureMethods
 	// and the lists beside it).
 	ErrAlgorithm = errors.New("algorithm not allowed")

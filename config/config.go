@@ -48,8 +48,11 @@ type Config struct {
 	// officials: the list it publishes, and how it keeps its partners'.
 	Officials Officials `yaml:"officials"`
 	Console   Console   `yaml:"console"`
-	Notify    Notify    `yaml:"notify"`
-	Log       Log       `yaml:"log"`
+	// Access lists the clients of the local API, /metrics and the legacy
+	// routes that require authentication.
+	Access Access `yaml:"access"`
+	Notify Notify `yaml:"notify"`
+	Log    Log    `yaml:"log"`
 
 	// File is the path the configuration was loaded from ("" if built in code).
 	File string `yaml:"-"`
@@ -61,13 +64,24 @@ type Node struct {
 	Name    string `yaml:"name"`    // free text, used in logs and receipts
 }
 
-// Listen holds the three listening addresses. Legacy and Partners are
-// required; ForwardProxy is optional.
+// Listen holds the listening addresses. Each listener faces one kind of
+// caller: Legacy the legacy VUCE, Admin operators and their tools,
+// Partners other countries' nodes, ForwardProxy (optional) the legacy VUCE
+// again.
 type Listen struct {
-	// Legacy is where the legacy VUCE posts outbound documents (reverse side).
-	// It is plain HTTP meant for the internal network segment shared with the
-	// legacy system.
+	// Legacy is where the legacy VUCE posts outbound documents (reverse side):
+	// the routes, nothing else. Plain HTTP unless tls.legacy is set; routes
+	// may require credentials (routes[].auth).
 	Legacy string `yaml:"legacy"`
+	// Admin serves the console, the local API and /metrics (and /healthz,
+	// /readyz for probes); every caller authenticates. Default
+	// 127.0.0.1:8081; a non-loopback address requires tls.admin.
+	Admin string `yaml:"admin"`
+	// Timeouts bound slow clients on every listener.
+	Timeouts Timeouts `yaml:"timeouts"`
+	// MaxConnections caps open connections per listener (default 512):
+	// past it, new connections wait in the kernel's backlog.
+	MaxConnections int `yaml:"max_connections"`
 	// ForwardProxy, when set, serves an HTTP proxy the legacy system can use
 	// through HTTP_PROXY (forward side).
 	ForwardProxy string `yaml:"forward_proxy"`
@@ -82,12 +96,22 @@ type TLS struct {
 	Key        string `yaml:"key"`
 	ClientCert string `yaml:"client_cert"`
 	ClientKey  string `yaml:"client_key"`
+	// Admin and Legacy, if set, put TLS on those listeners (and, with
+	// client_ca, accept client certificates as credentials).
+	Admin  *ListenerTLS `yaml:"admin"`
+	Legacy *ListenerTLS `yaml:"legacy"`
 }
 
 // Limits bound what any single request may cost.
 type Limits struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	MaxDepth     int   `yaml:"max_depth"`
+	// MaxElements bounds the elements of one XML document (default
+	// 200000): the parser refuses more before it builds anything.
+	MaxElements int `yaml:"max_elements"`
+	// MaxInflightPerPartner caps the documents one partner may have this
+	// node working on at once (default 8); more get 503 with Retry-After.
+	MaxInflightPerPartner int `yaml:"max_inflight_per_partner"`
 }
 
 // Delivery tunes the in-request retry budget towards partners. The long
@@ -219,6 +243,8 @@ type Route struct {
 	Partner  string   `yaml:"partner"`
 	Rules    string   `yaml:"rules"`
 	Response Response `yaml:"response"`
+	// Auth, if set, is what the legacy VUCE must present on this route.
+	Auth RouteAuth `yaml:"auth"`
 	// Callback, if set, receives a POST for every state change of the
 	// documents this route sends.
 	Callback *Callback `yaml:"callback"`
@@ -495,6 +521,15 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Exporters.CA {
 		abs(&c.Exporters.CA[i])
 	}
+	for _, t := range []*ListenerTLS{c.TLS.Admin, c.TLS.Legacy} {
+		if t != nil {
+			abs(&t.Cert)
+			abs(&t.Key)
+			for i := range t.ClientCA {
+				abs(&t.ClientCA[i])
+			}
+		}
+	}
 	for cc, p := range c.Partners {
 		for i := range p.CA {
 			abs(&p.CA[i])
@@ -509,6 +544,7 @@ func (c *Config) resolvePaths(dir string) {
 // Defaults fills every unset value that has a sensible default. It is the
 // only place defaults live.
 func (c *Config) Defaults() {
+	c.accessDefaults()
 	if c.Limits.MaxBodyBytes == 0 {
 		c.Limits.MaxBodyBytes = 8 << 20
 	}

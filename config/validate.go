@@ -34,6 +34,7 @@ func (c *Config) Validate() error {
 	v.addr("listen.legacy", c.Listen.Legacy, true)
 	v.addr("listen.partners", c.Listen.Partners, true)
 	v.addr("listen.forward_proxy", c.Listen.ForwardProxy, false)
+	v.access(c)
 
 	v.file("tls.cert", c.TLS.Cert, true)
 	v.file("tls.key", c.TLS.Key, true)
@@ -198,8 +199,8 @@ func (c *Config) Validate() error {
 			v.addf(k+".forward_hosts", "set, but listen.forward_proxy is empty")
 		}
 		v.callback(k+".callback", r.Callback)
-		v.template(k+".response.body", r.Response.Body)
-		v.template(k+".response.error_body", r.Response.ErrorBody)
+		v.template(k+".response.body", r.Response.ContentType, r.Response.Body)
+		v.template(k+".response.error_body", r.Response.ContentType, r.Response.ErrorBody)
 		if r.Response.Wait < 0 || r.Response.Wait > 5*time.Minute {
 			v.addf(k+".response.wait", "must be between 0 and 5m, got %s", r.Response.Wait)
 		}
@@ -440,8 +441,8 @@ func (v *validator) callback(key string, c *Callback) {
 	}
 }
 
-func (v *validator) template(key, text string) {
-	if _, err := ParseTemplate(key, text); err != nil {
+func (v *validator) template(key, contentType, text string) {
+	if _, err := ParseResponseTemplate(key, contentType, text); err != nil {
 		v.addf(key, "%v", err)
 	}
 }

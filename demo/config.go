@@ -24,6 +24,7 @@ type nodeSpec struct {
 	Wait         string // how long legacy answers wait for the partner's verdict
 	GiveUpAfter  string // outbox give-up horizon
 	Legacy       string // listen address for the legacy VUCE (reverse side)
+	Admin        string // listen address of the console, API and metrics
 	Partners     string // listen address for partners
 	ForwardProxy string // listen address of the forward proxy
 	LegacyURL    string // base URL of the simulated legacy VUCE
@@ -34,6 +35,10 @@ type nodeSpec struct {
 	Response     response
 	Peers        []peerSpec
 	ConsoleHash  string // bcrypt hash of the console password
+	// The inside's credentials: the legacy VUCE's on its routes (basic)
+	// and the API clients' token hashes, one per role.
+	RouteUser, RouteHash                      string
+	OperatorHash, ViewerHash, LegacyTokenHash string
 	// SMTPHost and SMTPPort, when set, turn on email notifications through
 	// that (loopback, plain) relay.
 	// Extra are the document types beyond sps (from rules/documents);
@@ -84,6 +89,7 @@ node:
   name: vucelink-demo-{{.Country}}
 listen:
   legacy: {{.Legacy}}
+  admin: {{.Admin}}
   partners: {{.Partners}}
   forward_proxy: {{.ForwardProxy}}
 tls:
@@ -146,6 +152,9 @@ routes:
       content_type: {{.Response.ContentType}}
       body: '{{.Response.Body}}'
       error_body: '{{.Response.ErrorBody}}'
+    auth:
+      basic: {username: {{.RouteUser}}, password_hash: '{{.RouteHash}}'}
+      clients: [vuce]
 {{- range .Extra}}{{if .Outbound}}
   - name: {{.Name}}-out
     document: {{.Name}}
@@ -158,6 +167,9 @@ routes:
       content_type: application/json
       body: '{"trackingId":"{{"{{"}}.TrackingID{{"}}"}}","documentId":"{{"{{"}}.DocumentID{{"}}"}}","partner":"{{"{{"}}.Partner{{"}}"}}"}'
       error_body: '{"trackingId":"{{"{{"}}.TrackingID{{"}}"}}","error":{{"{{"}}json .Error{{"}}"}}}'
+    auth:
+      basic: {username: {{$.RouteUser}}, password_hash: '{{$.RouteHash}}'}
+      clients: [vuce]
 {{- end}}{{end}}
 legacy:
   base_url: {{.LegacyURL}}
@@ -198,13 +210,20 @@ partners:
 notify:
   smtp: {host: {{.SMTPHost}}, port: {{.SMTPPort}}, tls: none, from: vucelink@{{lower .Country}}.vucelink.example}
   operators: [ops@{{lower .Country}}.vucelink.example]
-  console_url: http://{{.Legacy}}/console/
+  console_url: http://{{.Admin}}/console/
   unreachable_after: {{.UnreachableAfter}}
   min_failures: 2
 {{- end}}
 officials:
   published: {{.Dir}}/{{.Country}}/officials.xml
   fetch_interval: 1h
+# Callers of the API and /metrics on listen.admin (tokens printed by the
+# demo; vucelink token new makes them).
+access:
+  clients:
+    - {name: ops-tool, role: operator, token_hash: '{{.OperatorHash}}'}
+    - {name: monitoring, role: viewer, token_hash: '{{.ViewerHash}}'}
+    - {name: vuce, role: legacy, token_hash: '{{.LegacyTokenHash}}'}
 console:
   # Plain HTTP on loopback: the demo's console cookies cannot be Secure.
   insecure_cookies: true

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,8 +15,8 @@ import (
 
 func operator(t *testing.T, n *Network, country, path string) map[string]any {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"actor": "ana", "reason": "contingency drill"})
-	resp, err := http.Post(fmt.Sprintf("http://%s%s", n.Nodes[country].Addr("legacy"), path), "application/json", bytes.NewReader(body))
+	body, _ := json.Marshal(map[string]string{"reason": "contingency drill"})
+	resp, err := n.AdminRequest(context.Background(), country, "POST", path, n.OperatorToken, body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func crashRun(t *testing.T, bin, victim string, total int) {
 	}
 
 	f, _ := legacysim.FormatFor("CL")
-	outURL := "http://" + n.Addrs["CL"]["legacy"] + legacysim.OutboundPath("CL")
+	outURL := n.LegacyOutboundURL("CL")
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}
 	var accepted atomic.Int64
 	var killed sync.Once
@@ -170,11 +170,11 @@ func crashRun(t *testing.T, bin, victim string, total int) {
 
 	// Wait for every certificate to reach MX's legacy VUCE and its receipt
 	// to be recorded at CL.
-	apiURL := "http://" + n.Addrs["CL"]["legacy"] + "/api/v1/documents?direction=outbound&state=received-correctly&limit=1000"
+	apiURL := n.AdminURL("CL") + "/api/v1/documents?direction=outbound&state=received-correctly&limit=1000"
 	var done int
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		done = countDocs(ctx, client, apiURL)
+		done = countDocs(ctx, client, apiURL, n.ViewerToken)
 		if done == total && len(n.Legacy["MX"].Received()) >= total {
 			break
 		}
@@ -214,10 +214,11 @@ func crashRun(t *testing.T, bin, victim string, total int) {
 	}
 }
 
-func countDocs(ctx context.Context, c *http.Client, url string) int {
+func countDocs(ctx context.Context, c *http.Client, url, token string) int {
 	n := 0
 	for url != "" {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := c.Do(req)
 		if err != nil {
 			return n

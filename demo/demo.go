@@ -8,6 +8,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -29,6 +30,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/demo/legacysim"
@@ -82,6 +84,12 @@ type Network struct {
 	// ConsolePassword logs in to every node's console as "operator" or
 	// "viewer"; random per network.
 	ConsolePassword string
+	// Tokens of the API clients every node has (access.clients): an
+	// operator's tool, a viewer (monitoring) and the legacy VUCE.
+	OperatorToken, ViewerToken, LegacyToken string
+	// RouteUser and RoutePassword are the legacy VUCE's basic credentials
+	// on its routes (LegacyOutboundURL and ForwardProxyURL carry them).
+	RouteUser, RoutePassword string
 
 	extra     []*extraDocument // document types beyond sps, from the rules
 	legacyURL map[string]string
@@ -105,7 +113,45 @@ func (n *Network) consolePassword() (string, error) {
 
 // ConsoleURL is the address of a node's console.
 func (n *Network) ConsoleURL(country string) string {
-	return "http://" + n.Addrs[country]["legacy"] + "/console/"
+	return n.AdminURL(country) + "/console/"
+}
+
+// AdminURL is the base URL of a node's admin listener (console, API,
+// metrics).
+func (n *Network) AdminURL(country string) string {
+	return "http://" + n.Addrs[country]["admin"]
+}
+
+// RouteURL is the URL of a route of country's node, with the legacy
+// VUCE's credentials in it (Go's client sends them as basic auth).
+func (n *Network) RouteURL(country, path string) string {
+	u := url.URL{Scheme: "http", Host: n.Addrs[country]["legacy"], Path: path, User: url.UserPassword(n.RouteUser, n.RoutePassword)}
+	return u.String()
+}
+
+// routeSecret is the legacy VUCE's route password and its bcrypt hash at
+// the production cost, made once per process: hashing at cost 12 takes a
+// quarter of a second, which each of the test suite's networks would
+// otherwise pay four times.
+var routeSecret = sync.OnceValues(func() ([2]string, error) {
+	var b [12]byte
+	rand.Read(b[:])
+	pw := "route-" + base64.RawURLEncoding.EncodeToString(b[:])
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), 12)
+	return [2]string{pw, string(h)}, err
+})
+
+// insideCredentials makes the network's route password and API tokens.
+func (n *Network) insideCredentials() (routeHash string, tokenHashes [3]string, err error) {
+	secret, err := routeSecret()
+	if err != nil {
+		return "", tokenHashes, err
+	}
+	n.RouteUser, n.RoutePassword = "vuce", secret[0]
+	for i, dst := range []*string{&n.OperatorToken, &n.ViewerToken, &n.LegacyToken} {
+		*dst, tokenHashes[i] = access.NewToken()
+	}
+	return secret[1], tokenHashes, nil
 }
 
 // ForwardHost is the host a legacy system addresses through the forward
@@ -149,7 +195,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	listeners := map[string]map[string]net.Listener{}
 	for _, cc := range countries {
 		listeners[cc] = map[string]net.Listener{}
-		for _, name := range []string{"legacy", "partners", "forward_proxy", "sim"} {
+		for _, name := range []string{"legacy", "admin", "partners", "forward_proxy", "sim"} {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				return nil, err
@@ -188,6 +234,10 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	if err != nil {
 		return nil, err
 	}
+	routeHash, tokenHashes, err := n.insideCredentials()
+	if err != nil {
+		return nil, err
+	}
 	for _, cc := range countries {
 		sim := legacysim.NewServer(cc)
 		hs := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
@@ -198,8 +248,10 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 
 		spec := nodeSpec{
 			Country: cc, PKI: n.PKI, Dir: n.Dir, Wait: "10s", GiveUpAfter: "1h",
-			Legacy: addr(cc, "legacy"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"),
+			Legacy: addr(cc, "legacy"), Admin: addr(cc, "admin"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"),
 			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc), ConsoleHash: consoleHash,
+			RouteUser: n.RouteUser, RouteHash: routeHash,
+			OperatorHash: tokenHashes[0], ViewerHash: tokenHashes[1], LegacyTokenHash: tokenHashes[2],
 			UnreachableAfter: "2s",
 		}
 		for _, d := range n.extra {
@@ -252,7 +304,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	if o.External {
 		// Free the nodes' addresses for the processes that will run them.
 		for _, cc := range countries {
-			for _, name := range []string{"legacy", "partners", "forward_proxy"} {
+			for _, name := range []string{"legacy", "admin", "partners", "forward_proxy"} {
 				listeners[cc][name].Close()
 			}
 		}
@@ -270,7 +322,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		nd, err := node.New(cfg, node.Options{
 			Logger: logger, Recorder: n.Events,
 			Listeners: map[string]net.Listener{
-				"legacy": listeners[cc]["legacy"], "partners": listeners[cc]["partners"], "forward_proxy": listeners[cc]["forward_proxy"],
+				"legacy": listeners[cc]["legacy"], "admin": listeners[cc]["admin"], "partners": listeners[cc]["partners"], "forward_proxy": listeners[cc]["forward_proxy"],
 			},
 		})
 		if err != nil {
@@ -331,12 +383,14 @@ func (n *Network) Restart(country string, logger *slog.Logger) error {
 // LegacyOutboundURL is where country's legacy VUCE posts outbound documents
 // (the reverse side of its node).
 func (n *Network) LegacyOutboundURL(country string) string {
-	return "http://" + n.Nodes[country].Addr("legacy") + legacysim.OutboundPath(country)
+	return n.RouteURL(country, legacysim.OutboundPath(country))
 }
 
-// ForwardProxyURL is country's forward proxy, for HTTP_PROXY.
+// ForwardProxyURL is country's forward proxy, for HTTP_PROXY, with the
+// legacy VUCE's route credentials (sent as Proxy-Authorization).
 func (n *Network) ForwardProxyURL(country string) string {
-	return "http://" + n.Nodes[country].Addr("forward_proxy")
+	u := url.URL{Scheme: "http", Host: n.Addrs[country]["forward_proxy"], User: url.UserPassword(n.RouteUser, n.RoutePassword)}
+	return u.String()
 }
 
 // Result is what happened to one demo certificate.
@@ -487,4 +541,25 @@ func sortedCountries(n *Network) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// AdminRequest makes a request to country's admin listener as the holder
+// of token (one of the network's tokens), with a JSON body if body is
+// non-nil.
+func (n *Network) AdminRequest(ctx context.Context, country, method, path, token string, body []byte) (*http.Response, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, n.AdminURL(country)+path, r)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return http.DefaultClient.Do(req)
 }

@@ -162,7 +162,7 @@ func (n *Network) SendExample(ctx context.Context, d *extraDocument, from, file 
 			return res
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.Nodes[from].Addr("legacy")+RoutePath(d.Name), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.RouteURL(from, RoutePath(d.Name)), bytes.NewReader(body))
 	if err != nil {
 		res.Problems = append(res.Problems, err.Error())
 		return res

@@ -88,7 +88,7 @@ func TestCOD_ExporterSignatureKept(t *testing.T) {
 		return b
 	}
 	post := func(body []byte) (int, string) {
-		resp, err := http.Post("http://"+n.Nodes["CL"].Addr("legacy")+RoutePath("cod"), "application/json", bytes.NewReader(body))
+		resp, err := http.Post(n.RouteURL("CL", RoutePath("cod")), "application/json", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,8 +20,7 @@ func report(t *testing.T, n *Network, country, trackingID, state, reason string,
 		req["replaced_by"] = replacedBy[0]
 	}
 	body, _ := json.Marshal(req)
-	url := fmt.Sprintf("http://%s/api/v1/documents/%s/status", n.Nodes[country].Addr("legacy"), trackingID)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	resp, err := n.AdminRequest(context.Background(), country, "POST", "/api/v1/documents/"+trackingID+"/status", n.LegacyToken, body)
 	if err != nil {
 		t.Fatal(err)
 	}

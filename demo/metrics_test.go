@@ -18,7 +18,7 @@ import (
 // exactly these labels (0 if absent).
 func scrape(t *testing.T, n *Network, country string) func(name string, labels map[string]string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + n.Nodes[country].Addr("legacy") + "/metrics")
+	resp, err := n.AdminRequest(context.Background(), country, "GET", "/metrics", n.ViewerToken, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestMetrics_MatchDocumentsSent(t *testing.T) {
 	}
 
 	for _, path := range []string{"/healthz", "/readyz"} {
-		resp, err := http.Get("http://" + n.Nodes["CL"].Addr("legacy") + path)
+		resp, err := n.AdminRequest(context.Background(), "CL", "GET", path, "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

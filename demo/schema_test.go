@@ -29,7 +29,7 @@ func TestSchema_CertificateOfOrigin(t *testing.T) {
 			t.Fatal(err)
 		}
 		native = bytes.Replace(native, []byte(good), []byte(bad), 1)
-		resp, err := http.Post("http://"+n.Nodes["CL"].Addr("legacy")+RoutePath("cod"), "application/json", bytes.NewReader(native))
+		resp, err := http.Post(n.RouteURL("CL", RoutePath("cod")), "application/json", bytes.NewReader(native))
 		if err != nil {
 			t.Fatal(err)
 		}

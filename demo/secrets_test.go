@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -67,7 +68,7 @@ func TestRejections_LoggedAndCountedWithoutSecrets(t *testing.T) {
 	if !strings.Contains(out, "auth.credentials") {
 		t.Errorf("the rejection is not logged with its reason:\n%s", out)
 	}
-	resp, err := http.Get("http://" + n.Nodes["MX"].Addr("legacy") + "/metrics")
+	resp, err := n.AdminRequest(context.Background(), "MX", "GET", "/metrics", n.ViewerToken, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,10 +20,10 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/api"
 	"github.com/vucelink/vucelink/callback"
 	"github.com/vucelink/vucelink/certs"
@@ -45,6 +44,7 @@ import (
 	"github.com/vucelink/vucelink/track"
 	"github.com/vucelink/vucelink/wire"
 	"github.com/vucelink/vucelink/xmlsafe"
+	"golang.org/x/net/netutil"
 )
 
 // Options are what a caller may add to a configuration.
@@ -53,7 +53,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Recorder receives document events in addition to the log.
 	Recorder track.Recorder
-	// Listeners, keyed "legacy", "partners" or "forward_proxy", are used
+	// Listeners, keyed "legacy", "admin", "partners" or "forward_proxy", are used
 	// instead of opening the configured address (tests and the demo open
 	// them first on port 0, so no port can be taken in between).
 	Listeners map[string]net.Listener
@@ -88,6 +88,11 @@ type Node struct {
 
 	logger    *slog.Logger
 	serverTLS *tls.Config
+	// The inside: who may call the API and metrics, what each route asks
+	// of the legacy VUCE, and the inside listeners' TLS (nil: plain).
+	access              *access.Authenticator
+	guards              map[string]*routeGuard
+	adminTLS, legacyTLS *tls.Config
 
 	mu        sync.Mutex
 	servers   []*http.Server
@@ -187,7 +192,32 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		n.watch("signing", signer.Certificate())
 	}
 
-	limits := xmlsafe.Limits{MaxBytes: cfg.Limits.MaxBodyBytes, MaxDepth: cfg.Limits.MaxDepth}
+	limits := xmlsafe.Limits{MaxBytes: cfg.Limits.MaxBodyBytes, MaxDepth: cfg.Limits.MaxDepth, MaxElements: cfg.Limits.MaxElements}
+
+	// The inside.
+	clients := make([]access.Client, len(cfg.Access.Clients))
+	for i, c := range cfg.Access.Clients {
+		clients[i] = access.Client{Name: c.Name, Role: access.Role(c.Role), TokenHash: c.TokenHash, CertificateSubject: c.CertificateSubject}
+	}
+	if n.access, err = access.New(clients); err != nil {
+		errs = append(errs, err)
+	}
+	n.guards = guards(cfg)
+	for _, l := range []struct {
+		key string
+		t   *config.ListenerTLS
+		dst **tls.Config
+	}{{"tls.admin", cfg.TLS.Admin, &n.adminTLS}, {"tls.legacy", cfg.TLS.Legacy, &n.legacyTLS}} {
+		c, watched, err := insideTLS(l.key, l.t, logger)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		*l.dst = c
+		for _, w := range watched {
+			n.watch(l.key, w)
+		}
+	}
 
 	// This country's exporters, who may sign their certificates of origin
 	// before the legacy VUCE sends them: their signatures are verified
@@ -279,12 +309,11 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			RevocationPolicy: policy,
 			Warn:             warn,
 			ClientCAs:        pool,
-			Username:         p.InboundAuth.Username,
-			Password:         p.InboundAuth.Password,
+			Credentials:      &access.Basic{Username: p.InboundAuth.Username, Password: p.InboundAuth.Password},
 			Verifiers:        map[string]proxy.DocumentVerifier{},
 		}
 		if p.InboundAuth.PasswordHash != "" {
-			peer.PasswordHash = []byte(p.InboundAuth.PasswordHash)
+			peer.Credentials.PasswordHash = []byte(p.InboundAuth.PasswordHash)
 		}
 		for docType := range cfg.Documents {
 			docType := docType
@@ -359,8 +388,10 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		if cfg.Documents[r.Document].Schema != "" {
 			rt.Validator = n.rules.validator(r.Document)
 		}
-		rt.Body, _ = config.ParseTemplate(key+".response.body", r.Response.Body)
-		rt.ErrorBody, _ = config.ParseTemplate(key+".response.error_body", r.Response.ErrorBody)
+		// Values are escaped for the answer's content type (a certificate
+		// number with a quote must not break the legacy system's JSON).
+		rt.Body, _ = config.ParseResponseTemplate(key+".response.body", r.Response.ContentType, r.Response.Body)
+		rt.ErrorBody, _ = config.ParseResponseTemplate(key+".response.error_body", r.Response.ContentType, r.Response.ErrorBody)
 		routes = append(routes, rt)
 	}
 
@@ -401,15 +432,12 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		Country: cfg.Node.Country, Routes: routes, Partners: known, Recorder: recorder,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, Logger: logger.With("component", "outbound"),
 	}
-	// Receipts are signed by this node's first configured official.
-	var receiptSigner proxy.Signer
-	if len(cfg.Signing) > 0 {
-		receiptSigner = signers[cfg.Signing[0].Documents[0]]
-	}
 	n.Inbound = &proxy.Inbound{
-		ReceiptSigner: receiptSigner,
+		// Receipts are signed by this node's first configured official.
+		ReceiptSigner: firstOfficial(cfg, signers),
 		Country:       cfg.Node.Country, Peers: peers, Targets: targets, Recorder: recorder,
-		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
+		MaxBodyBytes:          cfg.Limits.MaxBodyBytes,
+		MaxInflightPerPartner: cfg.Limits.MaxInflightPerPartner,
 		Legacy: &http.Client{
 			Timeout:   cfg.Legacy.Timeout,
 			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16},
@@ -432,12 +460,14 @@ func (n *Node) Start() error {
 		tls        *tls.Config
 	}
 	list := []srv{
-		{"legacy", n.Config.Listen.Legacy, n.legacySide(), nil},
+		{"legacy", n.Config.Listen.Legacy, n.legacySide(), n.legacyTLS},
+		{"admin", n.Config.Listen.Admin, n.adminSide(), n.adminTLS},
 		{"partners", n.Config.Listen.Partners, n.partnerSide(), n.serverTLS},
 	}
 	if n.Config.Listen.ForwardProxy != "" {
-		list = append(list, srv{"forward_proxy", n.Config.Listen.ForwardProxy, n.Outbound.ForwardProxy(), nil})
+		list = append(list, srv{"forward_proxy", n.Config.Listen.ForwardProxy, n.forwardSide(), nil})
 	}
+	timeouts := n.Config.Listen.Timeouts
 	for _, s := range list {
 		ln, err := n.preopened[s.name], error(nil)
 		if ln == nil {
@@ -449,18 +479,24 @@ func (n *Node) Start() error {
 			}
 			return fmt.Errorf("listen.%s: %w", s.name, err)
 		}
+		// A cap on connections, so that a flood of slow clients cannot
+		// take every file descriptor; past it, connections wait in the
+		// kernel's accept queue.
+		ln = netutil.LimitListener(ln, n.Config.Listen.MaxConnections)
 		if s.tls != nil {
 			ln = tls.NewListener(ln, s.tls)
 		}
 		n.listeners[s.name] = ln
 		n.servers = append(n.servers, &http.Server{
 			Handler:           s.handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       2 * time.Minute,
-			WriteTimeout:      2 * time.Minute,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
+			ReadHeaderTimeout: timeouts.ReadHeader,
+			// The whole request, body included, within Read: a body
+			// trickled in a byte at a time is cut off.
+			ReadTimeout:    timeouts.Read,
+			WriteTimeout:   timeouts.Write,
+			IdleTimeout:    timeouts.Idle,
+			MaxHeaderBytes: 64 << 10,
+			ErrorLog:       slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
 		})
 	}
 	if err := n.openStore(); err != nil {
@@ -492,7 +528,7 @@ func (n *Node) Start() error {
 	return nil
 }
 
-// Addr returns the address a listener ("legacy", "partners",
+// Addr returns the address a listener ("legacy", "admin", "partners",
 // "forward_proxy") is bound to, or "" if it is not open.
 func (n *Node) Addr(name string) string {
 	n.mu.Lock()
@@ -817,37 +853,6 @@ func (n *Node) StatusChanged(ctx context.Context, d *store.Document, reason, rep
 	return err
 }
 
-// legacySide serves the internal listener: the configured routes, and the
-// local API under /api/v1/documents.
-func (n *Node) legacySide() http.Handler {
-	metricsHandler := n.metrics.Handler()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Outbound.Handles(r.Method, r.URL.Path) {
-			n.Outbound.ServeHTTP(w, r)
-			return
-		}
-		switch {
-		case strings.HasPrefix(r.URL.Path, api.Prefix):
-			n.api.ServeHTTP(w, r)
-		case n.console != nil && (strings.HasPrefix(r.URL.Path, console.Prefix) || r.URL.Path == "/console"):
-			if r.URL.Path == "/console" {
-				http.Redirect(w, r, console.Prefix, http.StatusMovedPermanently)
-				return
-			}
-			n.console.ServeHTTP(w, r)
-		case r.URL.Path == "/metrics":
-			metricsHandler.ServeHTTP(w, r)
-		case r.URL.Path == "/healthz":
-			w.Header().Set("Content-Type", "text/plain")
-			w.Write([]byte("ok\n"))
-		case r.URL.Path == "/readyz":
-			n.ready(w, r)
-		default:
-			n.Outbound.ServeHTTP(w, r)
-		}
-	})
-}
-
 // ready reports whether the node can do its work: the store takes writes,
 // every signing key is loaded and its certificate current. (Rule files and
 // trust material were checked when the node was built.)
@@ -876,9 +881,7 @@ func (n *Node) ready(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": checks})
+	n.readyBody(w, r, status, ok, checks)
 }
 
 // queue commits documents to the store and wakes the partner's workers.

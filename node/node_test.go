@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,7 +268,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(2500 * time.Millisecond)
-	resp, err := http.Get("http://" + n.Nodes["CL"].Addr("legacy") + "/readyz")
+	resp, err := n.AdminRequest(context.Background(), "CL", "GET", "/readyz", n.ViewerToken, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +287,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	readyz := func() string {
 		t.Helper()
 		time.Sleep(2500 * time.Millisecond)
-		resp, err := http.Get("http://" + n.Nodes["CL"].Addr("legacy") + "/readyz")
+		resp, err := n.AdminRequest(context.Background(), "CL", "GET", "/readyz", n.ViewerToken, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

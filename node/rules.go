@@ -241,3 +241,9 @@ func (v bookValidator) ValidateElement(el *etree.Element) error {
 	}
 	return s.ValidateElement(el)
 }
+
+// MapExplain maps and says which rule wrote each value: the outbound side
+// uses it to name the rule behind a value it refuses.
+func (m bookMapper) MapExplain(input []byte) (*mapping.Output, error) {
+	return m.rules().MapExplain(input)
+}

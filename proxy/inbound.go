@@ -3,21 +3,23 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/beevik/etree"
-	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
@@ -46,11 +48,9 @@ type Peer struct {
 	// ClientCAs are the partner country's CAs: its TLS client certificate
 	// must chain to one of them (and to no other country's).
 	ClientCAs *x509.CertPool
-	Username  string
-	// PasswordHash is a bcrypt hash; when empty, Password is compared in
-	// constant time instead.
-	PasswordHash []byte
-	Password     string
+	// Credentials are the partner's basic credentials (bcrypt-hashed,
+	// the verdict on the right password cached per process).
+	Credentials *access.Basic
 	// Verifiers by document type: each trusts only this partner's CAs and
 	// authorized officials for that document type.
 	Verifiers map[string]DocumentVerifier
@@ -65,6 +65,7 @@ type Peer struct {
 // a document already handed over gets the original receipt instead of a
 // second hand-over. *store.SQLite implements it.
 type Ledger interface {
+	Get(ctx context.Context, trackingID string) (*store.Document, error)
 	Find(ctx context.Context, direction, partner, docType, docID string) (*store.Document, error)
 	Add(ctx context.Context, d *store.Document, actor, reason string) (*store.Document, error)
 	Transition(ctx context.Context, trackingID string, at time.Time, c store.Change) (*store.Document, error)
@@ -111,20 +112,32 @@ type Inbound struct {
 	MaxBodyBytes int64
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// AuthFailuresPerMinute is how many failed authentications a source
-	// address may make in a minute before it is refused outright (429)
-	// for the rest of that minute; zero means 20.
+	// AuthFailuresPerMinute is how many wrong passwords one client
+	// certificate of a partner may present in a minute before that
+	// certificate is refused outright (429) for the rest of the minute;
+	// zero means 20.
 	AuthFailuresPerMinute int
+	// MaxInflightPerPartner caps the documents one partner may have this
+	// node working on at once; more get 503 with Retry-After. Zero means 8.
+	MaxInflightPerPartner int
 
 	locks    keyedMutex
 	failures failureWindow
+	inflight sync.Map // partner → chan struct{} (a counting semaphore)
 }
 
-// failureWindow counts authentication failures per source address in
+// failureWindow counts wrong passwords per partner client certificate in
 // fixed one-minute windows, so credentials cannot be guessed at speed.
+//
+// It is keyed by the certificate, not the source address: only a caller
+// holding a valid client certificate of the partner reaches the password
+// check, so callers without one can neither guess nor lock the partner
+// out (from behind the same NAT, say), and the table's keys are bounded
+// by the partners' certificates — it cannot be flooded. Should it ever
+// fill, it forgets expired windows, never live ones.
 type failureWindow struct {
-	mu   sync.Mutex
-	byIP map[string]*window
+	mu    sync.Mutex
+	byKey map[string]*window
 }
 
 type window struct {
@@ -132,25 +145,54 @@ type window struct {
 	n     int
 }
 
-func (f *failureWindow) blocked(ip string, now time.Time, limit int) bool {
+const maxFailureKeys = 10000
+
+func (f *failureWindow) blocked(key string, now time.Time, limit int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	w := f.byIP[ip]
+	w := f.byKey[key]
 	return w != nil && now.Sub(w.start) < time.Minute && w.n >= limit
 }
 
-func (f *failureWindow) add(ip string, now time.Time) {
+func (f *failureWindow) add(key string, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.byIP == nil || len(f.byIP) > 10000 {
-		f.byIP = map[string]*window{} // bounded memory; an attacker resetting it gains a minute at most
+	if f.byKey == nil {
+		f.byKey = map[string]*window{}
 	}
-	w := f.byIP[ip]
+	w := f.byKey[key]
 	if w == nil || now.Sub(w.start) >= time.Minute {
+		if w == nil && len(f.byKey) >= maxFailureKeys {
+			for k, old := range f.byKey {
+				if now.Sub(old.start) >= time.Minute {
+					delete(f.byKey, k)
+				}
+			}
+			if len(f.byKey) >= maxFailureKeys {
+				return // every window is live: keep them, count none new
+			}
+		}
 		w = &window{start: now}
-		f.byIP[ip] = w
+		f.byKey[key] = w
 	}
 	w.n++
+}
+
+// acquire takes one of partner's in-flight slots, or reports that all are
+// taken; release gives it back.
+func (in *Inbound) acquire(partner string) (release func(), ok bool) {
+	n := in.MaxInflightPerPartner
+	if n <= 0 {
+		n = 8
+	}
+	v, _ := in.inflight.LoadOrStore(partner, make(chan struct{}, n))
+	sem := v.(chan struct{})
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, true
+	default:
+		return nil, false
+	}
 }
 
 // keyedMutex serializes work on one key (one partner's document), so two
@@ -194,7 +236,34 @@ type rejection struct {
 	status  int
 	outcome wire.Outcome
 	reasons []wire.Reason
+	// internal is what only this node may know (the legacy VUCE's URL, a
+	// dial error, its answer): it goes to this node's log and history,
+	// never into the receipt, which carries a reference to it instead.
+	internal string
+	// retryAfter, in seconds, is sent with a 503 or 429.
+	retryAfter int
 }
+
+// internalRejection refuses with a public reason that carries a
+// reference, keeping the details on this node.
+func internalRejection(status int, outcome wire.Outcome, code, public, internal string) *rejection {
+	ref := reference()
+	return &rejection{status: status, outcome: outcome, internal: "ref " + ref + ": " + internal,
+		reasons: []wire.Reason{{Code: code, Message: public + " (reference " + ref + ")"}}}
+}
+
+// reference is a short random tag tying a receipt to this node's log.
+func reference() string {
+	var b [5]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// unverifiedPrefix marks the ledger key of a document whose own ID could
+// not be trusted (it failed verification): the verdict is recorded under
+// the tracking ID instead, so that a later, correctly signed document with
+// that ID is not mistaken for a conflicting copy.
+const unverifiedPrefix = "unverified:"
 
 func reject(status int, outcome wire.Outcome, code, format string, args ...any) *rejection {
 	return &rejection{status: status, outcome: outcome, reasons: []wire.Reason{{Code: code, Message: fmt.Sprintf(format, args...)}}}
@@ -213,34 +282,50 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Node: in.Country, TrackingID: rc.TrackingID, Document: docType,
 		Direction: track.Inbound, Partner: rc.From, DocumentID: r.Header.Get(wire.HeaderDocumentID),
 	}
-	var body []byte // set once read; recorded with verdicts on verified documents
+	var body []byte // set once read; recorded with every verdict on it
 	marker := ""    // tracking ID of this document's hand-over marker in the ledger, if any
+	authenticated := false
 	answer := func(status int, rj *rejection) {
+		internal := ""
 		if rj != nil {
 			rc.Outcome = rj.outcome
 			rc.Reasons = append(rc.Reasons, rj.reasons...)
 			status = rj.status
+			internal = rj.internal
 			ev.Step, ev.Err, ev.Code = track.Failed, rc.Error(), rj.reasons[0].Code
+			if internal != "" {
+				ev.Err += " [" + internal + "]"
+			}
 			in.record(r.Context(), ev)
+			if rj.retryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(rj.retryAfter))
+			}
 		}
 		rc.Time = in.now().UTC()
-		if rc.DocumentID != "" && rc.Outcome != wire.Rejected && in.ReceiptSigner != nil {
+		// A verdict on a document an authenticated partner sent is final,
+		// whether the document verified or not: it is signed (proof for
+		// the sender, which then stops retrying) and remembered before the
+		// answer, so that a retry gets this same receipt.
+		final := authenticated && rc.Digest != "" && rc.Outcome != wire.Rejected
+		if final && in.ReceiptSigner != nil {
 			if err := in.signReceipt(rc); err != nil {
 				status, rc.Outcome = http.StatusServiceUnavailable, wire.Rejected
 				rc.Reasons = []wire.Reason{{Code: "receipt.signing", Message: "the receiving node could not sign its receipt; retry later"}}
+				w.Header().Set("Retry-After", "60")
+				final = false
 			}
 		}
-		if rc.DocumentID != "" && rc.Outcome != wire.Rejected {
-			// A verdict on a verified document is final: remember it before
-			// answering, so a retry gets this same receipt.
+		if final {
 			// Detached from the request: a sender that hangs up (or dies)
 			// mid-request must not leave a handed-over document unrecorded,
 			// or its retry would be handed over a second time.
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
 			defer cancel()
-			if err := in.remember(ctx, rc, body, marker); err != nil {
+			if err := in.remember(ctx, rc, body, marker, internal); err != nil {
 				status, rc.Outcome = http.StatusServiceUnavailable, wire.Rejected
 				rc.Reasons = []wire.Reason{{Code: "store.unavailable", Message: "the receiving node could not record the document; retry later"}}
+				rc.Signed = nil
+				w.Header().Set("Retry-After", "60")
 			}
 		}
 		writeReceipt(w, status, rc)
@@ -255,21 +340,21 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(0, reject(http.StatusBadRequest, wire.Rejected, "request.tracking-id", "header %s must be 1 to 64 letters, digits or dashes", wire.HeaderTrackingID))
 		return
 	}
-	source, _, _ := net.SplitHostPort(r.RemoteAddr)
-	limit := in.AuthFailuresPerMinute
-	if limit <= 0 {
-		limit = 20
-	}
-	if in.failures.blocked(source, in.now(), limit) {
-		answer(0, reject(http.StatusTooManyRequests, wire.Rejected, "auth.rate-limited", "too many failed authentications from %s; try again in a minute", source))
-		return
-	}
 	peer, rj := in.authenticate(r)
 	if rj != nil {
-		in.failures.add(source, in.now())
 		answer(0, rj)
 		return
 	}
+	// Past this point only a partner's own, cheap-to-check credentials got
+	// through: it may make this node do expensive work, up to its share.
+	release, ok := in.acquire(peer.Country)
+	if !ok {
+		rj := reject(http.StatusServiceUnavailable, wire.Rejected, "request.busy", "%s already has %d documents in progress here; retry later", peer.Country, cap(in.slots(peer.Country)))
+		rj.retryAfter = 1
+		answer(0, rj)
+		return
+	}
+	defer release()
 	if !strings.HasPrefix(rc.TrackingID, peer.Country+"-") {
 		answer(0, reject(http.StatusBadRequest, wire.Rejected, "request.tracking-id", "tracking IDs from %s must start with %q", peer.Country, peer.Country+"-"))
 		return
@@ -290,8 +375,29 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.Digest = wire.Digest(body)
+	authenticated = true
 	ev.Step, ev.Detail = track.Received, fmt.Sprintf("%d bytes, %s", len(body), rc.Digest)
 	in.record(r.Context(), ev)
+
+	// A tracking ID names one document for good: the same one again is a
+	// retry (same receipt, nothing done twice); another one under it is
+	// the sender's mistake, said plainly rather than as "retry later".
+	switch prev, err := in.Ledger.Get(r.Context(), rc.TrackingID); {
+	case err == nil && (prev.Digest != rc.Digest || prev.Partner != peer.Country || prev.Direction != store.Inbound):
+		rc.Digest = "" // nothing of this request is recorded
+		answer(0, reject(http.StatusConflict, wire.Rejected, "request.tracking-id-reused",
+			"tracking ID %s was already used for another document (%s %s, %s); a new document needs a new tracking ID", rc.TrackingID, prev.Type, strings.TrimPrefix(prev.DocumentID, unverifiedPrefix), prev.Digest))
+		return
+	case err == nil && prev.Receipt != nil:
+		ev.Step, ev.Detail = track.Received, "repeat of "+prev.TrackingID+": original receipt returned, not handed over again"
+		in.record(r.Context(), ev)
+		replay(w, prev.Receipt)
+		return
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		rc.Digest = ""
+		answer(0, reject(http.StatusServiceUnavailable, wire.Rejected, "store.unavailable", "the receiving node cannot read its records; retry later"))
+		return
+	}
 
 	start := time.Now()
 	verified, err := verifier.Verify(r.Context(), body)
@@ -342,6 +448,22 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.DocumentID = id
+
+	// A document for another country is refused, however well signed: a
+	// partner's certificate addressed to a third country must not reach
+	// this country's legacy VUCE.
+	if target.Spec.HasDestination() {
+		dest, err := target.Spec.Destination(root)
+		switch {
+		case err != nil:
+			answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "document.destination", "%v", err))
+			return
+		case dest != in.Country:
+			answer(0, reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "document.destination",
+				"%s %s is addressed to %s, not to %s: it was not handed over", docType, id, dest, in.Country))
+			return
+		}
+	}
 
 	if target.Validator != nil {
 		start = time.Now()
@@ -506,21 +628,34 @@ func (in *Inbound) signReceipt(rc *wire.Receipt) error {
 	return nil
 }
 
-// remember records a verdict on a verified document.
-func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte, marker string) error {
+// remember records a verdict. internal, if any, is the detail behind a
+// refusal that only this node keeps (in the history's reason).
+func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte, marker, internal string) error {
 	state := lifecycle.ReceivedCorrectly
+	reason := "received"
 	if rc.Outcome != wire.ReceivedCorrectly {
 		state = lifecycle.ReceivedWithErrors
+		reason = rc.Error()
+		if internal != "" {
+			reason += " [" + internal + "]"
+		}
 	}
 	if marker != "" {
 		// The hand-over marker exists: the verdict completes it.
-		_, err := in.Ledger.Transition(ctx, marker, rc.Time, store.Change{To: state, Actor: "legacy", Reason: "handed over", Receipt: rc})
+		if state == lifecycle.ReceivedCorrectly {
+			reason = "handed over"
+		}
+		_, err := in.Ledger.Transition(ctx, marker, rc.Time, store.Change{To: state, Actor: "legacy", Reason: reason, Receipt: rc})
 		return err
+	}
+	id := rc.DocumentID
+	if id == "" {
+		id = unverifiedPrefix + rc.TrackingID
 	}
 	_, err := in.Ledger.Add(ctx, &store.Document{
 		TrackingID: rc.TrackingID, Direction: store.Inbound, Partner: rc.From, Type: rc.DocumentType,
-		DocumentID: rc.DocumentID, Digest: rc.Digest, State: state, Body: body, Receipt: rc, Created: rc.Time,
-	}, "partner:"+rc.From, "received")
+		DocumentID: id, Digest: rc.Digest, State: state, Body: body, Receipt: rc, Created: rc.Time,
+	}, "partner:"+rc.From, reason)
 	return err
 }
 
@@ -572,20 +707,25 @@ func (in *Inbound) authenticate(r *http.Request) (*Peer, *rejection) {
 			peer.Warn(warning)
 		}
 	}
+	// Guessing is limited per client certificate of this partner: see
+	// failureWindow.
+	fp := sha256.Sum256(leaf.Raw)
+	key := sender + "\x00" + string(fp[:])
+	limit := in.AuthFailuresPerMinute
+	if limit <= 0 {
+		limit = 20
+	}
+	if in.failures.blocked(key, in.now(), limit) {
+		return nil, reject(http.StatusTooManyRequests, wire.Rejected, "auth.rate-limited",
+			"too many wrong passwords with client certificate %q (serial %s); try again in a minute", leaf.Subject.String(), leaf.SerialNumber.Text(16))
+	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
+		in.failures.add(key, in.now())
 		return nil, reject(http.StatusUnauthorized, wire.Rejected, "auth.credentials", "basic credentials for %s are required", sender)
 	}
-	// Check user and password both, always, so timing says nothing about
-	// which one was wrong.
-	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(peer.Username)) == 1
-	var passOK bool
-	if len(peer.PasswordHash) > 0 {
-		passOK = bcrypt.CompareHashAndPassword(peer.PasswordHash, []byte(pass)) == nil
-	} else {
-		passOK = subtle.ConstantTimeCompare([]byte(pass), []byte(peer.Password)) == 1
-	}
-	if !userOK || !passOK {
+	if peer.Credentials == nil || !peer.Credentials.Check(user, pass) {
+		in.failures.add(key, in.now())
 		return nil, reject(http.StatusUnauthorized, wire.Rejected, "auth.credentials", "wrong username or password for %s", sender)
 	}
 	return peer, nil
@@ -596,15 +736,16 @@ func (in *Inbound) readBody(r *http.Request) ([]byte, *rejection) {
 	if limit <= 0 {
 		limit = 8 << 20
 	}
+	// Refused unread, so Rejected: there is no digest to sign a verdict on.
 	if r.ContentLength > limit {
-		return nil, reject(http.StatusRequestEntityTooLarge, wire.ReceivedWithErrors, "request.too-large", "document of %d bytes exceeds the limit of %d bytes", r.ContentLength, limit)
+		return nil, reject(http.StatusRequestEntityTooLarge, wire.Rejected, "request.too-large", "document of %d bytes exceeds the limit of %d bytes", r.ContentLength, limit)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, reject(http.StatusBadRequest, wire.Rejected, "request.read", "reading document: %v", err)
 	}
 	if int64(len(body)) > limit {
-		return nil, reject(http.StatusRequestEntityTooLarge, wire.ReceivedWithErrors, "request.too-large", "document exceeds the limit of %d bytes", limit)
+		return nil, reject(http.StatusRequestEntityTooLarge, wire.Rejected, "request.too-large", "document exceeds the limit of %d bytes", limit)
 	}
 	return body, nil
 }
@@ -620,7 +761,7 @@ func (in *Inbound) readBody(r *http.Request) ([]byte, *rejection) {
 func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, native []byte, redelivery bool) *rejection {
 	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(native))
 	if err != nil {
-		return reject(http.StatusInternalServerError, wire.Rejected, "legacy.request", "%v", err)
+		return internalRejection(http.StatusInternalServerError, wire.Rejected, "legacy.request", "the receiving node could not reach its legacy VUCE", err.Error())
 	}
 	req.Header.Set("Content-Type", t.ContentType)
 	req.Header.Set(wire.HeaderTrackingID, rc.TrackingID)
@@ -635,7 +776,10 @@ func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, na
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return reject(http.StatusServiceUnavailable, wire.Rejected, "legacy.unavailable", "legacy VUCE unreachable: %v", err)
+		rj := internalRejection(http.StatusServiceUnavailable, wire.Rejected, "legacy.unavailable",
+			"the receiving country's legacy VUCE is not available; retry later", "legacy VUCE unreachable: "+err.Error())
+		rj.retryAfter = 30
+		return rj
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -644,10 +788,15 @@ func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, na
 		redelivery && t.DuplicateStatus != 0 && resp.StatusCode == t.DuplicateStatus:
 		return nil
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		return reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "legacy.refused",
-			"legacy VUCE refused the document: HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+		return internalRejection(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "legacy.refused",
+			fmt.Sprintf("the receiving country's legacy VUCE refused the document (HTTP %d)", resp.StatusCode),
+			fmt.Sprintf("%s %s answered HTTP %d: %s", t.Method, t.URL, resp.StatusCode, strings.TrimSpace(string(msg))))
 	default:
-		return reject(http.StatusServiceUnavailable, wire.Rejected, "legacy.unavailable", "legacy VUCE answered HTTP %d", resp.StatusCode)
+		rj := internalRejection(http.StatusServiceUnavailable, wire.Rejected, "legacy.unavailable",
+			"the receiving country's legacy VUCE is not available; retry later",
+			fmt.Sprintf("%s %s answered HTTP %d: %s", t.Method, t.URL, resp.StatusCode, strings.TrimSpace(string(msg))))
+		rj.retryAfter = 30
+		return rj
 	}
 }
 
@@ -672,6 +821,7 @@ var verifyReasons = []struct {
 	{certs.ErrUntrustedSigner, "signature.untrusted", http.StatusUnprocessableEntity},
 	{certs.ErrNotYetValid, "signature.not-yet-valid", http.StatusUnprocessableEntity},
 	{certs.ErrExpired, "signature.expired", http.StatusUnprocessableEntity},
+	{certs.ErrUnsignedContent, "document.unsigned-content", http.StatusUnprocessableEntity},
 	{certs.ErrReference, "signature.reference", http.StatusUnprocessableEntity},
 	{certs.ErrNotAuthorized, "signature.not-authorized", http.StatusUnprocessableEntity},
 	{certs.ErrAlgorithm, "signature.algorithm", http.StatusUnprocessableEntity},
@@ -679,11 +829,24 @@ var verifyReasons = []struct {
 	{certs.ErrRevocationUnknown, "signature.revocation-unknown", http.StatusServiceUnavailable},
 }
 
+// slots is partner's in-flight semaphore.
+func (in *Inbound) slots(partner string) chan struct{} {
+	v, _ := in.inflight.Load(partner)
+	ch, _ := v.(chan struct{})
+	return ch
+}
+
 // verifyRejection turns a verification failure into a specific reason.
 func verifyRejection(err error) *rejection {
 	for _, r := range verifyReasons {
 		if errors.Is(err, r.err) {
-			return reject(r.status, wire.ReceivedWithErrors, r.code, "%v", err)
+			outcome := wire.ReceivedWithErrors
+			if r.status == http.StatusServiceUnavailable {
+				// No verdict yet (the revocation status could not be had):
+				// the sender retries, so nothing is final or signed.
+				outcome = wire.Rejected
+			}
+			return reject(r.status, outcome, r.code, "%v", err)
 		}
 	}
 	return reject(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "signature.invalid", "%v", err)

@@ -21,15 +21,20 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/mail"
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 	"github.com/elazarl/goproxy"
@@ -274,6 +279,12 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	if err != nil {
 		return fail(http.StatusUnprocessableEntity, "map", fmt.Errorf("mapping: %w", err))
 	}
+	// The exporter's address will be an e-mail recipient: refuse anything
+	// but one plain address now, not when a notification is due.
+	contact, err := CheckEmail(out.Local[LocalExporterEmail])
+	if err != nil {
+		return fail(http.StatusUnprocessableEntity, "map", fmt.Errorf("mapping: %w", localError(rt.Mapper, payload, LocalExporterEmail, err)))
+	}
 	root := out.XML.Root()
 	id, err := rt.Spec.ID(root)
 	if err != nil {
@@ -337,7 +348,7 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 		NextTry: now, Created: now,
 		// The rule file's local exporter_email: who to tell if delivery
 		// fails. It stays on this node.
-		Contact: out.Local[LocalExporterEmail],
+		Contact: contact,
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -390,14 +401,104 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 
 func (o *Outbound) render(rt *Route, status int, tmpl *template.Template, data ResponseData) result {
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, data); err != nil {
+	isJSON := jsonMediaType(rt.ContentType)
+	err := tmpl.Execute(&buf, data)
+	if err == nil && isJSON && !json.Valid(buf.Bytes()) {
+		// Values are escaped for the content type when the template is
+		// parsed (config.ParseResponseTemplate); invalid JSON is a
+		// template written wrong (an action outside quotes, say).
+		err = errors.New("rendered body is not valid JSON")
+	}
+	if err != nil {
 		// A template that validated at load but fails on this data: still
 		// answer with the tracking ID so nothing is untraceable.
 		o.logger().Error("response template failed", "route", rt.Name, "tracking_id", data.TrackingID, "error", err)
 		buf.Reset()
-		fmt.Fprintf(&buf, "tracking_id=%s\n", data.TrackingID)
+		if isJSON {
+			b, _ := json.Marshal(map[string]string{"tracking_id": data.TrackingID})
+			buf.Write(b)
+		} else {
+			fmt.Fprintf(&buf, "tracking_id=%s\n", data.TrackingID)
+		}
 	}
 	return result{status: status, contentType: rt.ContentType, body: buf.Bytes(), trackingID: data.TrackingID}
+}
+
+// jsonMediaType reports whether a response content type is JSON
+// (application/json or application/*+json), as config.EscapingFor decides.
+func jsonMediaType(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, _, _ = strings.Cut(contentType, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+	}
+	sub, ok := strings.CutPrefix(mt, "application/")
+	return ok && (sub == "json" || strings.HasSuffix(sub, "+json"))
+}
+
+// MaxEmailBytes bounds an e-mail address: the 256 octets of an SMTP path
+// less its angle brackets.
+const MaxEmailBytes = 254
+
+// CheckEmail checks an e-mail address taken from a payload and returns it
+// trimmed of surrounding white space. Empty is allowed (the address is
+// optional). Otherwise it must be exactly one plain address, user@domain
+// (an RFC 5322 addr-spec): no display name, no list, no comment, no angle
+// brackets or quoting, no control, invisible or space character, at most
+// MaxEmailBytes bytes.
+func CheckEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", nil
+	case len(s) > MaxEmailBytes:
+		return "", fmt.Errorf("e-mail address is %d bytes long; at most %d are allowed", len(s), MaxEmailBytes)
+	}
+	for _, r := range s {
+		if r == utf8.RuneError {
+			// An invalid byte, or U+FFFD where a decoder met one.
+			return "", fmt.Errorf("e-mail address %q is not valid UTF-8", s)
+		}
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return "", fmt.Errorf("e-mail address %q contains the control character %U; give one plain address (user@domain)", s, r)
+		}
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil {
+		if list, lerr := mail.ParseAddressList(s); lerr == nil && len(list) > 1 {
+			return "", fmt.Errorf("e-mail address %q is a list of %d addresses; give exactly one plain address (user@domain)", s, len(list))
+		}
+		return "", fmt.Errorf("e-mail address %q is not an address (%v); give one plain address (user@domain)", s, err)
+	}
+	if addr.Name != "" {
+		return "", fmt.Errorf("e-mail address %q has a display name (%q); give only the plain address (user@domain)", s, addr.Name)
+	}
+	if addr.Address != s || strings.ContainsFunc(s, unicode.IsSpace) || strings.Contains(s, `"`) {
+		return "", fmt.Errorf("e-mail address %q is not plain; give user@domain without angle brackets, comments, quoting or spaces", s)
+	}
+	return s, nil
+}
+
+// localError names a local value that failed a check after mapping, as a
+// mapping error names a field: local:NAME (from SOURCE, rule line N): …
+// The source and line come from mapping again with an explanation, when
+// the mapper can (a *mapping.Rules can); this costs a second mapping, but
+// only for a payload that is refused.
+func localError(m Mapper, payload []byte, name string, err error) error {
+	target := "local:" + name
+	err = fmt.Errorf("%w: %s", mapping.ErrBadValue, err)
+	if x, ok := m.(interface {
+		MapExplain([]byte) (*mapping.Output, error)
+	}); ok {
+		if out, xerr := x.MapExplain(payload); xerr == nil {
+			for _, o := range out.Explain {
+				if o.Path == target {
+					return mapping.Errors{{Target: target, Source: o.From, Line: o.Line, Err: err}}
+				}
+			}
+		}
+	}
+	return fmt.Errorf("%s: %w", target, err)
 }
 
 func (o *Outbound) record(ctx context.Context, e track.Event) {

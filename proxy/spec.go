@@ -134,6 +134,10 @@ func (s *DocumentSpec) ID(root *etree.Element) (string, error) {
 	return v, nil
 }
 
+// HasDestination reports whether the document type says where its
+// destination country is.
+func (s *DocumentSpec) HasDestination() bool { return s.destination != nil }
+
 // Destination returns the destination country (ISO alpha-2).
 func (s *DocumentSpec) Destination(root *etree.Element) (string, error) {
 	if s.destination == nil {

@@ -5,10 +5,11 @@
 //	vucelink demo    [--serve] [--dir DIR]         run the four-country demo network on loopback
 //	vucelink pki init --dir DIR [--countries CL,CO,MX,PE]   development PKI
 //	vucelink sign    --key FILE --cert FILE [--out FILE] IN.xml
-//	vucelink verify  --ca FILE[,FILE...] IN.xml
+//	vucelink verify  --ca FILE[,FILE...] [--exporters-ca FILE[,FILE...]] [--profile auto|enveloped|aladi-cod] [--exporter-only] [--accept-sha1] IN.xml
 //	vucelink map     --rules FILE [--out FILE] [--explain] IN
 //	vucelink rules test [--update] DIR              run the example pairs beside the rule files
 //	vucelink hash-password [--cost N] < PASSWORD    bcrypt hash for the configuration
+//	vucelink token new --name NAME --role ROLE      bearer token for the API, metrics or a route
 //	vucelink officials list|add|revoke|publish      this country's repository of authorized officials
 //
 // This is the only package that reads flags; everything else takes plain
@@ -44,10 +45,11 @@ func commands() []command {
 		{"demo-sample", "demo-sample [--from CC] [--to CC] [--items N]", cmdDemoSample},
 		{"pki", "pki init --dir DIR [--countries CL,CO,MX,PE]", cmdPKI},
 		{"sign", "sign --key FILE --cert FILE [--out FILE] IN.xml", cmdSign},
-		{"verify", "verify --ca FILE[,FILE...] IN.xml", cmdVerify},
+		{"verify", "verify --ca FILE[,FILE...] [--exporters-ca FILE[,FILE...]] [--profile auto|enveloped|aladi-cod] [--exporter-only] [--accept-sha1] IN.xml", cmdVerify},
 		{"map", "map --rules FILE [--out FILE] [--explain] IN", cmdMap},
 		{"rules", "rules test [--update] DIR", cmdRules},
 		{"hash-password", "hash-password [--cost N] < PASSWORD", cmdHashPassword},
+		{"token", "token new --name NAME --role viewer|operator|legacy", cmdToken},
 		{"officials", "officials list|add|revoke|publish [--registry FILE] ... (vucelink officials help)", cmdOfficials},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/vucelink/vucelink/config"
@@ -48,6 +49,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*file, cfg.Node.Country, len(cfg.Routes), len(cfg.Legacy.Inbound), len(cfg.Partners))
 	fmt.Fprintf(stdout, "effective limits: max_body_bytes=%d max_depth=%d; delivery: timeout=%s retries=%d backoff=%s..%s\n",
 		cfg.Limits.MaxBodyBytes, cfg.Limits.MaxDepth, cfg.Delivery.Timeout, cfg.Delivery.Retries, cfg.Delivery.BackoffMin, cfg.Delivery.BackoffMax)
+	fmt.Fprintf(stdout, "inside: admin listener %s (%s), %d API client(s)\n", cfg.Listen.Admin, tlsWord(cfg.TLS.Admin.Enabled()), len(cfg.Access.Clients))
+	if open := cfg.OpenRoutes(); len(open) > 0 {
+		fmt.Fprintf(stdout, "warning: route(s) %s take documents from anyone who reaches %s (%s): set routes[].auth unless that segment is the legacy VUCE's alone\n",
+			strings.Join(open, ", "), cfg.Listen.Legacy, tlsWord(cfg.TLS.Legacy.Enabled()))
+	}
 	return nil
 }
 
@@ -59,4 +65,11 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func tlsWord(on bool) string {
+	if on {
+		return "TLS"
+	}
+	return "plain HTTP"
 }

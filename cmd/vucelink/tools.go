@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,10 +12,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/beevik/etree"
+
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/rulestest"
+	"github.com/vucelink/vucelink/xmlsafe"
 )
 
 func cmdPKI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,9 +72,31 @@ func cmdSign(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return writeOut(*out, signed, stdout)
 }
 
+// Signature profiles of `vucelink verify`.
+const (
+	profileAuto      = "auto"
+	profileEnveloped = "enveloped"
+	profileCOD       = "aladi-cod"
+)
+
+// What each signature is called in verify's output and errors.
+const (
+	labelEnveloped = "enveloped signature"
+	labelExporter  = "exporter's signature over #COD"
+	labelOfficial  = "certifying official's signature over #CODEH"
+)
+
+// cmdVerify verifies a signed document under its signature profile: one
+// enveloped signature over the whole document, or the ALADI certificate
+// of origin's two (the exporter's over #COD, then the certifying
+// official's over #CODEH), each signer against its own trust.
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	ca := fs.String("ca", "", "comma-separated PEM files of trusted CAs (required)")
+	ca := fs.String("ca", "", "comma-separated PEM files of trusted CAs: the signer's, or the certifying official's on a COD (required)")
+	exportersCA := fs.String("exporters-ca", "", "comma-separated PEM files of the CAs trusted for a COD exporter's signature (default: those of --ca)")
+	profile := fs.String("profile", profileAuto, "signature profile: auto (from the root element), enveloped or aladi-cod")
+	exporterOnly := fs.Bool("exporter-only", false, "verify only the exporter's signature of a COD (one the certifying official has not signed yet)")
+	acceptSHA1 := fs.Bool("accept-sha1", false, "also accept RSA-SHA1 signatures and SHA-1 digests (CODs in circulation), for every signature")
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
@@ -77,20 +104,135 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *ca == "" || len(pos) != 1 {
 		return usagef("--ca and one input file are required")
 	}
-	pool, err := certs.LoadPool(splitList(*ca)...)
+	switch *profile {
+	case profileAuto, profileEnveloped, profileCOD:
+	default:
+		return usagef("--profile %q: want auto, enveloped or aladi-cod", *profile)
+	}
+	name := pos[0]
+	in, err := os.ReadFile(name)
 	if err != nil {
 		return err
 	}
-	in, err := os.ReadFile(pos[0])
+	if *profile == profileAuto {
+		doc, err := xmlsafe.Parse(in, xmlsafe.Limits{})
+		if err != nil {
+			return fmt.Errorf("%s: %s", name, oneLine(err))
+		}
+		*profile = detectProfile(doc.Root())
+	}
+	if *profile == profileEnveloped && (*exportersCA != "" || *exporterOnly) {
+		return usagef("%s has the enveloped profile: --exporters-ca and --exporter-only are for certificates of origin (aladi-cod)", name)
+	}
+	officials, err := certs.LoadPool(splitList(*ca)...)
 	if err != nil {
 		return err
 	}
-	v, err := (&certs.Verifier{Roots: pool}).Verify(context.Background(), in)
-	if err != nil {
-		return fmt.Errorf("%s: %s", pos[0], oneLine(err))
+	if *profile == profileEnveloped {
+		v, err := (&certs.Verifier{Roots: officials, AllowSHA1: *acceptSHA1}).Verify(ctx, in)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %s", name, labelEnveloped, oneLine(err))
+		}
+		fmt.Fprintln(stdout, verifiedLine(name, labelEnveloped, v))
+		return nil
 	}
-	fmt.Fprintf(stdout, "%s: valid signature by %s\n", pos[0], v.Signer.Subject)
+
+	exporters := officials
+	if *exportersCA != "" {
+		if exporters, err = certs.LoadPool(splitList(*exportersCA)...); err != nil {
+			return err
+		}
+	}
+	v := &certs.CODVerifier{
+		Exporters: &certs.Verifier{Roots: exporters, AllowSHA1: *acceptSHA1},
+		Officials: &certs.Verifier{Roots: officials, AllowSHA1: *acceptSHA1},
+		AllowSHA1: *acceptSHA1,
+	}
+	if *exporterOnly {
+		exp, err := v.VerifyExporter(ctx, in)
+		if err != nil {
+			return fmt.Errorf("%s: %s", name, codFailure(err))
+		}
+		fmt.Fprintln(stdout, verifiedLine(name, labelExporter, exp))
+		fmt.Fprintf(stdout, "%s: %s: not verified (--exporter-only)\n", name, labelOfficial)
+		return nil
+	}
+	cod, err := v.Verify(ctx, in)
+	if err != nil {
+		msg := codFailure(err)
+		if errors.Is(err, certs.ErrNoSignature) && strings.HasPrefix(msg, labelOfficial) {
+			msg += " (--exporter-only verifies the exporter's signature alone)"
+		}
+		return fmt.Errorf("%s: %s", name, msg)
+	}
+	fmt.Fprintln(stdout, verifiedLine(name, labelExporter, cod.Exporter))
+	fmt.Fprintln(stdout, verifiedLine(name, labelOfficial, cod.Official))
 	return nil
+}
+
+// detectProfile says which signature profile a document's root element
+// calls for: the ALADI COD's Envelope, or else one enveloped signature
+// (SPS certificates, status messages and the rest).
+func detectProfile(root *etree.Element) string {
+	if root != nil && root.Tag == "Envelope" && root.NamespaceURI() == certs.CODNamespace {
+		return profileCOD
+	}
+	return profileEnveloped
+}
+
+// codFailure puts the failed signature's name in front of a COD
+// verification error. The certs package names the role already ("COD
+// exporter: …", "the certifying official has not signed …"); that prefix
+// is replaced, not repeated. An error about the document as a whole (its
+// structure, its XML) is left as it is.
+func codFailure(err error) string {
+	msg := oneLine(err)
+	roles := []struct{ role, label string }{
+		{"certifying official", labelOfficial},
+		{"exporter", labelExporter},
+	}
+	// "COD exporter: signer …": a signature's own failure.
+	for _, r := range roles {
+		if rest, ok := strings.CutPrefix(msg, "COD "+r.role+": "); ok {
+			return r.label + ": " + rest
+		}
+	}
+	// "COD: no signature: the exporter has not signed …" and the like.
+	rest := strings.TrimPrefix(msg, "COD: ")
+	for _, r := range roles {
+		if strings.Contains(rest, "the "+r.role+" ") || strings.Contains(rest, "the "+r.role+"'s ") {
+			return r.label + ": " + rest
+		}
+	}
+	return "certificate of origin: " + rest
+}
+
+// verifiedLine is verify's line for one valid signature: the signer, its
+// serial number, and the root its chain ends at.
+func verifiedLine(name, label string, v *certs.Verified) string {
+	line := fmt.Sprintf("%s: %s: valid, signer %q serial %s", name, label, v.Signer.Subject.String(), serialHex(v.Signer))
+	if n := len(v.Chain); n > 0 {
+		root := v.Chain[n-1]
+		for _, c := range v.Chain[1 : n-1] {
+			line += fmt.Sprintf(", via %q", c.Subject.String())
+		}
+		line += fmt.Sprintf(", chain to root %q serial %s", root.Subject.String(), serialHex(root))
+	}
+	return line
+}
+
+// serialHex writes a certificate's serial number as colon-separated hex
+// bytes, as openssl and most certificate viewers show it.
+func serialHex(c *x509.Certificate) string {
+	b := c.SerialNumber.Bytes()
+	if len(b) == 0 {
+		return "00"
+	}
+	parts := make([]string, len(b))
+	for i, x := range b {
+		parts[i] = fmt.Sprintf("%02X", x)
+	}
+	return strings.Join(parts, ":")
 }
 
 func cmdMap(ctx context.Context, args []string, stdout, stderr io.Writer) error {
