@@ -49,6 +49,9 @@ type nodeSpec struct {
 	SMTPHost         string
 	SMTPPort         int
 	UnreachableAfter string
+	// Limits the security tests set (zero: the defaults).
+	Inflight, MaxConnections int
+	ReadTimeout              string
 }
 
 type peerSpec struct {
@@ -92,6 +95,16 @@ listen:
   admin: {{.Admin}}
   partners: {{.Partners}}
   forward_proxy: {{.ForwardProxy}}
+{{- if .ReadTimeout}}
+  timeouts: {read: {{.ReadTimeout}}}
+{{- end}}
+{{- if .MaxConnections}}
+  max_connections: {{.MaxConnections}}
+{{- end}}
+{{- if .Inflight}}
+limits:
+  max_inflight_per_partner: {{.Inflight}}
+{{- end}}
 tls:
   cert: {{.PKI}}/{{.Country}}/server.pem
   key: {{.PKI}}/{{.Country}}/server.key

@@ -83,7 +83,7 @@ func TestContingency_PauseResumeAndBulkResend(t *testing.T) {
 	for _, h := range hist {
 		path = append(path, string(h.To)+"@"+h.Actor)
 	}
-	if want := "[accepted@legacy sent@outbox incomplete@outbox sent@operator:ana received-correctly@partner:MX]"; fmt.Sprint(path) != want {
+	if want := "[accepted@legacy sent@outbox incomplete@outbox sent@operator:ops-tool received-correctly@partner:MX]"; fmt.Sprint(path) != want {
 		t.Errorf("history %v, want %s", path, want)
 	}
 	events, _ := st.PartnerEvents(ctx, "MX")
@@ -91,7 +91,7 @@ func TestContingency_PauseResumeAndBulkResend(t *testing.T) {
 	for _, e := range events {
 		actions = append(actions, e.Action+"@"+e.Actor)
 	}
-	if fmt.Sprint(actions) != "[pause@operator:ana resume@operator:ana resend@operator:ana]" {
+	if fmt.Sprint(actions) != "[pause@operator:ops-tool resume@operator:ops-tool resend@operator:ops-tool]" {
 		t.Errorf("partner audit trail %v", actions)
 	}
 }

@@ -54,6 +54,12 @@ type Options struct {
 	Out io.Writer
 	// Logger receives the nodes' own logs; nil discards them.
 	Logger *slog.Logger
+	// InflightPerPartner, ReadTimeout and MaxConnections, when set,
+	// override limits.max_inflight_per_partner, listen.timeouts.read and
+	// listen.max_connections (the security tests make them small).
+	InflightPerPartner int
+	ReadTimeout        time.Duration
+	MaxConnections     int
 	// NoWait makes legacy answers come as soon as a document is committed,
 	// instead of waiting (up to 10 s) for the partner's verdict.
 	NoWait bool
@@ -280,6 +286,10 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		}
 		if o.NoWait {
 			spec.Wait = "0s"
+		}
+		spec.Inflight, spec.MaxConnections = o.InflightPerPartner, o.MaxConnections
+		if o.ReadTimeout > 0 {
+			spec.ReadTimeout = o.ReadTimeout.String()
 		}
 		if o.GiveUpAfter > 0 {
 			spec.GiveUpAfter = o.GiveUpAfter.String()

@@ -117,7 +117,7 @@ func TestLifecycle_StatusTravelsBothWays(t *testing.T) {
 	for _, h := range hist {
 		path = append(path, string(h.To)+"@"+h.Actor)
 	}
-	want := "[accepted@legacy sent@outbox received-correctly@partner:MX replacement-requested@partner:MX replaced@legacy]"
+	want := "[accepted@legacy sent@outbox received-correctly@partner:MX replacement-requested@partner:MX replaced@legacy:vuce]"
 	if last := hist[len(hist)-1]; last.Reason != "replaced by CL-FITO-2026-000003: corrected" {
 		t.Errorf("CL records the replacement as %q", last.Reason)
 	}

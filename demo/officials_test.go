@@ -2,6 +2,9 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vucelink/vucelink/certs/devpki"
+	"github.com/vucelink/vucelink/demo/legacysim"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/registry"
 	"github.com/vucelink/vucelink/track"
@@ -107,14 +111,23 @@ func TestOfficials_PublishFetchRevoke(t *testing.T) {
 	if third.LastError != "" {
 		t.Fatalf("MX's view after the revocation: %+v", third)
 	}
-	refused := sendNative(t, n, 2)
+	// MX refuses it, naming the revocation, in a signed receipt: CL takes
+	// the verdict at once (no retries) and tells its legacy VUCE.
+	f, _ := legacysim.FormatFor("CL")
+	status, body, err := legacysim.Send(context.Background(), http.DefaultClient, n.LegacyOutboundURL("CL"), f, legacysim.Sample("CL", "MX", 2, 1))
+	if err != nil || status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "signature.not-authorized") || !strings.Contains(string(body), "left the service") {
+		t.Fatalf("CL's answer to its legacy VUCE: %d %v %s", status, err, body)
+	}
+	var answer map[string]any
+	json.Unmarshal(body, &answer)
+	refused := fmt.Sprint(answer["codigoSeguimiento"])
 	d, err := n.Nodes["CL"].Store.Get(ctx, refused)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// MX refuses it, naming the revocation. (Its answer to a document that
-	// fails verification is not signed, so CL keeps retrying rather than
-	// believing it, until it gives up; what matters here is MX's verdict.)
+	if d.State != lifecycle.ReceivedWithErrors {
+		t.Errorf("CL recorded %s, want received-with-errors", d.State)
+	}
 	var verdict string
 	deadline := time.Now().Add(15 * time.Second)
 	for verdict == "" && time.Now().Before(deadline) {

@@ -82,13 +82,19 @@ func parseBasic(h string) (user, pass string, ok bool) {
 }
 
 // refuse answers a failed route authentication.
-func (g *routeGuard) refuse(w http.ResponseWriter, err error) {
-	if g.basic != nil {
-		w.Header().Set("WWW-Authenticate", `Basic realm="vucelink `+g.route+`", charset="UTF-8"`)
-	} else {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="vucelink"`)
+// Through the forward proxy it is 407 with Proxy-Authenticate, so that a
+// client with credentials in HTTP_PROXY sends them.
+func (g *routeGuard) refuse(w http.ResponseWriter, err error, viaProxy bool) {
+	header, status := "WWW-Authenticate", http.StatusUnauthorized
+	if viaProxy {
+		header, status = "Proxy-Authenticate", http.StatusProxyAuthRequired
 	}
-	access.Problem(w, http.StatusUnauthorized, err.Error())
+	if g.basic != nil {
+		w.Header().Set(header, `Basic realm="vucelink `+g.route+`", charset="UTF-8"`)
+	} else {
+		w.Header().Set(header, `Bearer realm="vucelink"`)
+	}
+	access.Problem(w, status, err.Error())
 }
 
 // legacySide serves listen.legacy: the configured routes, each behind its
@@ -106,7 +112,7 @@ func (n *Node) legacySide() http.Handler {
 			n.Outbound.ServeHTTP(w, r)
 			return
 		}
-		if !n.guardRoute(w, r, route) {
+		if !n.guardRoute(w, r, route, false) {
 			return
 		}
 		n.Outbound.ServeHTTP(w, r)
@@ -117,7 +123,7 @@ func (n *Node) legacySide() http.Handler {
 func (n *Node) forwardSide() http.Handler {
 	proxy := n.Outbound.ForwardProxy()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if route := n.Outbound.ForwardRoute(r.URL.Host, r.Method, r.URL.Path); route != "" && !n.guardRoute(w, r, route) {
+		if route := n.Outbound.ForwardRoute(r.URL.Host, r.Method, r.URL.Path); route != "" && !n.guardRoute(w, r, route, true) {
 			return
 		}
 		proxy.ServeHTTP(w, r)
@@ -126,7 +132,7 @@ func (n *Node) forwardSide() http.Handler {
 
 // guardRoute authenticates the caller of a route, answering 401 if it
 // cannot; it reports whether to go on.
-func (n *Node) guardRoute(w http.ResponseWriter, r *http.Request, route string) bool {
+func (n *Node) guardRoute(w http.ResponseWriter, r *http.Request, route string, viaProxy bool) bool {
 	g := n.guards[route]
 	if g == nil {
 		return true
@@ -134,7 +140,7 @@ func (n *Node) guardRoute(w http.ResponseWriter, r *http.Request, route string) 
 	id, err := g.check(n.access, r)
 	if err != nil {
 		n.logger.Warn("legacy route authentication failed", "route", route, "source", r.RemoteAddr, "error", err)
-		g.refuse(w, err)
+		g.refuse(w, err, viaProxy)
 		return false
 	}
 	n.logger.Debug("legacy route authenticated", "route", route, "client", id.Name, "method", id.Method)

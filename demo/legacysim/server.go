@@ -40,6 +40,34 @@ type Server struct {
 	ids     map[string]bool
 	refused []Received
 	others  []Received // documents of other types, on DocumentPath
+	// fault, when set, is answered to every document instead of taking
+	// it (an outage, a refusal with an internal message); hold delays
+	// every answer.
+	fault *fault
+	hold  time.Duration
+}
+
+type fault struct {
+	status int
+	body   string
+}
+
+// Fail makes the simulated VUCE answer every document with status and
+// body (as a real one does when its database is down, say) until Fail(0, "").
+func (s *Server) Fail(status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = nil
+	if status != 0 {
+		s.fault = &fault{status, body}
+	}
+}
+
+// Hold makes every answer wait d first (a slow legacy system).
+func (s *Server) Hold(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = d
 }
 
 // DocumentPath is where a simulated legacy VUCE receives documents of
@@ -60,6 +88,19 @@ func NewServer(country string) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	f, hold := s.fault, s.hold
+	s.mu.Unlock()
+	if hold > 0 {
+		select {
+		case <-time.After(hold):
+		case <-r.Context().Done():
+		}
+	}
+	if f != nil {
+		http.Error(w, f.body, f.status)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, DocumentPath("")) && r.Method == http.MethodPost {
 		s.other(w, r)
 		return
