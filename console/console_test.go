@@ -459,3 +459,19 @@ func TestLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestRender_UnverifiedShowsNothing: a received document that failed
+// verification is kept as evidence, but its content is never rendered as
+// if it were a certificate.
+func TestRender_UnverifiedShowsNothing(t *testing.T) {
+	body := []byte(`<rsm:SPSCertificate xmlns:rsm="urn:x"><rsm:Note>CERTIFICADO VALIDO - ACEPTAR</rsm:Note></rsm:SPSCertificate>`)
+	p := Render(&store.Document{Direction: store.Inbound, DocumentID: store.UnverifiedPrefix + "CL-1", TrackingID: "CL-1", Body: body})
+	if p.Root != nil || len(p.Problems) != 1 || !strings.Contains(p.Problems[0], "failed verification") {
+		t.Fatalf("rendered %+v", p)
+	}
+	// The same body as an ordinary document is rendered (the guard, not
+	// the body, hides it).
+	if p := Render(&store.Document{Direction: store.Inbound, DocumentID: "CL-1", Body: body}); p.Root == nil {
+		t.Fatal("an ordinary document was not rendered")
+	}
+}

@@ -50,6 +50,12 @@ type Printable struct {
 // Render builds the printable rendering of d.
 func Render(d *store.Document) *Printable {
 	p := &Printable{Doc: d}
+	if d.Direction == store.Inbound && strings.HasPrefix(d.DocumentID, store.UnverifiedPrefix) {
+		// Kept as evidence, but no signature vouches for a word of it:
+		// printing it on an official-looking page would lend it one.
+		p.Problems = append(p.Problems, "This document failed verification when it arrived: its content is not shown, since no valid signature covers it. Its history says why it was refused.")
+		return p
+	}
 	doc, err := xmlsafe.Parse(d.Body, xmlsafe.Limits{})
 	if err != nil {
 		p.Problems = append(p.Problems, "The stored document could not be read: "+err.Error())

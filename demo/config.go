@@ -52,6 +52,9 @@ type nodeSpec struct {
 	// Limits the security tests set (zero: the defaults).
 	Inflight, MaxConnections int
 	ReadTimeout              string
+	// OpsRobotSubject, when set, puts TLS on the admin listener and makes
+	// the certificate with this subject an operator client.
+	OpsRobotSubject string
 }
 
 type peerSpec struct {
@@ -110,6 +113,12 @@ tls:
   key: {{.PKI}}/{{.Country}}/server.key
   client_cert: {{.PKI}}/{{.Country}}/client.pem
   client_key: {{.PKI}}/{{.Country}}/client.key
+{{- if .OpsRobotSubject}}
+  admin:
+    cert: {{.PKI}}/{{.Country}}/server.pem
+    key: {{.PKI}}/{{.Country}}/server.key
+    client_ca: [{{.PKI}}/{{.Country}}/ca.pem]
+{{- end}}
 delivery:
   timeout: 10s
   retries: 2
@@ -237,6 +246,9 @@ access:
     - {name: ops-tool, role: operator, token_hash: '{{.OperatorHash}}'}
     - {name: monitoring, role: viewer, token_hash: '{{.ViewerHash}}'}
     - {name: vuce, role: legacy, token_hash: '{{.LegacyTokenHash}}'}
+{{- if .OpsRobotSubject}}
+    - {name: ops-robot, role: operator, certificate_subject: '{{.OpsRobotSubject}}'}
+{{- end}}
 console:
   # Plain HTTP on loopback: the demo's console cookies cannot be Secure.
   insecure_cookies: true

@@ -57,6 +57,11 @@ type Options struct {
 	// InflightPerPartner, ReadTimeout and MaxConnections, when set,
 	// override limits.max_inflight_per_partner, listen.timeouts.read and
 	// listen.max_connections (the security tests make them small).
+	// AdminTLS serves each admin listener over TLS with the country's
+	// server certificate, and accepts client certificates of its CA: the
+	// client "ops-robot" (operator) has one, written to <PKI>/<CC>/ops-robot.pem
+	// and .key.
+	AdminTLS bool
 	InflightPerPartner int
 	ReadTimeout        time.Duration
 	MaxConnections     int
@@ -97,6 +102,7 @@ type Network struct {
 	// on its routes (LegacyOutboundURL and ForwardProxyURL carry them).
 	RouteUser, RoutePassword string
 
+	adminTLS  bool
 	extra     []*extraDocument // document types beyond sps, from the rules
 	legacyURL map[string]string
 	servers   []*http.Server
@@ -125,7 +131,32 @@ func (n *Network) ConsoleURL(country string) string {
 // AdminURL is the base URL of a node's admin listener (console, API,
 // metrics).
 func (n *Network) AdminURL(country string) string {
+	if n.adminTLS {
+		return "https://" + n.Addrs[country]["admin"]
+	}
 	return "http://" + n.Addrs[country]["admin"]
+}
+
+// opsRobot issues the client certificate of an operators' tool that
+// authenticates to the admin listener with it, and returns its subject.
+func (n *Network) opsRobot(cc string) (string, error) {
+	ca, err := devpki.LoadCA(n.PKI, cc)
+	if err != nil {
+		return "", err
+	}
+	kp, err := ca.IssueClient("ops-robot", devpki.Options{})
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(n.PKI, cc)
+	if err := os.WriteFile(filepath.Join(dir, "ops-robot.pem"), kp.CertPEM, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ops-robot.key"), kp.KeyPEM, 0o600); err != nil {
+		return "", err
+	}
+	n.adminTLS = true
+	return kp.Cert.Subject.String(), nil
 }
 
 // RouteURL is the URL of a route of country's node, with the legacy
@@ -288,6 +319,11 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 			spec.Wait = "0s"
 		}
 		spec.Inflight, spec.MaxConnections = o.InflightPerPartner, o.MaxConnections
+		if o.AdminTLS {
+			if spec.OpsRobotSubject, err = n.opsRobot(cc); err != nil {
+				return nil, err
+			}
+		}
 		if o.ReadTimeout > 0 {
 			spec.ReadTimeout = o.ReadTimeout.String()
 		}

@@ -505,3 +505,58 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
+
+// TestSecurity_AdminTLSClientCertificates: with TLS on the admin listener,
+// an operators' tool authenticates with its client certificate alone; a
+// certificate of the same CA that is not a configured client is refused,
+// and so is plain HTTP.
+func TestSecurity_AdminTLSClientCertificates(t *testing.T) {
+	n := startNetworkWith(t, Options{Countries: []string{"CL", "MX"}, NoWait: true, AdminTLS: true})
+	roots := mustPool(t, filepath.Join(n.PKI, "CL", "ca.pem"))
+	robot := mustKeyPair(t, filepath.Join(n.PKI, "CL", "ops-robot.pem"), filepath.Join(n.PKI, "CL", "ops-robot.key"))
+	partnerClient := mustKeyPair(t, filepath.Join(n.PKI, "CL", "client.pem"), filepath.Join(n.PKI, "CL", "client.key"))
+	client := func(cert *tls.Certificate) *http.Client {
+		tc := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		if cert != nil {
+			tc.Certificates = []tls.Certificate{*cert}
+		}
+		return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: tc}}
+	}
+	admin := n.AdminURL("CL")
+	if !strings.HasPrefix(admin, "https://") {
+		t.Fatalf("admin URL %s", admin)
+	}
+	tests := []struct {
+		name     string
+		client   *http.Client
+		req      *http.Request
+		status   int
+		contains string
+	}{
+		{"the robot reads", client(&robot), newRequest(t, "GET", admin+"/api/v1/partners", "", nil), 200, `"code": "MX"`},
+		{"the robot acts", client(&robot), newRequest(t, "POST", admin+"/api/v1/partners/MX/pause", "application/json", []byte(`{"reason":"certificate drill"}`)), 200, `"pause"`},
+		{"a certificate of the CA that is no client", client(&partnerClient), newRequest(t, "GET", admin+"/api/v1/partners", "", nil), 401, "is not a configured client"},
+		{"no certificate, no token", client(nil), newRequest(t, "GET", admin+"/api/v1/partners", "", nil), 401, "no credentials"},
+		{"no certificate, a token", client(nil), newRequest(t, "GET", admin+"/api/v1/partners", "", nil, "Authorization", "Bearer "+n.ViewerToken), 200, `"code": "MX"`},
+		{"the robot, cross-site", client(&robot), newRequest(t, "POST", admin+"/api/v1/partners/MX/resume", "application/json", []byte(`{}`), "Sec-Fetch-Site", "cross-site"), 403, "cross-site"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, body := do(t, tt.client, tt.req)
+			if status != tt.status || !strings.Contains(body, tt.contains) {
+				t.Errorf("got %d %s\nwant %d containing %q", status, truncate(body), tt.status, tt.contains)
+			}
+		})
+	}
+	events, err := n.Nodes["CL"].Store.PartnerEvents(context.Background(), "MX")
+	if err != nil || len(events) != 1 || events[0].Actor != "operator:ops-robot" {
+		t.Errorf("partner events %+v (%v), want one pause by operator:ops-robot", events, err)
+	}
+	if resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + n.Addrs["CL"]["admin"] + "/api/v1/partners"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Errorf("plain HTTP on the TLS admin listener answered 200: %s", b)
+		}
+	}
+}

@@ -259,12 +259,6 @@ func reference() string {
 	return hex.EncodeToString(b[:])
 }
 
-// unverifiedPrefix marks the ledger key of a document whose own ID could
-// not be trusted (it failed verification): the verdict is recorded under
-// the tracking ID instead, so that a later, correctly signed document with
-// that ID is not mistaken for a conflicting copy.
-const unverifiedPrefix = "unverified:"
-
 func reject(status int, outcome wire.Outcome, code, format string, args ...any) *rejection {
 	return &rejection{status: status, outcome: outcome, reasons: []wire.Reason{{Code: code, Message: fmt.Sprintf(format, args...)}}}
 }
@@ -386,7 +380,7 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err == nil && (prev.Digest != rc.Digest || prev.Partner != peer.Country || prev.Direction != store.Inbound):
 		rc.Digest = "" // nothing of this request is recorded
 		answer(0, reject(http.StatusConflict, wire.Rejected, "request.tracking-id-reused",
-			"tracking ID %s was already used for another document (%s %s, %s); a new document needs a new tracking ID", rc.TrackingID, prev.Type, strings.TrimPrefix(prev.DocumentID, unverifiedPrefix), prev.Digest))
+			"tracking ID %s was already used for another document (%s %s, %s); a new document needs a new tracking ID", rc.TrackingID, prev.Type, strings.TrimPrefix(prev.DocumentID, store.UnverifiedPrefix), prev.Digest))
 		return
 	case err == nil && prev.Receipt != nil:
 		ev.Step, ev.Detail = track.Received, "repeat of "+prev.TrackingID+": original receipt returned, not handed over again"
@@ -650,7 +644,7 @@ func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte, 
 	}
 	id := rc.DocumentID
 	if id == "" {
-		id = unverifiedPrefix + rc.TrackingID
+		id = store.UnverifiedPrefix + rc.TrackingID
 	}
 	_, err := in.Ledger.Add(ctx, &store.Document{
 		TrackingID: rc.TrackingID, Direction: store.Inbound, Partner: rc.From, Type: rc.DocumentType,

@@ -24,6 +24,13 @@ const (
 )
 
 // Document is one document on this node.
+// UnverifiedPrefix starts the document ID under which a received
+// document that failed verification is recorded (with its tracking ID):
+// its own ID cannot be trusted, and a later, correctly signed document
+// with that ID must not be mistaken for a conflicting copy. Such a
+// document is kept as evidence and never shown as content.
+const UnverifiedPrefix = "unverified:"
+
 type Document struct {
 	Seq        int64  // store's own key
 	TrackingID string // unique per node
