@@ -51,6 +51,106 @@ func LoadWith(fsys fs.FS, name string, opts Options) (*Rules, error) {
 	return load(fsys, name, opts)
 }
 
+// SchemaOrder is implemented by a TargetChecker that knows the order of
+// the schema's child elements (schema.Targets does). Given one, the rules
+// write every element where the schema's order puts it among its
+// siblings, whatever the order the rules are listed in: a rule file that
+// loads cannot produce a document out of order. It also says which
+// elements occur at most once, for the check on rules writing one target
+// twice.
+type SchemaOrder interface {
+	// Children lists the child elements the schema allows below the
+	// element at path (Clark notation, as CheckTarget), in a valid order,
+	// and whether each may occur more than once; ok is false where the
+	// schema leaves them open.
+	Children(path string) (names []string, many []bool, ok bool)
+}
+
+// orderer annotates compiled target steps with the schema's order.
+type orderer struct {
+	so   SchemaOrder
+	tags map[string]string // namespace URI → the rule file's prefix
+	memo map[string]*siblingOrder
+	once map[string]map[string]bool
+}
+
+// annotate sets order, pos and once on every element step of steps, a
+// target path below the element at prefix (Clark notation).
+func (o *orderer) annotate(prefix string, steps []tstep) {
+	parent := prefix
+	for i := range steps {
+		st := &steps[i]
+		if st.attr {
+			return
+		}
+		if so := o.children(parent); so != nil {
+			if p, ok := so.pos[st.name.tag]; ok {
+				st.order, st.pos, st.once = so, p, o.once[parent][st.name.tag]
+			}
+		}
+		parent = joinPath(parent, clark(st.name), "/")
+	}
+}
+
+func (o *orderer) children(parent string) *siblingOrder {
+	if so, ok := o.memo[parent]; ok {
+		return so
+	}
+	names, many, ok := o.so.Children(parent)
+	var so *siblingOrder
+	if ok {
+		so = &siblingOrder{pos: make(map[string]int, len(names))}
+		once := map[string]bool{}
+		for i, n := range names {
+			tag, ok := o.tag(n)
+			if !ok {
+				continue
+			}
+			so.pos[tag] = i + 1
+			once[tag] = !many[i]
+		}
+		o.once[parent] = once
+	}
+	o.memo[parent] = so
+	return so
+}
+
+// tag writes a Clark name with the rule file's prefix for its namespace.
+func (o *orderer) tag(n string) (string, bool) {
+	if !strings.HasPrefix(n, "{") {
+		_, dflt := o.tags[defaultDeclared]
+		return n, !dflt
+	}
+	end := strings.IndexByte(n, '}')
+	p, ok := o.tags[n[1:end]]
+	if !ok {
+		return "", false
+	}
+	if p == "" {
+		return n[end+1:], true
+	}
+	return p + ":" + n[end+1:], true
+}
+
+// defaultDeclared, in tagsByURI's map, says a default namespace is
+// declared: an element in no namespace cannot then be written unprefixed.
+const defaultDeclared = "\x00"
+
+// tagsByURI maps each target namespace to its first prefix ("" for the
+// default namespace, which then also marks unprefixed names as taken).
+func (c *compiler) tagsByURI() map[string]string {
+	m := map[string]string{}
+	for _, d := range c.tgt.decls {
+		if _, seen := m[d.v]; !seen {
+			m[d.v] = d.k
+		}
+		if d.k == "" {
+			m[defaultDeclared] = ""
+		}
+	}
+	return m
+}
+
 // checkTargets runs a TargetChecker over the compiled rules. Every rule's
 // full target path is checked; then each required path that no rule writes
 // is reported — only if its parent is written, since an optional parent
@@ -80,6 +180,10 @@ func (c *compiler) checkTargets(r *Rules, tc TargetChecker) {
 			p = p[:i]
 		}
 	}
+	var order *orderer
+	if so, ok := tc.(SchemaOrder); ok && c.tgt.format == "xml" {
+		order = &orderer{so: so, tags: c.tagsByURI(), memo: map[string]*siblingOrder{}, once: map[string]map[string]bool{}}
+	}
 	// A copy: rule writes an element whole, from the payload: whatever
 	// the schema requires under it is the payload's business.
 	var copied []string
@@ -97,6 +201,9 @@ func (c *compiler) checkTargets(r *Rules, tc TargetChecker) {
 					continue // the target did not compile; already reported
 				}
 				full = joinPath(prefix, targetText(rl.tpath, sep), sep)
+				if order != nil {
+					order.annotate(prefix, rl.tpath)
+				}
 			}
 			if full == "" {
 				continue

@@ -102,6 +102,9 @@ type rule struct {
 	fields    []*rule
 	copy      *copySpec // fromCopy
 	local     string    // a local value's name
+	whenText  string    // when: as written, if a path
+	canon     string    // the rule's YAML, canonical: two equal rules are a paste made twice
+	dup       *rule     // the earlier rule this one repeats
 }
 
 // copySpec says where a copy: rule finds the element it copies.
@@ -586,7 +589,17 @@ type tstep struct {
 	attr      bool   // xml: "@name", the last step
 	appendNew bool   // xml: "name[+]", always a new element
 	key       string // json
+	// order, when the target's schema is known, is where the element goes
+	// among its siblings (pos in order.pos); nil: after them, in rule order.
+	order *siblingOrder
+	pos   int
+	// once: the schema allows the element at most once in its parent.
+	once bool
 }
+
+// siblingOrder is the schema's order of one element's children, by the
+// tag they are written with (the rule file's prefix:local), 1-based.
+type siblingOrder struct{ pos map[string]int }
 
 func (s tstep) shapeKey() string {
 	if s.key != "" {

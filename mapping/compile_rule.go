@@ -59,7 +59,7 @@ func (c *compiler) rule(n *yaml.Node, inGroup bool, local string, sec *rule) *ru
 		known = localKeys
 	}
 	s.m = c.mapping(n, s.name, "", known)
-	s.r = &rule{line: n.Line, local: local}
+	s.r = &rule{line: n.Line, local: local, canon: canonical(n)}
 	// Read in the order messages have always come in on one line.
 	s.own = c.str(s.m["target"], s.name)
 	s.r.required = c.boolean(s.m["required"], s.name)
@@ -140,6 +140,7 @@ func (c *compiler) ruleWhen(s *ruleSpec) {
 	}
 	var err error
 	if isPathLike(w) {
+		s.r.whenText = w
 		if s.r.when, err = c.sourcePath(w); err != nil {
 			c.errf(s.at("when"), s.name, "when: %v", err)
 		}

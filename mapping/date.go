@@ -202,6 +202,9 @@ func goLayout(p string) (string, bool, error) {
 				i = j
 				continue
 			}
+			if hint, ok := likelyWrong[run]; ok {
+				return "", false, fmt.Errorf("%q in %q %s", run, p, hint)
+			}
 			tok, ok := patternTokens[run]
 			if !ok {
 				return "", false, fmt.Errorf("unsupported pattern letters %q in %q (use %s)", run, p, supportedLetters)
@@ -236,5 +239,44 @@ func goLayout(p string) (string, bool, error) {
 			return "", false, fmt.Errorf("pattern %q is ambiguous (literal text reads as a date field); quote literals or separate the fields", p)
 		}
 	}
+	if err := checkFields(p); err != nil {
+		return "", false, err
+	}
 	return layout, zoned, nil
+}
+
+// likelyWrong are pattern letters that are valid somewhere (Java knows
+// them) but almost never what a rule means.
+var likelyWrong = map[string]string{
+	"DD":   "is the day of the year (001–366); the day of the month is dd",
+	"D":    "is the day of the year; the day of the month is d",
+	"DDD":  "is the day of the year; the day of the month is dd",
+	"YYYY": "is the week-based year, which differs from the calendar year around New Year; the year is yyyy",
+	"YY":   "is the week-based year; the year is yy",
+	"Y":    "is the week-based year; the year is yyyy",
+}
+
+// checkFields refuses patterns that parse but are almost certainly wrong:
+// minutes without an hour (dd/mm/yyyy: mm is minutes, 01/11/2026 would be
+// read as 1 January, 00:11), or a day and a year with no month.
+func checkFields(p string) error {
+	has := func(letter byte) bool {
+		inQuote := false
+		for i := 0; i < len(p); i++ {
+			switch {
+			case p[i] == '\'':
+				inQuote = !inQuote
+			case !inQuote && p[i] == letter:
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has('m') && !has('H') && !has('h'):
+		return fmt.Errorf("%q has minutes (mm) but no hour (HH): for the month write MM", p)
+	case has('d') && has('y') && !has('M'):
+		return fmt.Errorf("%q has a day and a year but no month (MM)", p)
+	}
+	return nil
 }

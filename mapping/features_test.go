@@ -86,7 +86,7 @@ func TestMap_Features(t *testing.T) {
 		{"JSON: groups are arrays of objects", jsonToJSON + "fields:\n  - {group: l, target: out.items, fields: [{target: v, source: v, type: integer}]}", `{"l":[{"v":1},{"v":2}]}`, `{"out":{"items":[{"v":1},{"v":2}]}}`},
 		{"JSON: target . makes arrays of plain values", jsonToJSON + "fields:\n  - {group: l, target: tags, fields: [{target: ., source: ., case: upper}]}", `{"l":["a","b"]}`, `{"tags":["A","B"]}`},
 		{"JSON: string escaping", jsonToJSON + `fields: [{target: s, source: s}]`, `{"s":"a\"b\\c\n\t\u0001<&>\u2028é"}`, `{"s":"a\"b\\c\n\t\u0001<&>\u2028é"}`},
-		{"JSON: a later rule for the same key overrides", jsonToJSON + `fields: [{target: a, value: "1"}, {target: a, source: b}]`, `{"b":"2"}`, `{"a":"2"}`},
+		{"JSON: one key from rules whose conditions exclude each other", jsonToJSON + `fields: [{target: a, value: "1", when: 'not present(b)'}, {target: a, source: b, when: b}]`, `{"b":"2"}`, `{"a":"2"}`},
 		{"JSON: nothing mapped is an empty object", jsonToJSON + `fields: [{target: a, source: b}]`, `{}`, `{}`},
 
 		// XML sources.

@@ -231,7 +231,7 @@ func explainText(os []Origin) []byte {
 // Explanations name every value written, once, with its final path.
 func TestMapExplain(t *testing.T) {
 	t.Run("JSON target: own values, overrides, lists", func(t *testing.T) {
-		r := mustLoadInline(t, jsonToJSON+"fields:\n  - {target: a, value: \"1\"}\n  - {target: a, source: b}\n  - {group: l, target: out.l, fields: [{target: ., source: ., case: upper}]}\n  - {target: c, source: nada, default: D}\n")
+		r := mustLoadInline(t, jsonToJSON+"fields:\n  - {target: a, value: \"1\", when: 'not present(b)'}\n  - {target: a, source: b, when: b}\n  - {group: l, target: out.l, fields: [{target: ., source: ., case: upper}]}\n  - {target: c, source: nada, default: D}\n")
 		out, err := r.MapExplain([]byte(`{"b":"2","l":["x","y"]}`))
 		if err != nil {
 			t.Fatal(err)

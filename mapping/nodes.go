@@ -647,7 +647,40 @@ func child(e *etree.Element, s *tstep) *etree.Element {
 			}
 		}
 	}
-	return e.CreateElement(s.name.tag)
+	return create(e, s)
+}
+
+// create makes a new child element for s. With the schema's order known,
+// it goes after the last sibling that comes no later in that order, so the
+// document validates whatever order the rules are listed in; an element
+// the order does not know (copied, or under a wildcard) stays where it is
+// and nothing moves past it.
+func create(e *etree.Element, s *tstep) *etree.Element {
+	if s.order == nil {
+		return e.CreateElement(s.name.tag)
+	}
+	i := insertAt(e, s)
+	if i == len(e.Child) {
+		return e.CreateElement(s.name.tag)
+	}
+	c := etree.NewElement(s.name.tag)
+	e.InsertChildAt(i, c)
+	return c
+}
+
+// insertAt is the index in e.Child where a new element for s goes.
+func insertAt(e *etree.Element, s *tstep) int {
+	i := len(e.Child)
+	for ; i > 0; i-- {
+		ce, ok := e.Child[i-1].(*etree.Element)
+		if !ok {
+			continue
+		}
+		if p, known := s.order.pos[ce.FullTag()]; !known || p <= s.pos {
+			break
+		}
+	}
+	return i
 }
 
 // parentOf finds or creates every step of a target path but the last,
@@ -687,6 +720,10 @@ func (x xmlSink) attach(steps []tstep, item sink) error {
 	it := item.(xmlSink).e
 	last := steps[len(steps)-1]
 	it.Space, it.Tag = last.name.prefix, last.name.local
+	if last.order != nil {
+		e.InsertChildAt(insertAt(e, &last), it)
+		return nil
+	}
 	e.AddChild(it)
 	return nil
 }

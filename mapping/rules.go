@@ -98,6 +98,7 @@
 package mapping
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -209,7 +210,7 @@ func load(fsys fs.FS, name string, opts Options) (*Rules, error) {
 	c := &compiler{file: name, fsys: fsys, dir: path.Dir(name)}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, RuleErrors{syntaxError(name, err)}
+		return nil, RuleErrors{syntaxError(name, data, err)}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, RuleErrors{{File: name, Line: 1, Msg: "the file is empty"}}
@@ -221,6 +222,8 @@ func load(fsys fs.FS, name string, opts Options) (*Rules, error) {
 	if opts.Sources != nil {
 		c.checkSources(r, opts.Sources, opts.SourceRoot)
 	}
+	// After the schema checks, which say which elements occur only once.
+	c.checkConflicts(r.fields)
 	if len(c.errs) > 0 {
 		// In file order: the schema checks run after the rules compiled.
 		sort.SliceStable(c.errs, func(i, j int) bool { return c.errs[i].Line < c.errs[j].Line })
@@ -229,11 +232,58 @@ func load(fsys fs.FS, name string, opts Options) (*Rules, error) {
 	return r, nil
 }
 
-// syntaxError turns a YAML parser error into a RuleError with its line.
-func syntaxError(file string, err error) *RuleError {
+// syntaxError turns a YAML parser error into a RuleError on the line at
+// fault, with a hint only where one applies.
+func syntaxError(file string, data []byte, err error) *RuleError {
 	line, msg := yamlSyntax(err)
-	// Flow mappings ({target: a[+]}) are where analysts trip: say how out.
-	return &RuleError{File: file, Line: line, Msg: "YAML syntax: " + msg + " (quote values containing [ ] { } , : or #)"}
+	line = offendingLine(data, line, msg)
+	return &RuleError{File: file, Line: line, Msg: "YAML syntax: " + msg + syntaxHint(msg)}
+}
+
+// offendingLine finds the line a structural error is really on. The YAML
+// library reports "did not find expected key" and the like where the
+// enclosing block began — for a line indented one space too few, often
+// many lines above it. The first prefix of the file that fails with the
+// same message ends at the line that broke the structure.
+func offendingLine(data []byte, reported int, msg string) int {
+	// Only the block-structure errors: a prefix cut inside a flow mapping
+	// ({…} over several lines) fails too, without being at fault.
+	if !strings.HasPrefix(msg, "did not find expected key") && !strings.HasPrefix(msg, "did not find expected '-' indicator") || reported < 1 {
+		return reported
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	end := 0
+	for i := range min(reported-1, len(lines)) {
+		end += len(lines[i])
+	}
+	var doc yaml.Node
+	for k := reported; k <= len(lines); k++ {
+		end += len(lines[k-1])
+		err := yaml.Unmarshal(data[:end], &doc)
+		if err == nil {
+			continue
+		}
+		if _, m := yamlSyntax(err); m == msg {
+			return k
+		}
+	}
+	return reported
+}
+
+// syntaxHint says how out of the usual causes of a message.
+func syntaxHint(msg string) string {
+	switch {
+	case strings.Contains(msg, "did not find expected ',' or"),
+		strings.Contains(msg, "mapping values are not allowed"),
+		strings.Contains(msg, "found character that cannot start any token"):
+		// Flow mappings ({target: a[+]}) and values with ": " are where
+		// analysts trip.
+		return " (quote values containing [ ] { } , : # @ or `)"
+	case strings.Contains(msg, "did not find expected key"),
+		strings.Contains(msg, "did not find expected '-' indicator"):
+		return " (this line is indented differently from the lines of the same list or mapping above it)"
+	}
+	return ""
 }
 
 // yamlSyntax splits a YAML syntax error into its line and message.

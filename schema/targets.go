@@ -274,9 +274,11 @@ func newModel() *model {
 type particle struct {
 	name     qname
 	required bool
-	decl     *etree.Element // the xs:element declaring it (global for a ref)
-	doc      *schemaDoc
-	typ      *model
+	// many: the element may occur more than once in its parent.
+	many bool
+	decl *etree.Element // the xs:element declaring it (global for a ref)
+	doc  *schemaDoc
+	typ  *model
 }
 
 type attrUse struct {
@@ -287,6 +289,7 @@ type attrUse struct {
 func (m *model) addKid(p *particle) {
 	if old := m.byName[p.name]; old != nil {
 		old.required = old.required || p.required
+		old.many = true // declared twice in one content model
 		return
 	}
 	c := *p
@@ -790,7 +793,7 @@ func (s *schemaSet) complexModel(ct *etree.Element, doc *schemaDoc) (*model, err
 	}
 	if content == nil {
 		// A shorthand for a restriction of anyType: its own content only.
-		if err := s.addContent(m, ct, doc, true, nil); err != nil {
+		if err := s.addContent(m, ct, doc, true, false, nil); err != nil {
 			return nil, err
 		}
 		s.models[ct] = m
@@ -838,7 +841,7 @@ func (s *schemaSet) complexModel(ct *etree.Element, doc *schemaDoc) (*model, err
 		}
 		m.wild = append(m.wild, base.wild...)
 	}
-	if err := s.addContent(m, d, doc, true, nil); err != nil {
+	if err := s.addContent(m, d, doc, true, false, nil); err != nil {
 		return nil, err
 	}
 	s.models[ct] = m
@@ -877,7 +880,9 @@ func (s *schemaSet) baseModel(d *etree.Element, doc *schemaDoc, ct *etree.Elemen
 // addContent adds the particles and attributes among the children of
 // parent (a complexType, extension, restriction, or a model group) to m.
 // required says whether the particles around parent are all required.
-func (s *schemaSet) addContent(m *model, parent *etree.Element, doc *schemaDoc, required bool, groups []*etree.Element) error {
+// many says whether a particle around parent may repeat, so every
+// element within it may occur more than once.
+func (s *schemaSet) addContent(m *model, parent *etree.Element, doc *schemaDoc, required, many bool, groups []*etree.Element) error {
 	for _, c := range parent.ChildElements() {
 		if c.NamespaceURI() != xsdNS {
 			return fmt.Errorf("%s: unexpected element %s in xs:%s", doc.file, c.FullTag(), parent.Tag)
@@ -889,7 +894,7 @@ func (s *schemaSet) addContent(m *model, parent *etree.Element, doc *schemaDoc, 
 				return err
 			}
 		case "element", "sequence", "choice", "all", "group", "any":
-			if err := s.addParticle(m, c, doc, required, groups); err != nil {
+			if err := s.addParticle(m, c, doc, required, many, groups); err != nil {
 				return err
 			}
 		default:
@@ -966,7 +971,7 @@ func (s *schemaSet) addAttr(m *model, c *etree.Element, doc *schemaDoc, groups [
 	return nil
 }
 
-func (s *schemaSet) addParticle(m *model, c *etree.Element, doc *schemaDoc, required bool, groups []*etree.Element) error {
+func (s *schemaSet) addParticle(m *model, c *etree.Element, doc *schemaDoc, required, many bool, groups []*etree.Element) error {
 	minOcc, maxOcc, err := occurs(c, doc)
 	if err != nil {
 		return err
@@ -975,9 +980,10 @@ func (s *schemaSet) addParticle(m *model, c *etree.Element, doc *schemaDoc, requ
 		return nil // may not occur at all
 	}
 	required = required && minOcc >= 1
+	many = many || maxOcc != 1
 	switch c.Tag {
 	case "element":
-		p := &particle{required: required, doc: doc, decl: c}
+		p := &particle{required: required, many: many, doc: doc, decl: c}
 		if ref := attrValue(c, "ref"); ref != "" {
 			q, err := resolveQName(c, ref, doc)
 			if err != nil {
@@ -1009,7 +1015,7 @@ func (s *schemaSet) addParticle(m *model, c *etree.Element, doc *schemaDoc, requ
 		}
 		m.wild = append(m.wild, w)
 	case "sequence", "all":
-		return s.addContent(m, c, doc, required, groups)
+		return s.addContent(m, c, doc, required, many, groups)
 	case "choice":
 		branches := 0
 		for _, b := range c.ChildElements() {
@@ -1017,7 +1023,7 @@ func (s *schemaSet) addParticle(m *model, c *etree.Element, doc *schemaDoc, requ
 				branches++
 			}
 		}
-		return s.addContent(m, c, doc, required && branches == 1, groups)
+		return s.addContent(m, c, doc, required && branches == 1, many, groups)
 	case "group":
 		ref := attrValue(c, "ref")
 		if ref == "" {
@@ -1041,7 +1047,7 @@ func (s *schemaSet) addParticle(m *model, c *etree.Element, doc *schemaDoc, requ
 			switch {
 			case isXSD(b, "annotation"):
 			case isXSD(b, "sequence"), isXSD(b, "choice"), isXSD(b, "all"):
-				if err := s.addParticle(m, b, g.doc, required, groups); err != nil {
+				if err := s.addParticle(m, b, g.doc, required, many, groups); err != nil {
 					return err
 				}
 			default:
@@ -1157,4 +1163,33 @@ func init() {
 		unsignedShort unsignedByte positiveInteger yearMonthDuration dayTimeDuration dateTimeStamp`) {
 		builtinTypes[n] = true
 	}
+}
+
+// Children returns the child elements the schema allows below the element
+// at path (Clark names, as CheckTarget takes), in the order its content
+// model lists them, and whether each may occur more than once there. That
+// order is always a valid one: an xs:sequence fixes it, and an xs:choice or
+// xs:all accepts it too. ok is false where the schema leaves the children
+// open (a wildcard, anyType) or has no such element.
+func (t *Targets) Children(p string) (names []string, many []bool, ok bool) {
+	steps, err := splitPath(p)
+	if err != nil || steps[0].attr || steps[0].name != t.root {
+		return nil, nil, false
+	}
+	m := t.top
+	for _, st := range steps[1:] {
+		k := m.byName[st.name]
+		if st.attr || m.any || k == nil {
+			return nil, nil, false
+		}
+		m = k.typ
+	}
+	if m.any || m.simple || len(m.wild) > 0 {
+		return nil, nil, false
+	}
+	for _, k := range m.kids {
+		names = append(names, k.name.String())
+		many = append(many, k.many)
+	}
+	return names, many, true
 }
