@@ -176,3 +176,73 @@ func TestLoad_SignatureProfiles(t *testing.T) {
 		})
 	}
 }
+
+// TestLoad_InsideErrors: the admin listener, API clients, route
+// authentication and listener timeouts are checked at load, each problem
+// naming its key.
+func TestLoad_InsideErrors(t *testing.T) {
+	t.Setenv("TEST_MX_PASSWORD", "pw")
+	hash := "sha256:" + strings.Repeat("ab", 32)
+	bcryptHash := "$2a$12$Pnj1rS87SmEgV.3.1R8nweHKHqVnhaEz3cCUC3cBtej8zH4HNgcu2"
+	route := "    rules: CL/sps.outbound.yaml\n"
+	tests := []struct {
+		name string
+		edit func(string) string
+		want []string
+	}{
+		{"admin on the legacy address", func(s string) string {
+			return strings.Replace(s, "  legacy: 127.0.0.1:0\n", "  legacy: 127.0.0.1:9000\n  admin: 127.0.0.1:9000\n", 1)
+		}, []string{"listen.admin: must differ from listen.legacy"}},
+		{"admin exposed without TLS", func(s string) string {
+			return strings.Replace(s, "  legacy: 127.0.0.1:0\n", "  legacy: 127.0.0.1:0\n  admin: 0.0.0.0:8081\n", 1)
+		}, []string{"listen.admin: 0.0.0.0:8081 is not a loopback address: give the admin listener TLS (tls.admin)"}},
+		{"clients: bad role, bad hash, no credential, twice", func(s string) string {
+			return s + "access:\n  clients:\n    - {name: a, role: admin, token_hash: 'md5:x'}\n    - {name: b, role: viewer}\n    - {name: b, role: viewer, token_hash: '" + hash + "'}\n"
+		}, []string{`access.clients[0].role: must be viewer, operator or legacy, got "admin"`, `access.clients[0].token_hash: must be "sha256:" and 64 hex digits`,
+			"access.clients[1]: give token_hash", `access.clients[2].name: "b" is listed twice`}},
+		{"certificate clients without a client CA", func(s string) string {
+			return s + "access:\n  clients:\n    - {name: robot, role: operator, certificate_subject: 'CN=robot'}\n"
+		}, []string{"access.clients: certificate_subject is used, but neither tls.admin.client_ca nor tls.legacy.client_ca is set"}},
+		{"route accepting an unknown client and an operator", func(s string) string {
+			s += "access:\n  clients:\n    - {name: ops, role: operator, token_hash: '" + hash + "'}\n"
+			return strings.Replace(s, route, route+"    auth:\n      clients: [vuce, ops]\n      basic: {username: '', password_hash: plain}\n", 1)
+		}, []string{`routes[0].auth.clients[0]: "vuce" is not under access.clients`, `routes[0].auth.clients[1]: "ops" has role operator; a route accepts legacy clients only`,
+			"routes[0].auth.basic.username: is required", "routes[0].auth.basic.password_hash: must be a bcrypt hash"}},
+		{"a response wait the write timeout would cut off", func(s string) string {
+			s = strings.Replace(s, "  legacy: 127.0.0.1:0\n", "  legacy: 127.0.0.1:0\n  timeouts: {write: 5s}\n", 1)
+			return strings.Replace(s, route, route+"    response: {wait: 10s}\n", 1)
+		}, []string{"routes[0].response.wait: 10s is not less than listen.timeouts.write (5s): the answer would be cut off; raise listen.timeouts.write"}},
+		{"timeouts and limits too small", func(s string) string {
+			s = strings.Replace(s, "  legacy: 127.0.0.1:0\n", "  legacy: 127.0.0.1:0\n  timeouts: {read: 10ms}\n  max_connections: -1\n", 1)
+			return s + "limits: {max_elements: 10, max_inflight_per_partner: -2}\n"
+		}, []string{"listen.timeouts.read: must be at least 1s, got 10ms", "listen.max_connections: must be at least 1", "limits.max_elements: must be at least 1000, got 10", "limits.max_inflight_per_partner: must be at least 1"}},
+		{"admin TLS files missing", func(s string) string {
+			return strings.Replace(s, "tls:\n", "tls:\n  admin: {cert: files/none.pem, key: files/none.key, client_ca: [files/no-ca.pem]}\n", 1)
+		}, []string{"tls.admin.cert: cannot read", "tls.admin.key: cannot read", "tls.admin.client_ca[0]: cannot read"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadValid(t, tt.edit)
+			if err == nil {
+				t.Fatal("accepted, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+	// And a complete, valid inside.
+	c, err := loadValid(t, func(s string) string {
+		s += "access:\n  clients:\n    - {name: vuce, role: legacy, token_hash: '" + hash + "'}\n"
+		return strings.Replace(s, route, route+"    auth:\n      clients: [vuce]\n      basic: {username: vuce, password_hash: '"+bcryptHash+"'}\n", 1)
+	})
+	if err != nil {
+		t.Fatalf("valid inside refused: %v", err)
+	}
+	if c.Listen.Admin != "127.0.0.1:8081" || c.Listen.Timeouts.Write != 2*time.Minute || c.Listen.MaxConnections != 512 ||
+		c.Limits.MaxInflightPerPartner != 8 || len(c.OpenRoutes()) != 0 {
+		t.Errorf("defaults: %+v %+v, open routes %v", c.Listen, c.Limits, c.OpenRoutes())
+	}
+}
