@@ -49,8 +49,8 @@ func Run(ctx context.Context, o Options, serve bool) error {
 			continue
 		}
 		f, _ := legacysim.FormatFor(cc)
-		fmt.Fprintf(out, "  %s  legacy→vucelink http://%s  forward proxy http://%s  partners https://%s  legacy VUCE %s (%s)\n",
-			cc, nd.Addr("legacy"), nd.Addr("forward_proxy"), nd.Addr("partners"), net.legacyURL[cc], f.ContentType())
+		fmt.Fprintf(out, "  %s  legacy→vucelink http://%s  forward proxy http://%s  admin %s  partners https://%s  legacy VUCE %s (%s)\n",
+			cc, nd.Addr("legacy"), nd.Addr("forward_proxy"), net.AdminURL(cc), nd.Addr("partners"), net.legacyURL[cc], f.ContentType())
 	}
 	fmt.Fprintln(out)
 
@@ -91,8 +91,14 @@ The network keeps running (Ctrl-C to stop). Send a certificate by hand, as %s's 
 
 and watch it arrive at %s's legacy VUCE (%s). Node configurations: %s/<CC>/config.yaml
 
+The route takes the legacy VUCE's credentials (user %s, in the URL above) or its token.
+API and /metrics on each admin listener (Authorization: Bearer TOKEN):
+  operator %s
+  viewer   %s
+  legacy   %s
+
 Operators' consoles (user "operator" or "viewer", password %s):
-`, cc, cc, to, net.LegacyOutboundURL(cc), to, net.legacyURL[to], net.Dir, net.ConsolePassword)
+`, cc, cc, to, net.LegacyOutboundURL(cc), to, net.legacyURL[to], net.Dir, net.RouteUser, net.OperatorToken, net.ViewerToken, net.LegacyToken, net.ConsolePassword)
 	for _, c := range sortedCountries(net) {
 		fmt.Fprintf(out, "  %s  %s\n", c, net.ConsoleURL(c))
 	}
