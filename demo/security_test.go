@@ -560,3 +560,35 @@ func TestSecurity_AdminTLSClientCertificates(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurity_LegacyPayloadValues: the exporter's e-mail a payload
+// carries is one plain address or the document is refused before it is
+// signed (422 naming the field), and values put into the legacy system's
+// answer are escaped for its content type.
+func TestSecurity_LegacyPayloadValues(t *testing.T) {
+	n := startNetworkWith(t, Options{Countries: []string{"CL", "MX"}, NoWait: true})
+	f, _ := legacysim.FormatFor("CL")
+	for i, bad := range []string{`"Ana" <ana@exporter.example>`, "ana@exporter.example, jefe@exporter.example", "ana@exporter.example\r\nBcc: x@evil.example"} {
+		c := legacysim.Sample("CL", "MX", 800+i, 1)
+		c.ExporterEmail = bad
+		status, body, err := legacysim.Send(context.Background(), http.DefaultClient, n.LegacyOutboundURL("CL"), f, c)
+		if err != nil || status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "exporter_email") || !strings.Contains(string(body), "exportador.correo") {
+			t.Errorf("%q: %d %v %s", bad, status, err, body)
+		}
+		if _, err := n.Nodes["CL"].Store.Find(context.Background(), store.Outbound, "MX", "sps", c.ID); err == nil {
+			t.Errorf("%q: the document was queued", bad)
+		}
+	}
+	// A certificate number with a quote and a backslash: the JSON answer
+	// still parses and gives the number back as it was.
+	c := legacysim.Sample("CL", "MX", 810, 1)
+	c.ID = `CL-FITO-2026-"810"\x`
+	status, body, err := legacysim.Send(context.Background(), http.DefaultClient, n.LegacyOutboundURL("CL"), f, c)
+	var answer map[string]any
+	if jerr := json.Unmarshal(body, &answer); err != nil || jerr != nil {
+		t.Fatalf("%d %v: the answer is not JSON (%v): %s", status, err, jerr, body)
+	}
+	if status != http.StatusAccepted || answer["numeroCertificado"] != c.ID {
+		t.Errorf("numeroCertificado %q, want %q", answer["numeroCertificado"], c.ID)
+	}
+}
