@@ -88,21 +88,23 @@ func (o *Output) Bytes() ([]byte, error) {
 // Map translates a payload in the rules' source format. XML input is parsed
 // by xmlsafe, which refuses any DTD or entity declaration before a tree is
 // built; JSON numbers keep their exact text.
-func (r *Rules) Map(input []byte) (*Output, error) { return r.mapInput(input, false) }
+func (r *Rules) Map(input []byte) (*Output, error) { return r.mapInput(input, runMode{}) }
 
 // MapExplain is Map, and the output's Explain lists, for every element,
 // attribute or key written, the rule (file:line) and the source path,
 // constant or expression it came from. It costs a map entry per value
 // written, so Map does not do it.
-func (r *Rules) MapExplain(input []byte) (*Output, error) { return r.mapInput(input, true) }
+func (r *Rules) MapExplain(input []byte) (*Output, error) {
+	return r.mapInput(input, runMode{explain: true})
+}
 
-func (r *Rules) mapInput(input []byte, explain bool) (*Output, error) {
+func (r *Rules) mapInput(input []byte, mode runMode) (*Output, error) {
 	if r.source.format == "xml" {
 		doc, err := xmlsafe.Parse(input, xmlsafe.Limits{})
 		if err != nil {
 			return nil, fmt.Errorf("%s: input: %w", r.file, err)
 		}
-		return r.mapElement(doc.Root(), explain)
+		return r.mapElement(doc.Root(), mode)
 	}
 	dec := json.NewDecoder(bytes.NewReader(input))
 	dec.UseNumber()
@@ -120,21 +122,23 @@ func (r *Rules) mapInput(input []byte, explain bool) (*Output, error) {
 		// Expressions see plain data: numbers as their exact text.
 		v = plainJSON(v)
 	}
-	return r.run(jsonNode{v}, explain)
+	return r.run(jsonNode{v}, mode)
 }
 
 // MapElement translates an XML source that is already parsed (and, on the
 // inbound path, verified): source paths are relative to root, and
 // namespace declarations on root's ancestors are honoured.
-func (r *Rules) MapElement(root *etree.Element) (*Output, error) { return r.mapElement(root, false) }
+func (r *Rules) MapElement(root *etree.Element) (*Output, error) {
+	return r.mapElement(root, runMode{})
+}
 
 // MapElementExplain is MapElement with the output's Explain filled, as
 // MapExplain.
 func (r *Rules) MapElementExplain(root *etree.Element) (*Output, error) {
-	return r.mapElement(root, true)
+	return r.mapElement(root, runMode{explain: true})
 }
 
-func (r *Rules) mapElement(root *etree.Element, explain bool) (*Output, error) {
+func (r *Rules) mapElement(root *etree.Element, mode runMode) (*Output, error) {
 	if r.source.format != "xml" {
 		return nil, fmt.Errorf("%s: source format is %s, not xml", r.file, r.source.format)
 	}
@@ -145,12 +149,18 @@ func (r *Rules) mapElement(root *etree.Element, explain bool) (*Output, error) {
 	if q := r.source.root; q != nil && !ns.matches(root, q) {
 		return nil, fmt.Errorf("%s: root element is {%s}%s, want {%s}%s", r.file, ns.uri(root, root.Space), root.Tag, q.uri, q.local)
 	}
-	return r.run(xmlNode{root, ns}, explain)
+	return r.run(xmlNode{root, ns}, mode)
 }
 
-func (r *Rules) run(src node, explain bool) (*Output, error) {
-	m := mapper{root: src}
-	if explain {
+// runMode is what one Map call records besides the document.
+type runMode struct {
+	explain bool
+	hits    map[*spath]bool // source paths read: true once one gave a value (Unmatched)
+}
+
+func (r *Rules) run(src node, mode runMode) (*Output, error) {
+	m := mapper{root: src, hits: mode.hits}
+	if mode.explain {
 		m.ex = newExplainer(r.file)
 	}
 	out := &Output{}
@@ -227,6 +237,7 @@ type mapper struct {
 	env      map[string]any // expressions' environment, refilled per evaluation
 	vm       *vm.VM
 	ex       *explainer // nil unless explaining
+	hits     map[*spath]bool
 	buf      []string   // scratch for join and concat
 	fromDef  bool       // the last valueOf wrote the default, for explanations
 	copies   []copied   // what copy: rules wrote, in order
@@ -272,6 +283,14 @@ func (m *mapper) fromRoot(p *spath, kind uint8, read func(*rootVal)) *rootVal {
 }
 
 func (m *mapper) value(src node, p *spath) (string, bool, error) {
+	s, ok, err := m.readValue(src, p)
+	if m.hits != nil {
+		m.hits[p] = m.hits[p] || err != nil || ok && s != "" // an element with children is there too
+	}
+	return s, ok, err
+}
+
+func (m *mapper) readValue(src node, p *spath) (string, bool, error) {
 	if !p.root {
 		return src.value(p)
 	}
@@ -280,19 +299,46 @@ func (m *mapper) value(src node, p *spath) (string, bool, error) {
 }
 
 func (m *mapper) items(src node, p *spath) ([]node, error) {
+	var items []node
+	var err error
 	if !p.root {
-		return src.items(p)
+		items, err = src.items(p)
+	} else {
+		v := m.fromRoot(p, rootItems, func(v *rootVal) { v.items, v.err = m.root.items(p) })
+		items, err = v.items, v.err
 	}
-	v := m.fromRoot(p, rootItems, func(v *rootVal) { v.items, v.err = m.root.items(p) })
-	return v.items, v.err
+	if m.hits != nil {
+		m.hits[p] = m.hits[p] || len(items) > 0
+	}
+	return items, err
 }
 
 func (m *mapper) values(src node, p *spath, out []string) ([]string, error) {
+	n := len(out)
 	if !p.root {
-		return src.values(p, out)
+		out, err := src.values(p, out)
+		m.hit(p, out[n:])
+		return out, err
 	}
 	v := m.fromRoot(p, rootValues, func(v *rootVal) { v.vals, v.err = m.root.values(p, nil) })
+	m.hit(p, v.vals)
 	return append(out, v.vals...), v.err
+}
+
+// hit records that p gave a value, when tracking.
+func (m *mapper) hit(p *spath, vals []string) {
+	if m.hits == nil {
+		return
+	}
+	if _, asked := m.hits[p]; !asked {
+		m.hits[p] = false
+	}
+	for _, s := range vals {
+		if s != "" {
+			m.hits[p] = true
+			return
+		}
+	}
 }
 
 func (m *mapper) raw(src node, p *spath) (any, error) {

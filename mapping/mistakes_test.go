@@ -189,3 +189,33 @@ func TestMap_SchemaOrderWhateverTheRuleOrder(t *testing.T) {
 		t.Error("without a schema the rules' own order should show; the test proves nothing")
 	}
 }
+
+// TestUnmatched_TypoInAnOptionalSource: a typo in an optional source path
+// maps to nothing, silently; tried on the example payloads it is reported
+// with the closest names the payloads have.
+func TestUnmatched_TypoInAnOptionalSource(t *testing.T) {
+	r := mustLoadInline(t, jsonToJSON+`fields:
+  - {target: id, source: certificate.certificateNumbr}
+  - {target: ok, source: certificate.issued}
+  - group: items
+    target: lines
+    fields:
+      - {target: w, source: weigth}
+      - {target: x, concat: [weight, unit]}
+`)
+	payloads := [][]byte{
+		[]byte(`{"certificate":{"certificateNumber":"A-1","issued":"2026-11-25"},"items":[{"weight":"1"}]}`),
+		[]byte(`{"certificate":{"issued":"2026-11-26"},"items":[{"weight":"2","unit":"kg"}]}`),
+	}
+	var got []string
+	for _, u := range r.Unmatched(payloads) {
+		got = append(got, u.String())
+	}
+	want := []string{
+		"rules.yaml:6: rule id: source certificate.certificateNumbr matches nothing in the example payloads; did you mean `certificateNumber`?",
+		"rules.yaml:11: rule w: source weigth matches nothing in the example payloads; did you mean `weight`?",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -24,9 +24,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,18 +68,77 @@ func (r Result) String() string {
 	return fmt.Sprintf("ok   %s (%s)", r.Example, r.Direction)
 }
 
+// Report is what a run found: each example's result, and warnings —
+// things that do not fail a document today but are almost certainly not
+// what the analyst meant.
+type Report struct {
+	Results  []Result
+	Warnings []string
+}
+
+// Failed counts the results that did not pass.
+func (r *Report) Failed() int {
+	n := 0
+	for _, res := range r.Results {
+		if !res.OK() {
+			n++
+		}
+	}
+	return n
+}
+
+// Err is nil when every example passed, else an error listing the
+// failures (the first lines of each), for a caller that only needs to
+// know whether a rules directory may be used.
+func (r *Report) Err() error {
+	var fails []string
+	for _, res := range r.Results {
+		if !res.OK() {
+			fails = append(fails, res.String())
+		}
+	}
+	if len(fails) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d examples failed: %s", len(fails), len(r.Results), strings.Join(fails, "; "))
+}
+
 // Run runs every example under dir. With update, expected files are
 // written from the current output instead of compared (a mapping error is
 // still an error).
 func Run(dir string, update bool) ([]Result, error) {
-	fsys := os.DirFS(dir)
+	rep, err := Check(dir, update)
+	if err != nil {
+		return nil, err
+	}
+	return rep.Results, nil
+}
+
+// Check is Run, with the warnings.
+func Check(dir string, update bool) (*Report, error) {
+	return run(os.DirFS(dir), dir, update)
+}
+
+// CheckFS runs every example in fsys, read-only: what a node runs before
+// a changed rules directory takes effect. Expected files are named
+// relative to fsys.
+func CheckFS(fsys fs.FS) (*Report, error) { return run(fsys, "", false) }
+
+func run(fsys fs.FS, dir string, update bool) (*Report, error) {
 	examples, err := fs.Glob(fsys, "*/examples/*/*.native.*")
 	if err != nil {
 		return nil, err
 	}
 	if len(examples) == 0 {
-		return nil, fmt.Errorf("%s: no examples (<CC>/examples/<document>/<name>.native.json|xml)", dir)
+		return nil, fmt.Errorf("%s: no examples (<CC>/examples/<document>/<name>.native.json|xml)", displayDir(dir))
 	}
+	// Without document definitions nothing would be checked against a
+	// schema and the examples would pass regardless: refuse, saying so,
+	// rather than run half the checks.
+	if st, err := fs.Stat(fsys, "documents"); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%s: no documents/ folder: without the document definitions (documents/<type>.yaml and their schemas) no rule file or example can be checked against its schema; keep documents/ beside the country folders, as in the shipped rules/", displayDir(dir))
+	}
+	rep := &Report{}
 	docs := map[string]*document{}
 	docFor := func(doc string) (*document, error) {
 		if d, ok := docs[doc]; ok {
@@ -114,7 +175,7 @@ func Run(dir string, update bool) ([]Result, error) {
 	for _, native := range examples {
 		cc, doc, name := parts(native)
 		base := path.Join(cc, "examples", doc, name)
-		res := Result{Example: base, Direction: "outbound", Want: filepath.Join(dir, base+".standard.xml")}
+		res := Result{Example: base, Direction: "outbound", Want: wantPath(dir, base+".standard.xml")}
 		r, err := rulesFor(cc, doc, "outbound")
 		if err != nil {
 			return nil, err
@@ -123,7 +184,7 @@ func Run(dir string, update bool) ([]Result, error) {
 			continue
 		}
 		d, _ := docFor(doc)
-		res.Err, res.Diff, res.Updated = check(fsys, native, res.Want, update, func(in []byte) (*mapping.Output, error) {
+		res.Err, res.Diff, res.Updated = check(fsys, native, base+".standard.xml", res.Want, update, func(in []byte) (*mapping.Output, error) {
 			out, err := r.Map(in)
 			if err == nil && d.schema != nil {
 				if err = d.schema.ValidateElement(out.XML.Root()); err != nil {
@@ -158,8 +219,8 @@ func Run(dir string, update bool) ([]Result, error) {
 			return nil, err
 		}
 		spec := d.spec
-		res := Result{Example: base, Direction: "inbound", Want: filepath.Join(dir, want)}
-		res.Err, res.Diff, res.Updated = check(fsys, std, res.Want, update, func(in []byte) (*mapping.Output, error) {
+		res := Result{Example: base, Direction: "inbound", Want: wantPath(dir, want)}
+		res.Err, res.Diff, res.Updated = check(fsys, std, want, res.Want, update, func(in []byte) (*mapping.Output, error) {
 			doc, err := xmlsafe.Parse(in, xmlsafe.Limits{})
 			if err != nil {
 				return nil, err
@@ -176,7 +237,110 @@ func Run(dir string, update bool) ([]Result, error) {
 		out = append(out, res)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Example < out[j].Example })
-	return out, nil
+	rep.Results = out
+	rep.Warnings = append(rep.Warnings, oneWay(fsys)...)
+	rep.Warnings = append(rep.Warnings, unmatched(fsys, examples, loaded, docs)...)
+	for doc, d := range docs {
+		if d != nil && d.schema == nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("documents/%s.yaml names no schema: the %s rule files and examples are not checked against one", doc, doc))
+		}
+	}
+	sort.Strings(rep.Warnings)
+	return rep, nil
+}
+
+func displayDir(dir string) string {
+	if dir == "" {
+		return "rules"
+	}
+	return dir
+}
+
+func wantPath(dir, rel string) string {
+	if dir == "" {
+		return rel
+	}
+	return filepath.Join(dir, rel)
+}
+
+// oneWay reports a country with outbound rules for a document type and no
+// inbound ones, or the reverse: its partners' documents of that type
+// would be refused (or its own could not be sent), which no example shows.
+func oneWay(fsys fs.FS) []string {
+	files, _ := fs.Glob(fsys, "*/*.*bound.yaml")
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f] = true
+	}
+	var out []string
+	for _, f := range files {
+		for _, pair := range [][2]string{{".outbound.yaml", ".inbound.yaml"}, {".inbound.yaml", ".outbound.yaml"}} {
+			if strings.HasSuffix(f, pair[0]) {
+				other := strings.TrimSuffix(f, pair[0]) + pair[1]
+				if !have[other] {
+					out = append(out, fmt.Sprintf("%s has no %s beside it: %s", f, path.Base(other), oneWayWhy(pair[1])))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func oneWayWhy(missing string) string {
+	if missing == ".inbound.yaml" {
+		return "documents of this type sent by partners cannot be handed to the legacy system (write the inbound rules, or say in the node's configuration that they are not received)"
+	}
+	return "this country cannot send documents of this type (write the outbound rules, or remove the inbound ones if it only receives)"
+}
+
+// unmatched reports source paths of the rule files that no example
+// payload had a value at, with the closest names found (a typo in an
+// optional path maps to nothing, silently).
+func unmatched(fsys fs.FS, natives []string, loaded map[string]*mapping.Rules, docs map[string]*document) []string {
+	byRules := map[string][][]byte{}
+	add := func(rules, file string) {
+		if b, err := fs.ReadFile(fsys, file); err == nil {
+			byRules[rules] = append(byRules[rules], b)
+		}
+	}
+	for _, n := range natives {
+		cc, doc, _ := parts(n)
+		add(path.Join(cc, doc+".outbound.yaml"), n)
+	}
+	stds, _ := fs.Glob(fsys, "*/examples/*/*.standard.xml")
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(loaded)) {
+		r := loaded[name]
+		if r == nil {
+			continue
+		}
+		var found []mapping.Unmatched
+		if r.Direction() == "inbound" {
+			// What a receiving node maps: the signed part of each
+			// standard example of the document type.
+			var roots []*etree.Element
+			for _, s := range stds {
+				if _, doc, _ := parts(s); doc == r.Document() {
+					if root := signedRoot(fsys, s, docs[doc]); root != nil {
+						roots = append(roots, root)
+					}
+				}
+			}
+			if len(roots) == 0 {
+				continue
+			}
+			found = r.UnmatchedElements(roots)
+		} else {
+			if len(byRules[name]) == 0 {
+				continue
+			}
+			found = r.Unmatched(byRules[name])
+		}
+		for _, u := range found {
+			out = append(out, u.String())
+		}
+	}
+	return out
 }
 
 // document is what documents/<doc>.yaml says about a document type.
@@ -242,7 +406,7 @@ func received(fsys fs.FS, base string, r *mapping.Rules) (string, error) {
 	return base + ".received.json", nil
 }
 
-func check(fsys fs.FS, input, want string, update bool, run func([]byte) (*mapping.Output, error)) (error, string, bool) {
+func check(fsys fs.FS, input, wantRel, want string, update bool, run func([]byte) (*mapping.Output, error)) (error, string, bool) {
 	in, err := fs.ReadFile(fsys, input)
 	if err != nil {
 		return err, "", false
@@ -265,7 +429,7 @@ func check(fsys fs.FS, input, want string, update bool, run func([]byte) (*mappi
 		}
 		return nil, "", true
 	}
-	expected, err := os.ReadFile(want)
+	expected, err := fs.ReadFile(fsys, wantRel)
 	if err != nil {
 		return fmt.Errorf("%w (run with --update to create it, then review it)", err), "", false
 	}
@@ -312,4 +476,24 @@ func stripSpace(e *etree.Element) {
 	for _, c := range e.ChildElements() {
 		stripSpace(c)
 	}
+}
+
+// signedRoot parses a standard document and returns the part an inbound
+// rule file reads, or nil.
+func signedRoot(fsys fs.FS, file string, d *document) *etree.Element {
+	b, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil
+	}
+	doc, err := xmlsafe.Parse(b, xmlsafe.Limits{})
+	if err != nil {
+		return nil
+	}
+	root := doc.Root()
+	if d != nil && d.spec != nil {
+		if root, err = d.spec.Signed(root); err != nil {
+			return nil
+		}
+	}
+	return root
 }

@@ -29,6 +29,10 @@ func copyCL(t *testing.T) string {
 		}
 		write(t, dir, "CL/examples/sps/"+f, string(b))
 	}
+	// Document definitions: a rules folder without them refuses to run.
+	if err := os.CopyFS(filepath.Join(dir, "documents"), mustSub(t, "documents")); err != nil {
+		t.Fatal(err)
+	}
 	return dir
 }
 
@@ -131,11 +135,7 @@ func TestRun_Update(t *testing.T) {
 func TestRun_Schema(t *testing.T) {
 	withSchema := func(t *testing.T) string {
 		t.Helper()
-		dir := copyCL(t)
-		if err := os.CopyFS(filepath.Join(dir, "documents"), mustSub(t, "documents")); err != nil {
-			t.Fatal(err)
-		}
-		return dir
+		return copyCL(t)
 	}
 	t.Run("valid", func(t *testing.T) {
 		res, err := Run(withSchema(t), false)
@@ -188,4 +188,52 @@ func mustSub(t *testing.T, dir string) fs.FS {
 		t.Fatal(err)
 	}
 	return sub
+}
+
+// TestCheck_AnalystMistakes: what a run refuses or warns about beyond the
+// examples' own results, each message exact.
+func TestCheck_AnalystMistakes(t *testing.T) {
+	t.Run("a rules folder without document definitions", func(t *testing.T) {
+		dir := copyCL(t)
+		if err := os.RemoveAll(filepath.Join(dir, "documents")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Check(dir, false)
+		want := dir + ": no documents/ folder: without the document definitions (documents/<type>.yaml and their schemas) no rule file or example can be checked against its schema; keep documents/ beside the country folders, as in the shipped rules/"
+		if err == nil || err.Error() != want {
+			t.Errorf("got  %v\nwant %s", err, want)
+		}
+	})
+	t.Run("outbound rules without inbound ones", func(t *testing.T) {
+		dir := copyCL(t)
+		os.Remove(filepath.Join(dir, "CL/sps.inbound.yaml"))
+		os.Remove(filepath.Join(dir, "CL/examples/sps/sample.received.json"))
+		rep, err := Check(dir, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"CL/sps.outbound.yaml has no sps.inbound.yaml beside it: documents of this type sent by partners cannot be handed to the legacy system (write the inbound rules, or say in the node's configuration that they are not received)"}
+		if strings.Join(rep.Warnings, "\n") != strings.Join(want, "\n") {
+			t.Errorf("got  %q\nwant %q", rep.Warnings, want)
+		}
+	})
+	t.Run("a typo in an optional source path", func(t *testing.T) {
+		dir := copyCL(t)
+		edit(t, dir, "CL/sps.outbound.yaml", "source: nombreCientifico}", "source: nombreCientifco}")
+		rep, err := Check(dir, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "CL/sps.outbound.yaml:"
+		if len(rep.Warnings) != 1 || !strings.HasPrefix(rep.Warnings[0], want) ||
+			!strings.HasSuffix(rep.Warnings[0], ": source nombreCientifco matches nothing in the example payloads; did you mean `nombreCientifico`?") {
+			t.Errorf("warnings %q", rep.Warnings)
+		}
+	})
+	t.Run("the shipped-like folder has no warnings", func(t *testing.T) {
+		rep, err := Check(copyCL(t), false)
+		if err != nil || len(rep.Warnings) != 0 || rep.Failed() != 0 {
+			t.Errorf("%v %q", err, rep.Warnings)
+		}
+	})
 }

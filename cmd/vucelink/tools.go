@@ -305,21 +305,20 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) != 1 {
 		return usagef("one rules directory is required")
 	}
-	results, err := rulestest.Run(pos[0], *update)
+	rep, err := rulestest.Check(pos[0], *update)
 	if err != nil {
 		return err
 	}
-	failed := 0
-	for _, r := range results {
+	for _, r := range rep.Results {
 		fmt.Fprintln(stdout, r)
-		if !r.OK() {
-			failed++
-		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d examples failed", failed, len(results))
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(stdout, "warning: "+w)
 	}
-	fmt.Fprintf(stdout, "%d examples passed\n", len(results))
+	if failed := rep.Failed(); failed > 0 {
+		return fmt.Errorf("%d of %d examples failed", failed, len(rep.Results))
+	}
+	fmt.Fprintf(stdout, "%d examples passed, %d warning(s)\n", len(rep.Results), len(rep.Warnings))
 	return nil
 }
 
