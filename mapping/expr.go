@@ -51,7 +51,7 @@ type fetch struct {
 
 // Helper functions, with their types so that a wrong number of arguments
 // is a load error.
-var exprHelpers = []string{"num", "fixed", "present", "coalesce", "lookup"}
+var exprHelpers = append([]string{"num", "fixed", "present", "coalesce", "lookup"}, decimalHelpers...)
 
 // Builtins that would make a mapping depend on the clock or the host, or
 // allocate without bound.
@@ -80,6 +80,10 @@ func (c *compiler) compileExpr(text string, inGroup bool) (*exprProg, error) {
 			return nil, nil
 		}, new(func(...any) any)),
 		expr.Function("lookup", c.exprLookup, new(func(string, any) string)),
+		expr.Function("dmul", exprDmul, new(func(any, any) string)),
+		expr.Function("dadd", exprDadd, new(func(any, any) string)),
+		expr.Function("dsub", exprDsub, new(func(any, any) string)),
+		expr.Function("ddiv", exprDdiv, new(func(any, any) string), new(func(any, any, int) string)),
 	}
 	for _, b := range disabledBuiltins {
 		opts = append(opts, expr.DisableBuiltin(b))
