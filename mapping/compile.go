@@ -657,6 +657,18 @@ func (c *compiler) targetPath(p string) ([]tstep, error) {
 type table struct {
 	name     string
 	fwd, rev map[string]string
+	// fold: keys are matched ignoring case (ignore_case: true), so "box",
+	// "Box" and "BOX" find one entry; the maps hold folded keys.
+	fold bool
+}
+
+// find looks v up in m, one of t's maps.
+func (t *table) find(m map[string]string, v string) (string, bool) {
+	if t.fold {
+		v = strings.ToLower(v)
+	}
+	code, ok := m[v]
+	return code, ok
 }
 
 func (c *compiler) compileTable(name string, line int, n *yaml.Node) *table {
@@ -670,13 +682,18 @@ func (c *compiler) buildTable(name string, line int, n *yaml.Node, ruleName, wha
 	m := c.mapping(n, ruleName, what, tableKeys)
 	file := c.str(m["file"], ruleName)
 	_, inline := m["values"]
+	fold := c.boolean(m["ignore_case"], ruleName)
+	cacheKey := file
+	if fold {
+		cacheKey += "\x00fold"
+	}
 	var values []kv
 	switch {
 	case file != "" && inline:
 		c.errf(line, ruleName, "%s: set file or values, not both", what)
 		return nil
 	case file != "":
-		if t, ok := c.fileTables[file]; ok && name == file {
+		if t, ok := c.fileTables[cacheKey]; ok && name == file {
 			return t // one copy per file, however many fields use it
 		}
 		var err error
@@ -698,20 +715,31 @@ func (c *compiler) buildTable(name string, line int, n *yaml.Node, ruleName, wha
 		c.errf(line, ruleName, "%s: has no values", what)
 		return nil
 	}
-	t := &table{name: name, fwd: make(map[string]string, len(values)), rev: make(map[string]string, len(values))}
+	t := &table{name: name, fwd: make(map[string]string, len(values)), rev: make(map[string]string, len(values)), fold: fold}
+	firstKey := map[string]kv{}
 	for _, x := range values {
-		t.fwd[x.k] = x.v
+		k, v := x.k, x.v
+		if fold {
+			k, v = strings.ToLower(k), strings.ToLower(x.v)
+			if o, dup := firstKey[k]; dup && o.v != x.v {
+				c.errf(line, ruleName, "%s: ignore_case: keys %q and %q differ only in case but give %q and %q", what, o.k, x.k, o.v, x.v)
+				continue
+			}
+			firstKey[k] = x
+		}
+		t.fwd[k] = x.v
 		// The first key for a value wins in reverse, so a table may list
-		// spelling variants ("México", "Mexico") after the preferred one.
-		if _, seen := t.rev[x.v]; !seen {
-			t.rev[x.v] = x.k
+		// spelling variants ("México", "Mexico") after the preferred one:
+		// one table file serves both directions (reverse: true).
+		if _, seen := t.rev[v]; !seen {
+			t.rev[v] = x.k
 		}
 	}
 	if file != "" && name == file {
 		if c.fileTables == nil {
 			c.fileTables = map[string]*table{}
 		}
-		c.fileTables[file] = t
+		c.fileTables[cacheKey] = t
 	}
 	return t
 }

@@ -45,6 +45,15 @@ func newDateConv(from, to, zone string) (*dateConv, error) {
 	return d, nil
 }
 
+// describe says how the conversion reads a value, for an explanation:
+// "dd/MM/yyyy HH:mm" in America/Lima.
+func (d *dateConv) describe() string {
+	if d.fromZoned {
+		return strconv.Quote(d.fromPattern)
+	}
+	return strconv.Quote(d.fromPattern) + " in " + d.zone.String()
+}
+
 // convert reads v with the from pattern — in the rule's zone when the
 // pattern has no offset — and writes it with the to pattern: in UTC when
 // that pattern has an offset (the standard documents' convention, so the

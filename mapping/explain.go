@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,15 +23,53 @@ type Origin struct {
 	Line  int    // the rule's line
 	Rule  string // the rule's target as written, or local:NAME
 	// From is what produced the value: the source path with item
-	// positions (productos[2]/peso), "value: …", "expr: …", "concat: …",
-	// "$index" or "default: …".
+	// positions (productos[2]/peso), "value: …", "expr: …" (folded on one
+	// line), "concat: …", "$index" or "default: …".
 	From string
+	// Input is the value read, before the rule's transforms; Steps are
+	// those transforms in order, each `name: "in" → "out"` (trim, case
+	// upper, table hs, number, date "dd/MM/yyyy HH:mm" in Zone, split).
+	Input string
+	Steps []string
 }
 
 // String formats an origin as one line, as `vucelink map --explain`
 // prints it.
 func (o Origin) String() string {
-	return fmt.Sprintf("%s = %q <- %s (%s:%d)", o.Path, o.Value, o.From, o.File, o.Line)
+	return fmt.Sprintf("%s = %q <- %s%s (%s:%d)", o.Path, o.Value, o.From, o.stepText(), o.File, o.Line)
+}
+
+// stepText is " "input" | step | step", or "" without steps.
+func (o Origin) stepText() string {
+	if len(o.Steps) == 0 {
+		return ""
+	}
+	return " " + strconv.Quote(o.Input) + " | " + strings.Join(o.Steps, " | ")
+}
+
+// ExplainedError is a mapping that failed while explaining: the values
+// written, in the order the rules ran, up to the first rule that failed,
+// and that rule with the steps it got through — what `vucelink map
+// --explain` prints before the errors.
+type ExplainedError struct {
+	Err     Errors
+	Trace   []Origin // Path is the target with item positions, as in FieldError
+	Failing *Origin  // the first rule that failed: Value is empty
+}
+
+func (e *ExplainedError) Error() string { return e.Err.Error() }
+
+// Unwrap gives the Errors, so errors.As and errors.Is see every field.
+func (e *ExplainedError) Unwrap() error { return e.Err }
+
+// trace records a value written, in rule order, until a rule fails.
+func (x *explainer) trace(rl *rule, sc *scope, o Origin) {
+	if x.failing != nil {
+		return
+	}
+	tp, _ := sc.prefixes()
+	o.Path = tp + rl.target
+	x.steps = append(x.steps, o)
 }
 
 // explainer records, during one Map call, which rule wrote each value.
@@ -38,9 +77,11 @@ func (o Origin) String() string {
 // their paths are computed once the document is complete: group items are
 // built detached and attached later, and only then is their position known.
 type explainer struct {
-	file   string
-	writes map[any][]write
-	locals []Origin
+	file    string
+	writes  map[any][]write
+	locals  []Origin
+	steps   []Origin // in rule order, for a failure's trace
+	failing *Origin
 }
 
 type write struct {
@@ -86,7 +127,8 @@ func (m *mapper) origin(rl *rule, sc *scope, v string) Origin {
 	case rl.kind == fromIndex:
 		from = "$index" + item
 	case rl.kind == fromExpr:
-		from = "expr: " + rl.source + item
+		// A block scalar's lines, folded: one line per value.
+		from = "expr: " + strings.Join(strings.Fields(rl.source), " ") + item
 	case rl.kind == fromConcat:
 		from = rl.source + item
 	case rl.spath.root:
@@ -97,7 +139,11 @@ func (m *mapper) origin(rl *rule, sc *scope, v string) Origin {
 	if rl.join != nil && !m.fromDef {
 		from += " (every value, joined)"
 	}
-	return Origin{Value: v, File: m.ex.file, Line: rl.line, Rule: rl.target, From: from}
+	o := Origin{Value: v, File: m.ex.file, Line: rl.line, Rule: rl.target, From: from}
+	if len(m.steps) > 0 && !m.fromDef {
+		o.Input, o.Steps = m.input, slices.Clone(m.steps)
+	}
+	return o
 }
 
 // finish computes the path of every recorded value in the finished

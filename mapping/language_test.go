@@ -237,8 +237,8 @@ func TestMapExplain(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := `a = "2" <- b (rules.yaml:7)
-out.l[1] = "X" <- l[1]/. (rules.yaml:8)
-out.l[2] = "Y" <- l[2]/. (rules.yaml:8)
+out.l[1] = "X" <- l[1]/. "x" | case upper: "x" → "X" (rules.yaml:8)
+out.l[2] = "Y" <- l[2]/. "y" | case upper: "y" → "Y" (rules.yaml:8)
 c = "D" <- default: D (rules.yaml:9)
 `
 		if got := string(explainText(out.Explain)); got != want {

@@ -189,6 +189,9 @@ func (r *Rules) run(src node, mode runMode) (*Output, error) {
 		out.Local = m.locals(r.locals, src)
 	}
 	if len(m.errs) > 0 {
+		if m.ex != nil {
+			return nil, &ExplainedError{Err: m.errs, Trace: m.ex.steps, Failing: m.ex.failing}
+		}
 		return nil, m.errs
 	}
 	if doc != nil {
@@ -240,6 +243,8 @@ type mapper struct {
 	hits     map[*spath]bool
 	buf      []string   // scratch for join and concat
 	fromDef  bool       // the last valueOf wrote the default, for explanations
+	input    string     // explaining: the value valueOf read, before its transforms
+	steps    []string   // explaining: the transforms valueOf applied
 	copies   []copied   // what copy: rules wrote, in order
 }
 
@@ -385,6 +390,11 @@ func (m *mapper) fail(rl *rule, sc *scope, err error) {
 		src = "copy: " + sp + rl.source
 	}
 	m.errs = append(m.errs, &FieldError{Target: tp + rl.target, Source: src, Line: rl.line, Err: err})
+	if m.ex != nil && m.ex.failing == nil {
+		o := m.origin(rl, sc, "")
+		o.Path = tp + rl.target
+		m.ex.failing = &o
+	}
 }
 
 // when reports whether a rule applies here: its when: path is present and
@@ -439,7 +449,9 @@ func (m *mapper) apply(rules []*rule, src node, dst sink, sc *scope) {
 			continue
 		}
 		if m.ex != nil {
-			m.ex.record(owner, at, m.origin(rl, sc, v))
+			o := m.origin(rl, sc, v)
+			m.ex.record(owner, at, o)
+			m.ex.trace(rl, sc, o)
 		}
 	}
 }
@@ -568,19 +580,27 @@ func (m *mapper) valueOf(rl *rule, src node, sc *scope) (string, error) {
 		}
 		v = s
 	}
+	if m.ex != nil {
+		m.input, m.steps = v, m.steps[:0]
+	}
 	if rl.split != nil {
+		in := v
 		v = splitPart(v, rl.split)
+		m.step("split", in, v)
 	}
 	if rl.trim {
+		in := v
 		v = strings.TrimSpace(v)
+		m.step("trim", in, v)
 	}
 	if v == "" {
 		return m.empty(rl, ErrRequired)
 	}
 	if rl.lookup != nil {
-		code, ok := rl.lookup[v]
+		code, ok := rl.table.find(rl.lookup, v)
 		switch {
 		case ok:
+			m.step("table "+rl.table.name, v, code)
 			v = code
 		case rl.unknown == unknownKeep:
 		case rl.unknown == unknownSkip:
@@ -594,6 +614,7 @@ func (m *mapper) valueOf(rl *rule, src node, sc *scope) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		m.step("number", v, out)
 		v = out
 	}
 	if rl.date != nil {
@@ -601,15 +622,30 @@ func (m *mapper) valueOf(rl *rule, src node, sc *scope) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		m.step("date "+rl.date.describe(), v, out)
 		v = out
 	}
 	switch rl.caseMode {
 	case caseUpper:
+		in := v
 		v = strings.ToUpper(v)
+		m.step("case upper", in, v)
 	case caseLower:
+		in := v
 		v = strings.ToLower(v)
+		m.step("case lower", in, v)
 	}
 	return v, nil
+}
+
+// step records one transform of the value being computed, for an
+// explanation; a step that changed nothing (a trim of a trimmed value)
+// is left out, except a table or date, which say what they matched.
+func (m *mapper) step(name, in, out string) {
+	if m.ex == nil || in == out && !strings.HasPrefix(name, "table") && !strings.HasPrefix(name, "date") {
+		return
+	}
+	m.steps = append(m.steps, name+": "+strconv.Quote(in)+" → "+strconv.Quote(out))
 }
 
 // empty is a field without a value: its default, or nothing, or — when it

@@ -314,7 +314,7 @@ var parserErrors = []string{
 var (
 	fileKeys   = []string{"document", "direction", "description", "source", "target", "tables", "fields", "local"}
 	formatKeys = []string{"format", "root", "namespaces"}
-	tableKeys  = []string{"file", "values"}
+	tableKeys  = []string{"file", "values", "ignore_case"}
 	dateKeys   = []string{"from", "to", "zone"}
 	ruleKeys   = []string{"target", "source", "value", "expr", "concat", "copy", "embedded", "select", "separator", "join", "split", "required", "default",
 		"date", "number", "table", "reverse", "unknown", "trim", "case", "type", "when", "group", "fields", "note"}
