@@ -241,11 +241,11 @@ type mapper struct {
 	vm       *vm.VM
 	ex       *explainer // nil unless explaining
 	hits     map[*spath]bool
-	buf      []string   // scratch for join and concat
-	fromDef  bool       // the last valueOf wrote the default, for explanations
-	input    string     // explaining: the value valueOf read, before its transforms
-	steps    []string   // explaining: the transforms valueOf applied
-	copies   []copied   // what copy: rules wrote, in order
+	buf      []string // scratch for join and concat
+	fromDef  bool     // the last valueOf wrote the default, for explanations
+	input    string   // explaining: the value valueOf read, before its transforms
+	steps    []string // explaining: the transforms valueOf applied
+	copies   []copied // what copy: rules wrote, in order
 }
 
 type rootKey struct {
