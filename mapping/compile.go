@@ -103,6 +103,7 @@ type rule struct {
 	copy      *copySpec // fromCopy
 	local     string    // a local value's name
 	whenText  string    // when: as written, if a path
+	message   string    // message: what a failure of this rule says, instead of the engine's words
 	canon     string    // the rule's YAML, canonical: two equal rules are a paste made twice
 	dup       *rule     // the earlier rule this one repeats
 }
@@ -370,7 +371,7 @@ func (c *compiler) locals(e entry) []*rule {
 
 // groupKeys are the keys a group takes, sectionKeys a section's.
 var (
-	groupKeys   = []string{"group", "target", "required", "when", "split", "fields", "note"}
+	groupKeys   = []string{"group", "target", "required", "when", "split", "fields", "note", "message"}
 	sectionKeys = []string{"target", "when", "fields", "note"}
 	// copyApart are the value keys that make no sense on a copy: rule: the
 	// element is copied as it is.

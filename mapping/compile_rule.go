@@ -66,6 +66,11 @@ func (c *compiler) rule(n *yaml.Node, inGroup bool, local string, sec *rule) *ru
 	s.r.trim = c.boolean(s.m["trim"], s.name)
 	s.reverse = c.boolean(s.m["reverse"], s.name)
 	s.group = c.str(s.m["group"], s.name)
+	if s.has("message") {
+		if s.r.message = c.str(s.m["message"], s.name); s.r.message == "" {
+			c.errf(s.at("message"), s.name, "message: is empty (the text a failing value reports instead of the engine's)")
+		}
+	}
 	c.ruleTarget(s)
 	c.ruleWhen(s)
 	switch {

@@ -17,6 +17,7 @@ type dateConv struct {
 	from, to    string // Go layouts
 	fromZoned   bool   // from carries an offset
 	toZoned     bool   // to carries an offset
+	toDateOnly  bool   // to has no time of day: a date is written in its own zone
 	zone        *time.Location
 }
 
@@ -32,6 +33,7 @@ func newDateConv(from, to, zone string) (*dateConv, error) {
 	if d.to, d.toZoned, err = goLayout(to); err != nil {
 		return nil, fmt.Errorf("to: %v", err)
 	}
+	d.toDateOnly = !patternHas(to, "HhKkmsSa")
 	if zone != "" {
 		// LoadLocation("") and ("Local") would silently mean UTC or the
 		// host's zone; a rule must name a real place.
@@ -69,9 +71,18 @@ func (d *dateConv) convert(v string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %q does not match the date pattern %s", ErrBadValue, v, d.fromPattern)
 	}
-	if d.toZoned {
+	switch {
+	case d.toZoned && d.toDateOnly:
+		// A date with an offset (yyyy-MM-ddXXX) is that day where it is:
+		// in UTC, a date read at midnight east of Greenwich would be the
+		// day before. Written in the zone, the day never shifts.
+		// A value read with its own offset keeps it: that is its day.
+		if !d.fromZoned {
+			t = t.In(d.zone)
+		}
+	case d.toZoned:
 		t = t.UTC()
-	} else {
+	default:
 		t = t.In(d.zone)
 	}
 	return t.Format(d.to), nil
@@ -269,18 +280,7 @@ var likelyWrong = map[string]string{
 // minutes without an hour (dd/mm/yyyy: mm is minutes, 01/11/2026 would be
 // read as 1 January, 00:11), or a day and a year with no month.
 func checkFields(p string) error {
-	has := func(letter byte) bool {
-		inQuote := false
-		for i := 0; i < len(p); i++ {
-			switch {
-			case p[i] == '\'':
-				inQuote = !inQuote
-			case !inQuote && p[i] == letter:
-				return true
-			}
-		}
-		return false
-	}
+	has := func(letter byte) bool { return patternHas(p, string(letter)) }
 	switch {
 	case has('m') && !has('H') && !has('h'):
 		return fmt.Errorf("%q has minutes (mm) but no hour (HH): for the month write MM", p)
@@ -288,4 +288,19 @@ func checkFields(p string) error {
 		return fmt.Errorf("%q has a day and a year but no month (MM)", p)
 	}
 	return nil
+}
+
+// patternHas reports whether a pattern uses any of the letters as a field,
+// outside 'quoted text'.
+func patternHas(p, letters string) bool {
+	inQuote := false
+	for i := 0; i < len(p); i++ {
+		switch {
+		case p[i] == '\'':
+			inQuote = !inQuote
+		case !inQuote && strings.IndexByte(letters, p[i]) >= 0:
+			return true
+		}
+	}
+	return false
 }

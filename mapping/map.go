@@ -371,6 +371,9 @@ func (m *mapper) rawAll(src node, p *spath) (any, error) {
 }
 
 func (m *mapper) fail(rl *rule, sc *scope, err error) {
+	if rl.message != "" {
+		err = &ruleMessage{text: rl.message, err: err}
+	}
 	tp, sp := sc.prefixes()
 	src := ""
 	switch {
@@ -687,3 +690,13 @@ func splitPart(v string, s *splitSpec) string {
 		v = rest
 	}
 }
+
+// ruleMessage is a failure in the rule's own words (message:), which
+// still wraps the engine's error: errors.Is(err, ErrRequired) holds.
+type ruleMessage struct {
+	text string
+	err  error
+}
+
+func (e *ruleMessage) Error() string { return e.text }
+func (e *ruleMessage) Unwrap() error { return e.err }

@@ -135,22 +135,23 @@ func jsonTest(x any, pr *pred, n *int) bool {
 	if x == nil {
 		return false
 	}
+	if len(pr.tests) > 0 && !pr.holds(func(p *spath) (string, bool) {
+		var v any = x
+		if !p.self {
+			v = jsonFirst(x, p.keys)
+		}
+		return jsonText(v)
+	}) {
+		return false
+	}
 	*n++
-	if pr.pos > 0 {
-		return *n == pr.pos
-	}
-	var v any = x
-	if !pr.path.self {
-		v = jsonFirst(x, pr.path.keys)
-	}
-	s, ok := jsonText(v)
-	return predHolds(pr, s, ok)
+	return pr.pos == 0 || *n == pr.pos
 }
 
 // predHolds compares a candidate's value with a predicate. [p] holds when
 // p is present and not empty, [p='x'] when it equals x, [p!='x'] when it
 // is absent or differs.
-func predHolds(pr *pred, s string, ok bool) bool {
+func predHolds(pr *predCmp, s string, ok bool) bool {
 	switch pr.op {
 	case "=":
 		return ok && s == pr.lit
@@ -416,15 +417,14 @@ func (r *nsResolver) matches(e *etree.Element, q *xname) bool {
 // test applies a step's predicate to a matching child; n counts the
 // matching children of one parent, for positions.
 func (r *nsResolver) test(e *etree.Element, pr *pred, n *int) bool {
+	if len(pr.tests) > 0 && !pr.holds(func(p *spath) (string, bool) {
+		s, ok, err := xmlNode{e, r}.value(p)
+		return s, ok && err == nil
+	}) {
+		return false
+	}
 	*n++
-	if pr.pos > 0 {
-		return *n == pr.pos
-	}
-	s, ok, err := xmlNode{e, r}.value(pr.path)
-	if err != nil {
-		ok = false
-	}
-	return predHolds(pr, s, ok)
+	return pr.pos == 0 || *n == pr.pos
 }
 
 // first returns the first element, in document order, that the steps reach

@@ -29,15 +29,55 @@ type xstep struct {
 	pred *pred
 }
 
-// pred selects among the nodes one step reaches: by 1-based position
-// ([2]), by presence ([email]) or by comparing a relative path's value with
-// a literal ([tipo='exportador'], [tipo!='x']). Predicates let a rule pick
-// one element of a list into a fixed field, which plain paths cannot.
+// pred selects among the nodes one step reaches: by presence ([email]),
+// by comparing a relative path's value with a literal ([tipo='exportador'],
+// [tipo!='x']), by several such tests joined with and / or
+// ([tipo='a' and pais!='CL' or prioridad]; and binds tighter), and by
+// 1-based position ([2]). A step may carry several predicates, all of
+// which must hold ([tipo='a'][email]); a position is counted among the
+// candidates the other predicates kept, so it comes last ([tipo='a'][2]).
+// Predicates let a rule pick one element of a list into a fixed field,
+// which plain paths cannot.
 type pred struct {
-	pos  int    // [N]; 0 when not positional
+	pos   int         // [N]; 0 when not positional
+	tests []predTests // every one must hold
+}
+
+// predTests is one [predicate] that is not a position: it holds when all
+// the comparisons of any of its alternatives do (or of ands).
+type predTests [][]*predCmp
+
+// predCmp is one comparison: [path], [path='x'] or [path!='x'].
+type predCmp struct {
 	path *spath // the compared path, relative to the candidate
 	op   string // "" (present and not empty), "=" or "!="
 	lit  string
+}
+
+// holds reports whether the predicate's tests hold, reading each compared
+// path with value.
+func (pr *pred) holds(value func(*spath) (string, bool)) bool {
+	for _, t := range pr.tests {
+		ok := false
+		for _, and := range t {
+			all := true
+			for _, c := range and {
+				s, present := value(c.path)
+				if !predHolds(c, s, present) {
+					all = false
+					break
+				}
+			}
+			if all {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // rootVar prefixes a source path read from the document root (JSON
@@ -172,7 +212,7 @@ func splitPath(p string, sep byte) ([]string, error) {
 	return append(parts, p[start:]), nil
 }
 
-// splitPred separates "name[predicate]" into the name and the compiled
+// splitPred separates "name[predicate]…" into the name and the compiled
 // predicate.
 func (c *compiler) splitPred(step, whole string) (string, *pred, error) {
 	i := strings.IndexByte(step, '[')
@@ -182,48 +222,130 @@ func (c *compiler) splitPred(step, whole string) (string, *pred, error) {
 	if !strings.HasSuffix(step, "]") {
 		return "", nil, fmt.Errorf("%q: text after the predicate in %q", step, whole)
 	}
-	name, body := step[:i], strings.TrimSpace(step[i+1:len(step)-1])
+	name := step[:i]
 	if name == "" {
 		return "", nil, fmt.Errorf("%q: a predicate needs a name before it in %q", step, whole)
 	}
-	if strings.Contains(body, "[") {
-		return "", nil, fmt.Errorf("%q: one predicate per step, not nested, in %q", step, whole)
-	}
-	if body == "" {
-		return "", nil, fmt.Errorf("%q: empty predicate in %q", step, whole)
-	}
-	if n, err := strconv.Atoi(body); err == nil || isDigits(body) {
-		if err != nil || n < 1 {
-			return "", nil, fmt.Errorf("%q: a position is 1 or more in %q", step, whole)
-		}
-		return name, &pred{pos: n}, nil
+	bodies, err := predBodies(step[i:])
+	if err != nil {
+		return "", nil, fmt.Errorf("%q: %v in %q", step, err, whole)
 	}
 	pr := &pred{}
+	for k, body := range bodies {
+		body = strings.TrimSpace(body)
+		if body == "" {
+			return "", nil, fmt.Errorf("%q: empty predicate in %q", step, whole)
+		}
+		if n, err := strconv.Atoi(body); err == nil || isDigits(body) {
+			if err != nil || n < 1 {
+				return "", nil, fmt.Errorf("%q: a position is 1 or more in %q", step, whole)
+			}
+			if k != len(bodies)-1 {
+				return "", nil, fmt.Errorf("%q: a position counts the candidates the other predicates kept, so it comes last in %q", step, whole)
+			}
+			pr.pos = n
+			continue
+		}
+		var t predTests
+		for _, alt := range splitWord(body, "or") {
+			var and []*predCmp
+			for _, atom := range splitWord(alt, "and") {
+				cmp, err := c.predCmp(strings.TrimSpace(atom), step, whole)
+				if err != nil {
+					return "", nil, err
+				}
+				and = append(and, cmp)
+			}
+			t = append(t, and)
+		}
+		pr.tests = append(pr.tests, t)
+	}
+	return name, pr, nil
+}
+
+// predBodies splits "[a][b]" into "a" and "b".
+func predBodies(s string) ([]string, error) {
+	var out []string
+	for s != "" {
+		if s[0] != '[' {
+			return nil, fmt.Errorf("text between predicates")
+		}
+		end := -1
+		var quote byte
+		for i := 1; i < len(s) && end < 0; i++ {
+			switch ch := s[i]; {
+			case quote != 0:
+				if ch == quote {
+					quote = 0
+				}
+			case ch == '\'' || ch == '"':
+				quote = ch
+			case ch == '[':
+				return nil, fmt.Errorf("predicates do not nest")
+			case ch == ']':
+				end = i
+			}
+		}
+		if end < 0 {
+			return nil, fmt.Errorf("unbalanced [")
+		}
+		out = append(out, s[1:end])
+		s = s[end+1:]
+	}
+	return out, nil
+}
+
+// splitWord splits s at the word w (" and ", " or ") outside quotes.
+func splitWord(s, w string) []string {
+	var out []string
+	var quote byte
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case quote != 0:
+			if ch == quote {
+				quote = 0
+			}
+		case ch == '\'' || ch == '"':
+			quote = ch
+		case ch == ' ' && strings.HasPrefix(s[i+1:], w+" "):
+			out = append(out, s[start:i])
+			start = i + len(w) + 2
+			i = start - 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// predCmp compiles one comparison of a predicate: path, path='x' or
+// path!='x'.
+func (c *compiler) predCmp(body, step, whole string) (*predCmp, error) {
+	cmp := &predCmp{}
 	left := body
 	if j := indexOutsideQuotes(body, '='); j >= 0 {
-		left, pr.op = body[:j], "="
+		left, cmp.op = body[:j], "="
 		if j > 0 && body[j-1] == '!' {
-			left, pr.op = body[:j-1], "!="
+			left, cmp.op = body[:j-1], "!="
 		}
 		lit := strings.TrimSpace(body[j+1:])
 		if len(lit) < 2 || (lit[0] != '\'' && lit[0] != '"') || lit[len(lit)-1] != lit[0] {
-			return "", nil, fmt.Errorf("%q: compare with a quoted text, as in [tipo='exportador'], in %q", step, whole)
+			return nil, fmt.Errorf("%q: compare with a quoted text, as in [tipo='exportador'], in %q", step, whole)
 		}
-		pr.lit = lit[1 : len(lit)-1]
-		if strings.ContainsRune(pr.lit, rune(lit[0])) {
-			return "", nil, fmt.Errorf("%q: the quoted text contains its own quote in %q", step, whole)
+		cmp.lit = lit[1 : len(lit)-1]
+		if strings.ContainsRune(cmp.lit, rune(lit[0])) {
+			return nil, fmt.Errorf("%q: the quoted text contains its own quote in %q", step, whole)
 		}
 	}
 	left = strings.TrimSpace(left)
 	if left == "" {
-		return "", nil, fmt.Errorf("%q: the predicate names no path in %q", step, whole)
+		return nil, fmt.Errorf("%q: the predicate names no path in %q", step, whole)
 	}
 	sp, err := c.parseSource(left, false)
 	if err != nil {
-		return "", nil, fmt.Errorf("predicate %s: %v", step[i:], err)
+		return nil, fmt.Errorf("predicate %s: %v", step[strings.IndexByte(step, '['):], err)
 	}
-	pr.path = sp
-	return name, pr, nil
+	cmp.path = sp
+	return cmp, nil
 }
 
 func isDigits(s string) bool {

@@ -317,9 +317,9 @@ var (
 	tableKeys  = []string{"file", "values", "ignore_case"}
 	dateKeys   = []string{"from", "to", "zone"}
 	ruleKeys   = []string{"target", "source", "value", "expr", "concat", "copy", "embedded", "select", "separator", "join", "split", "required", "default",
-		"date", "number", "table", "reverse", "unknown", "trim", "case", "type", "when", "group", "fields", "note"}
+		"date", "number", "table", "reverse", "unknown", "trim", "case", "type", "when", "group", "fields", "note", "message"}
 	localKeys = []string{"name", "source", "value", "expr", "concat", "separator", "join", "split", "required", "default",
-		"date", "number", "table", "reverse", "unknown", "trim", "case", "when", "note"}
+		"date", "number", "table", "reverse", "unknown", "trim", "case", "when", "note", "message"}
 )
 
 // entry is one key: value of a YAML mapping.
