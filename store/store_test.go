@@ -11,23 +11,65 @@ import (
 	"time"
 
 	"github.com/vucelink/vucelink/lifecycle"
+	"github.com/vucelink/vucelink/store/pgtest"
 	"github.com/vucelink/vucelink/wire"
 )
 
-// Every store implementation must pass the same contract; new
-// implementations (PostgreSQL) add themselves to this list.
-func implementations(t *testing.T) map[string]func(t *testing.T) *SQLite {
-	return map[string]func(t *testing.T) *SQLite{
-		"sqlite": func(t *testing.T) *SQLite {
+// opener opens a fresh, empty store; again opens a second handle on the
+// same store, as another process would (nil where the store serves one
+// process only).
+type opener struct {
+	open  func(t *testing.T) Store
+	again func(t *testing.T, s Store) Store
+}
+
+// Every store implementation must pass the same contract: each adds
+// itself here.
+func implementations(t *testing.T) map[string]opener {
+	var pg *pgtest.Server
+	var once sync.Once
+	dsns := map[Store]string{}
+	var mu sync.Mutex
+	openPG := func(t *testing.T, dsn string) Store {
+		s, err := OpenPostgres(context.Background(), dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		mu.Lock()
+		dsns[s] = dsn
+		mu.Unlock()
+		return s
+	}
+	return map[string]opener{
+		"sqlite": {open: func(t *testing.T) Store {
 			s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
 			return s
+		}},
+		"postgres": {
+			open: func(t *testing.T) Store {
+				once.Do(func() { pg = pgtest.Start(t) })
+				if pg == nil {
+					t.Skip("no PostgreSQL")
+				}
+				return openPG(t, pg.NewDatabase(t))
+			},
+			again: func(t *testing.T, s Store) Store {
+				mu.Lock()
+				dsn := dsns[s]
+				mu.Unlock()
+				return openPG(t, dsn)
+			},
 		},
 	}
 }
+
+// rawDB is the database under a store, for tests that go around it.
+func rawDB(s Store) *sql.DB { return s.(interface{ DB() *sql.DB }).DB() }
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
@@ -37,9 +79,14 @@ func outbound(id, digest string) *Document {
 }
 
 func TestStore_Contract(t *testing.T) {
-	for name, open := range implementations(t) {
+	impls := implementations(t)
+	for _, name := range []string{"sqlite", "postgres"} {
+		open, again := impls[name].open, impls[name].again
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
+			if name == "postgres" {
+				open(t) // the server starts once, for the whole suite
+			}
 
 			t.Run("add is idempotent and refuses changed content", func(t *testing.T) {
 				s := open(t)
@@ -112,10 +159,10 @@ func TestStore_Contract(t *testing.T) {
 			t.Run("audit trail is append-only", func(t *testing.T) {
 				s := open(t)
 				s.Add(ctx, outbound("C", "sha256:1"), "legacy", "accepted")
-				if _, err := s.db.ExecContext(ctx, `UPDATE transitions SET actor = 'mallory'`); err == nil || !strings.Contains(err.Error(), "append-only") {
+				if _, err := rawDB(s).ExecContext(ctx, `UPDATE transitions SET actor = 'mallory'`); err == nil || !strings.Contains(err.Error(), "append-only") {
 					t.Errorf("update: %v", err)
 				}
-				if _, err := s.db.ExecContext(ctx, `DELETE FROM transitions`); err == nil {
+				if _, err := rawDB(s).ExecContext(ctx, `DELETE FROM transitions`); err == nil {
 					t.Error("delete allowed")
 				}
 			})
@@ -193,13 +240,21 @@ func TestStore_Contract(t *testing.T) {
 				s := open(t)
 				s.Add(ctx, outbound("E", "d"), "legacy", "")
 				s.Claim(ctx, "MX", t0, time.Hour)
-				if err := s.ReleaseLeases(ctx); err != nil {
+				if err := s.(interface{ ReleaseLeases(context.Context) error }).ReleaseLeases(ctx); err != nil {
 					t.Fatal(err)
 				}
 				if d, _ := s.Claim(ctx, "MX", t0, time.Hour); d == nil {
 					t.Error("released document not claimable")
 				}
 			})
+
+			contractLeases(t, open)
+			contractReceive(t, open)
+			contractOneTransaction(t, open)
+			contractRecords(t, open)
+			if again != nil {
+				contractProcesses(t, open, again)
+			}
 		})
 	}
 }
