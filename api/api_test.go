@@ -21,9 +21,14 @@ type recorded struct{ docs []*store.Document }
 
 func (r *recorded) Wake(string) {}
 
-func (r *recorded) StatusChanged(_ context.Context, d *store.Document, _, _ string) error {
-	r.docs = append(r.docs, d)
-	return nil
+// StatusMessage records the change a message is written for (the
+// document as it will be once changed).
+func (r *recorded) StatusMessage(d *store.Document, to lifecycle.State, _, _ string, at time.Time) (*store.Document, error) {
+	changed := *d
+	changed.State = to
+	r.docs = append(r.docs, &changed)
+	return &store.Document{TrackingID: "msg-" + d.TrackingID + "-" + string(to), Direction: store.Outbound, Partner: d.Partner,
+		Type: "status", DocumentID: d.DocumentID + "/" + string(to), Digest: "m", State: lifecycle.Accepted, NextTry: at, Created: at}, nil
 }
 
 // Tokens of the test's callers, one per role.
@@ -54,7 +59,7 @@ func setup(t *testing.T) (*httptest.Server, *recorded) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{Store: st, Ops: &ops.Service{Store: st, Messenger: rec, Partners: partners}, Partners: partners}
+	h := &Handler{Store: st, Ops: &ops.Service{Store: st, Messages: rec, Waker: rec, Partners: partners}, Partners: partners}
 	srv := httptest.NewServer(auth.Protect(h, Permit))
 	t.Cleanup(srv.Close)
 	return srv, rec

@@ -107,7 +107,7 @@ type Limits struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	MaxDepth     int   `yaml:"max_depth"`
 	// MaxElements bounds the elements of one XML document (default
-	// 200000): the parser refuses more before it builds anything.
+	// 100000): the parser refuses more before it builds anything.
 	MaxElements int `yaml:"max_elements"`
 	// MaxInflightPerPartner caps the documents one partner may have this
 	// node working on at once (default 8); more get 503 with Retry-After.
@@ -125,8 +125,14 @@ type Delivery struct {
 
 // Store is where documents, their states and history are kept.
 type Store struct {
+	// Driver is sqlite (default: one process) or postgres (any number of
+	// replicas of this node sharing one database).
+	Driver string `yaml:"driver"`
 	// Path of the SQLite database (created if missing).
 	Path string `yaml:"path"`
+	// DSN of the PostgreSQL database (postgres://user:${PGPASSWORD}@host/db):
+	// its password from the environment.
+	DSN string `yaml:"dsn"`
 }
 
 // Outbox tunes the long horizon of delivery: retries across hours of
@@ -562,6 +568,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Delivery.BackoffMax == 0 {
 		c.Delivery.BackoffMax = 2 * time.Second
+	}
+	if c.Store.Driver == "" {
+		c.Store.Driver = "sqlite"
 	}
 	if c.Store.Path == "" {
 		c.Store.Path = "vucelink-" + c.Node.Country + ".db"

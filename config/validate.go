@@ -68,10 +68,22 @@ func (c *Config) Validate() error {
 	if minLease := c.Delivery.Timeout * time.Duration(c.Delivery.Retries+1); c.Outbox.Lease < minLease {
 		v.addf("outbox.lease", "must cover one attempt with its retries: at least %s (delivery.timeout × (retries+1))", minLease)
 	}
-	if dir := filepath.Dir(c.Store.Path); dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			v.addf("store.path", "directory %q does not exist", dir)
+	switch c.Store.Driver {
+	case "sqlite":
+		if dir := filepath.Dir(c.Store.Path); dir != "" {
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				v.addf("store.path", "directory %q does not exist", dir)
+			}
 		}
+	case "postgres":
+		if c.Store.DSN == "" {
+			v.addf("store.dsn", "required with store.driver postgres (postgres://user:${PGPASSWORD}@host:5432/db)")
+		}
+		if c.Notify.SMTP.Host != "" || len(c.Notify.Webhooks) > 0 {
+			v.addf("notify", "not yet available with store.driver postgres (the notification queue is SQLite-only); leave notify out")
+		}
+	default:
+		v.addf("store.driver", "must be sqlite or postgres, got %q", c.Store.Driver)
 	}
 	switch c.Log.Format {
 	case "json", "text":

@@ -19,19 +19,16 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/api"
-	"github.com/vucelink/vucelink/callback"
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/console"
 	"github.com/vucelink/vucelink/delivery"
 	"github.com/vucelink/vucelink/health"
-	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/metrics"
 	"github.com/vucelink/vucelink/notify"
 	"github.com/vucelink/vucelink/ops"
@@ -42,7 +39,6 @@ import (
 	"github.com/vucelink/vucelink/statusmsg"
 	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/track"
-	"github.com/vucelink/vucelink/wire"
 	"github.com/vucelink/vucelink/xmlsafe"
 	"golang.org/x/net/netutil"
 )
@@ -64,7 +60,7 @@ type Node struct {
 	Config   *config.Config
 	Outbound *proxy.Outbound
 	Inbound  *proxy.Inbound
-	Store    *store.SQLite
+	Store    store.Store
 	Outbox   *outbox.Outbox
 
 	deliverer delivery.Deliverer
@@ -573,146 +569,6 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// runBackground runs the outbox and the legacy callbacks until ctx ends.
-func (n *Node) runBackground(ctx context.Context) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); n.Outbox.Run(ctx) }()
-	client := &http.Client{Timeout: n.Config.Legacy.Timeout, Transport: &http.Transport{Proxy: nil}}
-	start := func(name, url, docType, direction string) {
-		d := &callback.Dispatcher{Name: name, URL: url, Feed: n.Store, Client: client,
-			Logger: n.logger.With("component", "callback"),
-			Match:  func(e store.Event) bool { return e.Type == docType && e.Direction == direction }}
-		wg.Add(1)
-		go func() { defer wg.Done(); d.Run(ctx) }()
-	}
-	for _, r := range n.Config.Routes {
-		if r.Callback != nil {
-			start("route:"+r.Name, r.Callback.URL, r.Document, store.Outbound)
-		}
-	}
-	for _, in := range n.Config.Legacy.Inbound {
-		if in.Callback != nil {
-			start("inbound:"+in.Document, in.Callback.URL, in.Document, store.Inbound)
-		}
-	}
-	if n.fetcher != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); n.fetcher.Run(ctx) }()
-	}
-	if nt := n.notifier; nt != nil {
-		wg.Add(2)
-		go func() { defer wg.Done(); nt.Run(ctx) }()
-		go func() { defer wg.Done(); nt.Watch(ctx, n.Store) }()
-	}
-	wg.Add(2)
-	go func() { defer wg.Done(); n.watchExpiry(ctx, n.notifier) }()
-	go func() { defer wg.Done(); n.rules.watch(ctx, 2*time.Second) }()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// Intermittent partners become reachable after a quiet window even
-		// when nothing is sent to them.
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				n.health.Tick()
-			}
-		}
-	}()
-	wg.Wait()
-}
-
-// openStore opens the store and builds the outbox on it. It runs at Start,
-// not New, so that validating a configuration creates no files.
-func (n *Node) openStore() error {
-	cfg := n.Config
-	st, err := store.OpenSQLite(context.Background(), cfg.Store.Path)
-	if err != nil {
-		return fmt.Errorf("store.path: %w", err)
-	}
-	// Leases left in the store are from a process that no longer runs.
-	if err := st.ReleaseLeases(context.Background()); err != nil {
-		st.Close()
-		return fmt.Errorf("store.path: %w", err)
-	}
-	partners := make([]string, 0, len(cfg.Partners))
-	for cc := range cfg.Partners {
-		partners = append(partners, cc)
-	}
-	n.Store = st
-	n.Outbox = outbox.New(cfg.Node.Country, st, n.deliverer, outbox.Options{
-		Partners: partners, Concurrency: cfg.Outbox.Concurrency, Lease: cfg.Outbox.Lease,
-		BackoffMin: cfg.Outbox.BackoffMin, BackoffMax: cfg.Outbox.BackoffMax, GiveUpAfter: cfg.Outbox.GiveUpAfter,
-	}, n.recorder, n.logger.With("component", "outbox"))
-	n.Outbound.Queue = queue{st, n.Outbox}
-	n.Inbound.Ledger = st
-	if nc := cfg.Notify; nc.SMTP.Host != "" || len(nc.Webhooks) > 0 {
-		partnerOps := map[string][]string{}
-		for cc, p := range cfg.Partners {
-			partnerOps[cc] = p.Operators
-		}
-		nt, err := notify.New(st.DB(), notify.Options{
-			Country: cfg.Node.Country, ConsoleURL: nc.ConsoleURL, Operators: nc.Operators, PartnerOperators: partnerOps,
-			SMTP: notify.SMTP{Host: nc.SMTP.Host, Port: nc.SMTP.Port, Username: nc.SMTP.Username, Password: nc.SMTP.Password,
-				Auth: nc.SMTP.Auth, From: nc.SMTP.From, TLS: nc.SMTP.TLS, Timeout: nc.SMTP.Timeout},
-			Webhooks: nc.Webhooks, MaxPerHour: nc.MaxPerHour, ExpiryWarning: cfg.Console.ExpiryWarning,
-			Logger: n.logger.With("component", "notify"),
-		})
-		if err != nil {
-			st.Close()
-			return fmt.Errorf("notify: %w", err)
-		}
-		n.notifier = nt
-		n.health.Subscribe(nt.PartnerChanged)
-	}
-	if len(n.registries) > 0 {
-		f, err := registry.NewFetcher(registry.FetcherOptions{Dir: cfg.Officials.CacheDir, Interval: cfg.Officials.FetchInterval,
-			Logger: n.logger.With("component", "officials")})
-		if err != nil {
-			st.Close()
-			return fmt.Errorf("officials.cache_dir: %w", err)
-		}
-		for _, r := range n.registries {
-			if err := f.Add(r.url, r.reg, r.client); err != nil {
-				st.Close()
-				return fmt.Errorf("partners.%s.officials_url: %w", r.country, err)
-			}
-		}
-		// A list that no longer verifies is logged and left for an
-		// operator; the node still starts, on the configured officials.
-		f.LoadPersisted()
-		n.fetcher = f
-	}
-	n.ops = &ops.Service{Store: st, Messenger: n, Partners: partners}
-	n.api = &api.Handler{Store: st, Ops: n.ops, Partners: partners}
-	if len(cfg.Console.Users) > 0 {
-		users := make([]console.User, len(cfg.Console.Users))
-		for i, u := range cfg.Console.Users {
-			users[i] = console.User{Name: u.Name, Role: console.Role(u.Role), PasswordHash: []byte(u.PasswordHash)}
-		}
-		sort.Strings(partners)
-		c, err := console.New(console.Options{
-			Country: cfg.Node.Country, Partners: partners, Users: users, Store: st, Ops: n.ops,
-			Expiry:        n.expiry,
-			Health:        n.partnerHealth,
-			ExpiryWarning: cfg.Console.ExpiryWarning, SessionIdle: cfg.Console.SessionIdle, SessionMax: cfg.Console.SessionMax,
-			InsecureCookies: cfg.Console.InsecureCookies, Logger: n.logger.With("component", "console"),
-		})
-		if err != nil {
-			st.Close()
-			return err
-		}
-		n.console = c
-	}
-	n.metrics.WatchBacklog(st)
-	return nil
-}
-
 // watchExpiry checks, at start and every hour, everything that expires:
 // own and partner certificates and partners' officials lists. Each one
 // due within console.expiry_warning is logged as a warning; with
@@ -823,36 +679,6 @@ func (n *Node) watch(kind string, c *x509.Certificate) {
 	n.watched = append(n.watched, notify.Cert{Kind: kind, Certificate: c})
 }
 
-// Wake tells a partner's delivery workers that documents are due now.
-func (n *Node) Wake(partner string) { n.Outbox.Notify(partner) }
-
-// StatusChanged sends a status change made on this node (through the API)
-// to the partner concerned, as a signed status message through the outbox.
-func (n *Node) StatusChanged(ctx context.Context, d *store.Document, reason, replacedBy string) error {
-	signer, ok := n.signers[d.Type]
-	if !ok {
-		return fmt.Errorf("no signing official configured for %s", d.Type)
-	}
-	now := time.Now()
-	m := &statusmsg.Message{DocumentType: d.Type, DocumentID: d.DocumentID, TrackingID: d.TrackingID, State: d.State, Reason: reason, Time: now, ReplacedBy: replacedBy}
-	doc := m.Element()
-	signed, err := signer.SignElement(doc.Root())
-	if err != nil {
-		return err
-	}
-	doc.SetRoot(signed)
-	body, err := doc.WriteToBytes()
-	if err != nil {
-		return err
-	}
-	_, err = queue{n.Store, n.Outbox}.Enqueue(ctx, &store.Document{
-		TrackingID: wire.NewTrackingID(n.Config.Node.Country, now), Direction: store.Outbound, Partner: d.Partner,
-		Type: statusmsg.Type, DocumentID: m.ID(), Digest: wire.Digest(body), State: lifecycle.Accepted, Body: body,
-		NextTry: now, Created: now,
-	})
-	return err
-}
-
 // ready reports whether the node can do its work: the store takes writes,
 // every signing key is loaded and its certificate current. (Rule files and
 // trust material were checked when the node was built.)
@@ -883,26 +709,6 @@ func (n *Node) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	n.readyBody(w, r, status, ok, checks)
 }
-
-// queue commits documents to the store and wakes the partner's workers.
-type queue struct {
-	st *store.SQLite
-	ob *outbox.Outbox
-}
-
-func (q queue) Enqueue(ctx context.Context, d *store.Document) (*store.Document, error) {
-	existing, err := q.st.Add(ctx, d, "legacy", "accepted from the legacy VUCE")
-	if err != nil {
-		return nil, err
-	}
-	if existing != nil {
-		return existing, nil
-	}
-	q.ob.Notify(d.Partner)
-	return d, nil
-}
-
-func (q queue) Wait(trackingID string) (<-chan *store.Document, func()) { return q.ob.Wait(trackingID) }
 
 // Run starts the node and serves until ctx is cancelled, then shuts down
 // gracefully, giving in-flight documents up to grace to finish.

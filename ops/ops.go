@@ -28,11 +28,16 @@ type Store interface {
 	ResendIncomplete(ctx context.Context, partner string, at time.Time, actor, reason string) (int, error)
 }
 
-// Messenger carries a status change made here to the partner concerned
-// (as a signed status message through the outbox) and wakes a partner's
-// delivery workers. Nil means changes stay local.
-type Messenger interface {
-	StatusChanged(ctx context.Context, d *store.Document, reason, replacedBy string) error
+// Messages writes the signed status message that tells the partner about
+// a change, as an outbound document to queue. The change and its message
+// then commit in one transaction (store.Change.Enqueue): a crash or a
+// signing error can no longer leave a change the partner never hears of.
+type Messages interface {
+	StatusMessage(d *store.Document, to lifecycle.State, reason, replacedBy string, at time.Time) (*store.Document, error)
+}
+
+// Waker wakes a partner's delivery workers (work is due now).
+type Waker interface {
 	Wake(partner string)
 }
 
@@ -49,8 +54,11 @@ var (
 
 // Service performs the actions.
 type Service struct {
-	Store     Store
-	Messenger Messenger
+	Store Store
+	// Messages writes status messages; nil means changes stay local.
+	Messages Messages
+	// Waker, if not nil, is told when a partner has work due now.
+	Waker Waker
 	// Partners are the configured partner countries.
 	Partners []string
 	Now      func() time.Time
@@ -100,9 +108,7 @@ func (s *Service) Resend(ctx context.Context, trackingID, actor, reason string) 
 	if err != nil {
 		return nil, err
 	}
-	if s.Messenger != nil {
-		s.Messenger.Wake(d.Partner)
-	}
+	s.wake(d.Partner)
 	return d, nil
 }
 
@@ -164,17 +170,27 @@ func (s *Service) ChangeStatus(ctx context.Context, trackingID string, to lifecy
 	// tell. Once an attempt was made the partner may hold it (a receipt can
 	// be lost), so it is told.
 	partnerHolds := d.State != lifecycle.Accepted || d.Attempts > 0
-	changed, err := s.Store.Transition(ctx, trackingID, s.now(), store.Change{To: to, Actor: actor, Reason: reason, NextTry: &time.Time{}})
+	now := s.now()
+	change := store.Change{To: to, Actor: actor, Reason: reason, NextTry: &time.Time{}}
+	if s.Messages != nil && partnerHolds {
+		if err := lifecycle.Check(d.State, to); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrState, err)
+		}
+		m, err := s.Messages.StatusMessage(d, to, strings.TrimPrefix(reason, "replaced by "+replacedBy+": "), replacedBy, now)
+		if err != nil {
+			return nil, fmt.Errorf("the message to %s could not be written, so nothing changed: %w", d.Partner, err)
+		}
+		change.Enqueue = []*store.Document{m}
+	}
+	changed, err := s.Store.Transition(ctx, trackingID, now, change)
 	if errors.Is(err, lifecycle.ErrIllegal) {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if s.Messenger != nil && partnerHolds {
-		if err := s.Messenger.StatusChanged(ctx, changed, strings.TrimPrefix(reason, "replaced by "+replacedBy+": "), replacedBy); err != nil {
-			return changed, fmt.Errorf("state changed here, but the message to %s could not be queued: %w", changed.Partner, err)
-		}
+	if len(change.Enqueue) > 0 {
+		s.wake(changed.Partner)
 	}
 	return changed, nil
 }
@@ -211,10 +227,16 @@ func (s *Service) Partner(ctx context.Context, partner string, action PartnerAct
 	if err != nil {
 		return 0, err
 	}
-	if action != Pause && s.Messenger != nil {
-		s.Messenger.Wake(partner)
+	if action != Pause {
+		s.wake(partner)
 	}
 	return n, nil
+}
+
+func (s *Service) wake(partner string) {
+	if s.Waker != nil {
+		s.Waker.Wake(partner)
+	}
 }
 
 func joinReason(what, why string) string {

@@ -14,11 +14,16 @@ import (
 type messages struct {
 	sent  []string // tracking ID → state, as "ID state"
 	woken []string
+	fail  error
 }
 
-func (m *messages) StatusChanged(_ context.Context, d *store.Document, _, _ string) error {
-	m.sent = append(m.sent, d.TrackingID+" "+string(d.State))
-	return nil
+func (m *messages) StatusMessage(d *store.Document, to lifecycle.State, _, _ string, at time.Time) (*store.Document, error) {
+	m.sent = append(m.sent, d.TrackingID+" "+string(to))
+	if m.fail != nil {
+		return nil, m.fail
+	}
+	return &store.Document{TrackingID: "msg-" + d.TrackingID + "-" + string(to), Direction: store.Outbound, Partner: d.Partner,
+		Type: "status", DocumentID: d.DocumentID + "/" + string(to), Digest: "m", State: lifecycle.Accepted, NextTry: at, Created: at}, nil
 }
 func (m *messages) Wake(p string) { m.woken = append(m.woken, p) }
 
@@ -45,7 +50,7 @@ func setup(t *testing.T) (*Service, *store.SQLite, *messages) {
 		}
 	}
 	m := &messages{}
-	return &Service{Store: st, Messenger: m, Partners: []string{"MX", "PE"}, Now: func() time.Time { return t0.Add(time.Hour) }}, st, m
+	return &Service{Store: st, Messages: m, Waker: m, Partners: []string{"MX", "PE"}, Now: func() time.Time { return t0.Add(time.Hour) }}, st, m
 }
 
 func TestDocumentActions(t *testing.T) {
@@ -151,5 +156,26 @@ func TestPartnerActions(t *testing.T) {
 	ev, _ := st.PartnerEvents(ctx, "MX")
 	if len(ev) != 3 || ev[0].Action != "pause" || ev[1].Action != "resend" || ev[2].Action != "resume" {
 		t.Errorf("partner audit trail %+v", ev)
+	}
+}
+
+// A status message that cannot be written (the signing key is gone)
+// leaves the document as it was: the partner is never left untold.
+func TestChangeStatus_MessageFailureChangesNothing(t *testing.T) {
+	s, st, m := setup(t)
+	m.fail = errors.New("signing key unavailable")
+	if _, err := s.ChangeStatus(ctx, "R", lifecycle.Withdrawn, "operator:ana", "", ""); err == nil {
+		t.Fatal("change reported done without its message")
+	}
+	if d, _ := st.Get(ctx, "R"); d.State != lifecycle.ReceivedCorrectly {
+		t.Fatalf("state %s after a failed message", d.State)
+	}
+	m.fail = nil
+	d, err := s.ChangeStatus(ctx, "R", lifecycle.Withdrawn, "operator:ana", "", "")
+	if err != nil || d.State != lifecycle.Withdrawn {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if msg, err := st.Get(ctx, "msg-R-withdrawn"); err != nil || msg.State != lifecycle.Accepted {
+		t.Fatalf("message not queued with the change: %+v %v", msg, err)
 	}
 }

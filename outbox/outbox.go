@@ -27,11 +27,22 @@ import (
 	"github.com/vucelink/vucelink/wire"
 )
 
-// Store is what the outbox needs of the store.
+// Store is what the outbox needs of the store. A claim's lease token is
+// presented with the outcome, so a worker whose lease was taken over
+// (it stalled past it) records nothing.
 type Store interface {
 	Claim(ctx context.Context, partner string, now time.Time, lease time.Duration) (*store.Document, error)
 	Transition(ctx context.Context, trackingID string, at time.Time, c store.Change) (*store.Document, error)
 	NextDue(ctx context.Context, partner string) (time.Time, error)
+}
+
+// News is what a store shared by several processes tells the outbox of
+// the others (store.Postgres): documents they settled, which a caller here
+// may be waiting for, and partners with work due. Optional.
+type News interface {
+	Settled() <-chan string
+	Due() <-chan string
+	Get(ctx context.Context, trackingID string) (*store.Document, error)
 }
 
 // Options tune the outbox. Zero values take the defaults in parentheses.
@@ -103,8 +114,10 @@ func (o *Outbox) Notify(partner string) {
 }
 
 // Wait returns a channel that receives the document once delivery to the
-// partner reaches a verdict (or gives up). It lets a caller answer the
-// legacy VUCE synchronously when the partner is quick.
+// partner reaches a verdict (or gives up), in this process or, with a
+// store that has News, in any. It lets a caller answer the legacy VUCE
+// synchronously when the partner is quick. Call it before the document is
+// queued: a verdict reached in between would otherwise be missed.
 func (o *Outbox) Wait(trackingID string) (<-chan *store.Document, func()) {
 	ch := make(chan *store.Document, 1)
 	o.mu.Lock()
@@ -141,6 +154,10 @@ func (o *Outbox) settle(d *store.Document) {
 // finished its current attempt.
 func (o *Outbox) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	if news, ok := o.store.(News); ok && news.Settled() != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); o.relay(ctx, news) }()
+	}
 	for _, p := range o.opts.Partners {
 		for i := 0; i < o.opts.Concurrency; i++ {
 			wg.Add(1)
@@ -151,6 +168,35 @@ func (o *Outbox) Run(ctx context.Context) {
 		}
 	}
 	wg.Wait()
+}
+
+// relay passes other processes' news on: their verdicts to the callers
+// waiting here, their new work to this process's workers.
+func (o *Outbox) relay(ctx context.Context, news News) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case partner := <-news.Due():
+			if partner == "" {
+				for p := range o.wake {
+					o.Notify(p)
+				}
+				continue
+			}
+			o.Notify(partner)
+		case id := <-news.Settled():
+			o.mu.Lock()
+			waiting := len(o.waiters[id]) > 0
+			o.mu.Unlock()
+			if !waiting {
+				continue
+			}
+			if d, err := news.Get(ctx, id); err == nil {
+				o.settle(d)
+			}
+		}
+	}
 }
 
 func (o *Outbox) worker(ctx context.Context, partner string) {
@@ -189,12 +235,7 @@ func (o *Outbox) sleep(ctx context.Context, partner string, d time.Duration) {
 func (o *Outbox) attempt(ctx context.Context, d *store.Document) {
 	ev := track.Event{Node: o.country, TrackingID: d.TrackingID, DocumentID: d.DocumentID, Document: d.Type,
 		Direction: track.Outbound, Partner: d.Partner}
-	if d.State == lifecycle.Accepted {
-		if _, err := o.store.Transition(ctx, d.TrackingID, o.now(), store.Change{To: lifecycle.Sent, Actor: "outbox", Reason: "first delivery attempt"}); err != nil {
-			o.logger.Error("recording first attempt", "tracking_id", d.TrackingID, "error", err)
-			return
-		}
-	}
+	// The claim recorded the first attempt (accepted → sent).
 	start := time.Now()
 	receipt, err := o.deliverer.Deliver(ctx, &delivery.Document{
 		Partner: d.Partner, Type: d.Type, ID: d.DocumentID, TrackingID: d.TrackingID, Body: d.Body,
@@ -233,7 +274,14 @@ func (o *Outbox) attempt(ctx context.Context, d *store.Document) {
 		ev.Step, ev.Err, ev.Code = track.Failed, msg, "delivery.retry"
 		ev.Detail = fmt.Sprintf("attempt %d; next at %s", d.Attempts, next.UTC().Format(time.RFC3339))
 	}
+	// Whatever the outcome, the partner tells it again if it is lost (a
+	// repeat gets the original receipt): no need to wait for fsync.
+	change.Lease, change.Recoverable = d.Lease, true
 	done, terr := o.store.Transition(ctx, d.TrackingID, now, change)
+	if errors.Is(terr, store.ErrLeaseLost) {
+		o.logger.Warn("delivery outcome not recorded: another worker took the document over", "tracking_id", d.TrackingID, "attempt", d.Attempts)
+		return
+	}
 	if terr != nil {
 		o.logger.Error("recording delivery outcome", "tracking_id", d.TrackingID, "error", terr)
 		return
@@ -264,3 +312,6 @@ func receiptSummary(r *wire.Receipt) string {
 	}
 	return "receipt: " + r.Error()
 }
+
+// Wake tells partner's workers that work is due now (ops.Waker).
+func (o *Outbox) Wake(partner string) { o.Notify(partner) }

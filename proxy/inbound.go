@@ -63,11 +63,16 @@ type Peer struct {
 
 // Ledger remembers what this node received, so that a partner's retry of
 // a document already handed over gets the original receipt instead of a
-// second hand-over. *store.SQLite implements it.
+// second hand-over, whichever replica it reaches. Every store.Store
+// implements it.
 type Ledger interface {
 	Get(ctx context.Context, trackingID string) (*store.Document, error)
 	Find(ctx context.Context, direction, partner, docType, docID string) (*store.Document, error)
 	Add(ctx context.Context, d *store.Document, actor, reason string) (*store.Document, error)
+	// Receive decides replay, conflict, in doubt, busy or fresh in one
+	// transaction (see store.Reception); Release ends a hand-over's lease.
+	Receive(ctx context.Context, d *store.Document, hold time.Duration, actor, reason string) (store.Reception, *store.Document, error)
+	Release(ctx context.Context, trackingID string, lease int64) error
 	Transition(ctx context.Context, trackingID string, at time.Time, c store.Change) (*store.Document, error)
 }
 
@@ -276,8 +281,9 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Node: in.Country, TrackingID: rc.TrackingID, Document: docType,
 		Direction: track.Inbound, Partner: rc.From, DocumentID: r.Header.Get(wire.HeaderDocumentID),
 	}
-	var body []byte // set once read; recorded with every verdict on it
-	marker := ""    // tracking ID of this document's hand-over marker in the ledger, if any
+	var body []byte       // set once read; recorded with every verdict on it
+	marker := ""          // tracking ID of this document's hand-over marker in the ledger, if any
+	var markerLease int64 // and the lease this request holds on it
 	authenticated := false
 	answer := func(status int, rj *rejection) {
 		internal := ""
@@ -315,12 +321,20 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// or its retry would be handed over a second time.
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
 			defer cancel()
-			if err := in.remember(ctx, rc, body, marker, internal); err != nil {
+			if err := in.remember(ctx, rc, body, marker, markerLease, internal); err != nil {
 				status, rc.Outcome = http.StatusServiceUnavailable, wire.Rejected
 				rc.Reasons = []wire.Reason{{Code: "store.unavailable", Message: "the receiving node could not record the document; retry later"}}
 				rc.Signed = nil
 				w.Header().Set("Retry-After", "60")
 			}
+		}
+		if !final && marker != "" {
+			// Not decided now (the legacy VUCE is away, say): the retry,
+			// whichever replica it reaches, takes the hand-over in doubt
+			// at once instead of waiting for this lease to run out.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+			defer cancel()
+			in.Ledger.Release(ctx, marker, markerLease)
 		}
 		writeReceipt(w, status, rc)
 	}
@@ -420,27 +434,41 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	unlock := in.locks.lock(peer.Country + "\x00" + docType + "\x00" + id)
 	defer unlock()
+	// One store operation decides, in one transaction, whatever process
+	// (replica) the retry reaches: replay, conflict, in doubt, busy, or
+	// fresh (the hand-over marker is then recorded, leased to this request,
+	// before the hand-over starts, so if this node dies before recording
+	// the verdict, the retry knows).
 	inDoubt := false
-	switch prev, err := in.Ledger.Find(r.Context(), store.Inbound, peer.Country, docType, id); {
-	case err == nil && prev.Digest == rc.Digest && prev.Receipt != nil:
+	reception, prev, err := in.Ledger.Receive(r.Context(), &store.Document{
+		TrackingID: rc.TrackingID, Partner: peer.Country, Type: docType, DocumentID: id, Digest: rc.Digest, Body: body, Created: in.now(),
+	}, in.handOverHold(), "partner:"+peer.Country, "verified; handing over to the legacy VUCE")
+	switch {
+	case err != nil:
+		answer(0, reject(http.StatusServiceUnavailable, wire.Rejected, "store.unavailable", "the receiving node cannot read its records; retry later"))
+		return
+	case reception == store.Replay:
 		// A retry of a document already decided: same receipt, no second
 		// hand-over.
 		ev.Step, ev.Detail = track.Received, "repeat of "+prev.TrackingID+": original receipt returned, not handed over again"
 		in.record(r.Context(), ev)
 		replay(w, prev.Receipt)
 		return
-	case err == nil && prev.Digest != rc.Digest:
+	case reception == store.Conflict:
 		answer(0, reject(http.StatusConflict, wire.Rejected, "document.conflict",
 			"document %s from %s was already received with different content (%s); send a replacement with a new ID", id, peer.Country, prev.Digest))
 		return
-	case err == nil:
+	case reception == store.Busy:
+		rj := reject(http.StatusServiceUnavailable, wire.Rejected, "request.in-progress", "document %s from %s is being handed over right now; retry later", id, peer.Country)
+		rj.retryAfter = 5
+		answer(0, rj)
+		return
+	case reception == store.InDoubt:
 		// A hand-over was started and never recorded (the node died, or the
 		// legacy VUCE failed): whether the legacy VUCE has it is unknown.
-		inDoubt, marker = true, prev.TrackingID
-	case !errors.Is(err, store.ErrNotFound):
-		answer(0, reject(http.StatusServiceUnavailable, wire.Rejected, "store.unavailable", "the receiving node cannot read its records; retry later"))
-		return
+		inDoubt = true
 	}
+	marker, markerLease = prev.TrackingID, prev.Lease
 	rc.DocumentID = id
 
 	// A document for another country is refused, however well signed: a
@@ -487,18 +515,6 @@ func (in *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Once started, the hand-over finishes even if the sender goes away.
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer hcancel()
-	if !inDoubt {
-		// Mark the hand-over as started before it starts, so that if this
-		// node dies before recording the verdict, the retry knows.
-		if _, err := in.Ledger.Add(hctx, &store.Document{
-			TrackingID: rc.TrackingID, Direction: store.Inbound, Partner: rc.From, Type: rc.DocumentType,
-			DocumentID: id, Digest: rc.Digest, State: lifecycle.Accepted, Body: body, Created: in.now(),
-		}, "partner:"+rc.From, "verified; handing over to the legacy VUCE"); err != nil {
-			answer(0, reject(http.StatusServiceUnavailable, wire.Rejected, "store.unavailable", "the receiving node could not record the document; retry later"))
-			return
-		}
-		marker = rc.TrackingID
-	}
 	if rj := in.handOver(hctx, target, rc, native, inDoubt); rj != nil {
 		answer(0, rj)
 		return
@@ -624,7 +640,7 @@ func (in *Inbound) signReceipt(rc *wire.Receipt) error {
 
 // remember records a verdict. internal, if any, is the detail behind a
 // refusal that only this node keeps (in the history's reason).
-func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte, marker, internal string) error {
+func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte, marker string, lease int64, internal string) error {
 	state := lifecycle.ReceivedCorrectly
 	reason := "received"
 	if rc.Outcome != wire.ReceivedCorrectly {
@@ -639,7 +655,7 @@ func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte, 
 		if state == lifecycle.ReceivedCorrectly {
 			reason = "handed over"
 		}
-		_, err := in.Ledger.Transition(ctx, marker, rc.Time, store.Change{To: state, Actor: "legacy", Reason: reason, Receipt: rc})
+		_, err := in.Ledger.Transition(ctx, marker, rc.Time, store.Change{To: state, Actor: "legacy", Reason: reason, Receipt: rc, Lease: lease})
 		return err
 	}
 	id := rc.DocumentID
@@ -651,6 +667,16 @@ func (in *Inbound) remember(ctx context.Context, rc *wire.Receipt, body []byte, 
 		DocumentID: id, Digest: rc.Digest, State: state, Body: body, Receipt: rc, Created: rc.Time,
 	}, "partner:"+rc.From, reason)
 	return err
+}
+
+// handOverHold is how long a hand-over's marker is held before another
+// request (or replica) may take it as in doubt: longer than a hand-over
+// can take.
+func (in *Inbound) handOverHold() time.Duration {
+	if in.Legacy != nil && in.Legacy.Timeout > 0 {
+		return in.Legacy.Timeout + 15*time.Second
+	}
+	return 30 * time.Second
 }
 
 // validTrackingID keeps what a partner sends in a header from reaching

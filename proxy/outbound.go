@@ -52,7 +52,8 @@ import (
 type Queue interface {
 	Enqueue(ctx context.Context, d *store.Document) (*store.Document, error)
 	// Wait returns a channel that receives the document when delivery
-	// reaches a verdict, and a function to stop waiting.
+	// reaches a verdict, and a function to stop waiting. It is called
+	// before Enqueue, with the tracking ID the document will have.
 	Wait(trackingID string) (<-chan *store.Document, func())
 }
 
@@ -342,6 +343,14 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	}
 	o.record(ctx, ev)
 
+	// The waiter is registered before the document is queued: a delivery
+	// faster than this handler would otherwise settle unseen.
+	var verdict <-chan *store.Document
+	if rt.Wait > 0 {
+		var stop func()
+		verdict, stop = o.Queue.Wait(ev.TrackingID)
+		defer stop()
+	}
 	doc, err := o.Queue.Enqueue(ctx, &store.Document{
 		TrackingID: ev.TrackingID, Direction: store.Outbound, Partner: ev.Partner, Type: rt.Document,
 		DocumentID: id, Digest: wire.Digest(buf.Bytes()), State: lifecycle.Accepted, Body: buf.Bytes(),
@@ -368,8 +377,6 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	o.record(ctx, ev)
 
 	if rt.Wait > 0 {
-		verdict, stop := o.Queue.Wait(doc.TrackingID)
-		defer stop()
 		timer := time.NewTimer(rt.Wait)
 		defer timer.Stop()
 		select {

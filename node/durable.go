@@ -1,0 +1,271 @@
+package node
+
+// The durable side of a node: the store (SQLite for one process,
+// PostgreSQL for replicas), the outbox on it, the actions people take, and
+// the background work — some of which only one replica may do at a time.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/vucelink/vucelink/api"
+	"github.com/vucelink/vucelink/callback"
+	"github.com/vucelink/vucelink/config"
+	"github.com/vucelink/vucelink/console"
+	"github.com/vucelink/vucelink/lifecycle"
+	"github.com/vucelink/vucelink/notify"
+	"github.com/vucelink/vucelink/ops"
+	"github.com/vucelink/vucelink/outbox"
+	"github.com/vucelink/vucelink/registry"
+	"github.com/vucelink/vucelink/statusmsg"
+	"github.com/vucelink/vucelink/store"
+	"github.com/vucelink/vucelink/wire"
+)
+
+// openStore opens the store and builds on it the outbox, notifications,
+// the officials fetcher, the actions, the API and the console. It runs at
+// Start, not New, so that validating a configuration creates no files.
+func (n *Node) openStore() error {
+	cfg := n.Config
+	st, err := openStore(cfg.Store, n)
+	if err != nil {
+		return err
+	}
+	partners := make([]string, 0, len(cfg.Partners))
+	for cc := range cfg.Partners {
+		partners = append(partners, cc)
+	}
+	sort.Strings(partners)
+	n.Store = st
+	n.Outbox = outbox.New(cfg.Node.Country, st, n.deliverer, outbox.Options{
+		Partners: partners, Concurrency: cfg.Outbox.Concurrency, Lease: cfg.Outbox.Lease,
+		BackoffMin: cfg.Outbox.BackoffMin, BackoffMax: cfg.Outbox.BackoffMax, GiveUpAfter: cfg.Outbox.GiveUpAfter,
+	}, n.recorder, n.logger.With("component", "outbox"))
+	n.Outbound.Queue = queue{st, n.Outbox}
+	n.Inbound.Ledger = st
+	fail := func(err error) error { st.Close(); return err }
+	if err := n.buildNotifier(st); err != nil {
+		return fail(err)
+	}
+	if err := n.buildFetcher(); err != nil {
+		return fail(err)
+	}
+	n.ops = &ops.Service{Store: st, Messages: statusMessages{country: cfg.Node.Country, signers: n.signers}, Waker: n.Outbox, Partners: partners}
+	n.api = &api.Handler{Store: st, Ops: n.ops, Partners: partners}
+	if len(cfg.Console.Users) > 0 {
+		users := make([]console.User, len(cfg.Console.Users))
+		for i, u := range cfg.Console.Users {
+			users[i] = console.User{Name: u.Name, Role: console.Role(u.Role), PasswordHash: []byte(u.PasswordHash)}
+		}
+		c, err := console.New(console.Options{
+			Country: cfg.Node.Country, Partners: partners, Users: users, Store: st, Ops: n.ops,
+			Expiry:        n.expiry,
+			Health:        n.partnerHealth,
+			ExpiryWarning: cfg.Console.ExpiryWarning, SessionIdle: cfg.Console.SessionIdle, SessionMax: cfg.Console.SessionMax,
+			InsecureCookies: cfg.Console.InsecureCookies, Logger: n.logger.With("component", "console"),
+		})
+		if err != nil {
+			return fail(err)
+		}
+		n.console = c
+	}
+	n.metrics.WatchBacklog(st)
+	return nil
+}
+
+// openStore opens the configured store. A SQLite store is this process's
+// alone, so leases left in it are from a process that no longer runs; a
+// PostgreSQL store's leases may be other replicas' and are left to expire.
+func openStore(c config.Store, n *Node) (store.Store, error) {
+	ctx := context.Background()
+	if c.Driver == "postgres" {
+		st, err := store.OpenPostgres(ctx, c.DSN, n.logger.With("component", "store"))
+		if err != nil {
+			return nil, fmt.Errorf("store.dsn: %w", err)
+		}
+		return st, nil
+	}
+	st, err := store.OpenSQLite(ctx, c.Path)
+	if err != nil {
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
+	if err := st.ReleaseLeases(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
+	return st, nil
+}
+
+// buildNotifier starts notifications if configured (SQLite only, for now:
+// configuration validation refuses them with PostgreSQL).
+func (n *Node) buildNotifier(st store.Store) error {
+	cfg := n.Config
+	nc := cfg.Notify
+	if nc.SMTP.Host == "" && len(nc.Webhooks) == 0 {
+		return nil
+	}
+	sq, ok := st.(*store.SQLite)
+	if !ok {
+		return fmt.Errorf("notify: not available with store.driver %s", cfg.Store.Driver)
+	}
+	partnerOps := map[string][]string{}
+	for cc, p := range cfg.Partners {
+		partnerOps[cc] = p.Operators
+	}
+	nt, err := notify.New(sq.DB(), notify.Options{
+		Country: cfg.Node.Country, ConsoleURL: nc.ConsoleURL, Operators: nc.Operators, PartnerOperators: partnerOps,
+		SMTP: notify.SMTP{Host: nc.SMTP.Host, Port: nc.SMTP.Port, Username: nc.SMTP.Username, Password: nc.SMTP.Password,
+			Auth: nc.SMTP.Auth, From: nc.SMTP.From, TLS: nc.SMTP.TLS, Timeout: nc.SMTP.Timeout},
+		Webhooks: nc.Webhooks, MaxPerHour: nc.MaxPerHour, ExpiryWarning: cfg.Console.ExpiryWarning,
+		Logger: n.logger.With("component", "notify"),
+	})
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	n.notifier = nt
+	n.health.Subscribe(nt.PartnerChanged)
+	return nil
+}
+
+// buildFetcher sets up the fetching of partners' officials lists.
+func (n *Node) buildFetcher() error {
+	if len(n.registries) == 0 {
+		return nil
+	}
+	cfg := n.Config
+	f, err := registry.NewFetcher(registry.FetcherOptions{Dir: cfg.Officials.CacheDir, Interval: cfg.Officials.FetchInterval,
+		Logger: n.logger.With("component", "officials")})
+	if err != nil {
+		return fmt.Errorf("officials.cache_dir: %w", err)
+	}
+	for _, r := range n.registries {
+		if err := f.Add(r.url, r.reg, r.client); err != nil {
+			return fmt.Errorf("partners.%s.officials_url: %w", r.country, err)
+		}
+	}
+	// A list that no longer verifies is logged and left for an
+	// operator; the node still starts, on the configured officials.
+	f.LoadPersisted()
+	n.fetcher = f
+	return nil
+}
+
+// runBackground runs the outbox and everything else in the background
+// until ctx ends. The outbox runs in every replica (claims keep them
+// apart); callbacks (their order), notifications, the officials fetch and
+// the expiry watch are roles one replica holds at a time (store.Singleton:
+// an advisory lock with PostgreSQL), taken over when it dies.
+func (n *Node) runBackground(ctx context.Context) {
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	role := func(name string, f func(context.Context)) {
+		run(func(ctx context.Context) { n.Store.Singleton(ctx, name, f) })
+	}
+	run(n.Outbox.Run)
+	client := &http.Client{Timeout: n.Config.Legacy.Timeout, Transport: &http.Transport{Proxy: nil}}
+	callbackRole := func(name, url, docType, direction string) {
+		d := &callback.Dispatcher{Name: name, URL: url, Feed: n.Store, Client: client,
+			Logger: n.logger.With("component", "callback"),
+			Match:  func(e store.Event) bool { return e.Type == docType && e.Direction == direction }}
+		role("callback:"+name, d.Run)
+	}
+	for _, r := range n.Config.Routes {
+		if r.Callback != nil {
+			callbackRole("route:"+r.Name, r.Callback.URL, r.Document, store.Outbound)
+		}
+	}
+	for _, in := range n.Config.Legacy.Inbound {
+		if in.Callback != nil {
+			callbackRole("inbound:"+in.Document, in.Callback.URL, in.Document, store.Inbound)
+		}
+	}
+	if n.fetcher != nil {
+		role("officials-fetch", n.fetcher.Run)
+	}
+	if nt := n.notifier; nt != nil {
+		role("notify", func(ctx context.Context) {
+			var inner sync.WaitGroup
+			inner.Add(1)
+			go func() { defer inner.Done(); nt.Run(ctx) }()
+			nt.Watch(ctx, n.Store)
+			inner.Wait()
+		})
+	}
+	role("expiry-watch", func(ctx context.Context) { n.watchExpiry(ctx, n.notifier) })
+	run(func(ctx context.Context) { n.rules.watch(ctx, 2*time.Second) })
+	run(func(ctx context.Context) {
+		// Intermittent partners become reachable after a quiet window even
+		// when nothing is sent to them.
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				n.health.Tick()
+			}
+		}
+	})
+	wg.Wait()
+}
+
+// queue commits documents to the store and wakes the partner's workers.
+type queue struct {
+	st store.Store
+	ob *outbox.Outbox
+}
+
+func (q queue) Enqueue(ctx context.Context, d *store.Document) (*store.Document, error) {
+	existing, err := q.st.Add(ctx, d, "legacy", "accepted from the legacy VUCE")
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		return existing, nil
+	}
+	q.ob.Notify(d.Partner)
+	return d, nil
+}
+
+func (q queue) Wait(trackingID string) (<-chan *store.Document, func()) { return q.ob.Wait(trackingID) }
+
+// Wake tells a partner's delivery workers that documents are due now.
+func (n *Node) Wake(partner string) { n.Outbox.Notify(partner) }
+
+// statusMessages writes the signed status message that tells a partner
+// of a change made here (ops.Messages); ops commits it with the change.
+type statusMessages struct {
+	country string
+	signers map[string]*signer
+}
+
+func (m statusMessages) StatusMessage(d *store.Document, to lifecycle.State, reason, replacedBy string, at time.Time) (*store.Document, error) {
+	signer, ok := m.signers[d.Type]
+	if !ok {
+		return nil, fmt.Errorf("no signing official configured for %s", d.Type)
+	}
+	msg := &statusmsg.Message{DocumentType: d.Type, DocumentID: d.DocumentID, TrackingID: d.TrackingID, State: to, Reason: reason, Time: at, ReplacedBy: replacedBy}
+	doc := msg.Element()
+	signed, err := signer.SignElement(doc.Root())
+	if err != nil {
+		return nil, err
+	}
+	doc.SetRoot(signed)
+	body, err := doc.WriteToBytes()
+	if err != nil {
+		return nil, err
+	}
+	return &store.Document{
+		TrackingID: wire.NewTrackingID(m.country, at), Direction: store.Outbound, Partner: d.Partner,
+		Type: statusmsg.Type, DocumentID: msg.ID(), Digest: wire.Digest(body), State: lifecycle.Accepted, Body: body,
+		NextTry: at, Created: at,
+	}, nil
+}
