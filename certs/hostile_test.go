@@ -165,7 +165,7 @@ var allVerifyErrors = []error{
 	ErrMalformed, ErrNoSignature, ErrMultipleSignatures, ErrAlgorithm, ErrReference,
 	ErrBadSignature, ErrUntrustedSigner, ErrExpired, ErrNotYetValid, ErrNotAuthorized,
 	xmlsafe.ErrDTD, xmlsafe.ErrEntity, xmlsafe.ErrTooLarge, xmlsafe.ErrTooDeep,
-	xmlsafe.ErrTooManyElements, xmlsafe.ErrMalformed,
+	xmlsafe.ErrTooManyElements, xmlsafe.ErrTooManyAttrs, xmlsafe.ErrMalformed,
 }
 
 func TestVerify_HostileCorpus(t *testing.T) {

@@ -99,7 +99,7 @@ func (c *Config) accessDefaults() {
 		c.Listen.MaxConnections = 512
 	}
 	if c.Limits.MaxElements == 0 {
-		c.Limits.MaxElements = 200_000
+		c.Limits.MaxElements = 100_000
 	}
 	if c.Limits.MaxInflightPerPartner == 0 {
 		c.Limits.MaxInflightPerPartner = 8

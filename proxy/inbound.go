@@ -833,6 +833,7 @@ var verifyReasons = []struct {
 	{xmlsafe.ErrTooLarge, "xml.limits", http.StatusRequestEntityTooLarge},
 	{xmlsafe.ErrTooDeep, "xml.limits", http.StatusRequestEntityTooLarge},
 	{xmlsafe.ErrTooManyElements, "xml.limits", http.StatusRequestEntityTooLarge},
+	{xmlsafe.ErrTooManyAttrs, "xml.limits", http.StatusRequestEntityTooLarge},
 	{xmlsafe.ErrMalformed, "xml.malformed", http.StatusBadRequest},
 	{certs.ErrMalformed, "xml.malformed", http.StatusBadRequest},
 	{certs.ErrNoSignature, "signature.missing", http.StatusUnprocessableEntity},

@@ -8,6 +8,29 @@
 // before any tree is built. The same scan bounds nesting depth and element
 // count, so a hostile document cannot exhaust the stack or memory either.
 //
+// Memory is the harder bound: etree takes some 280 bytes for an empty
+// element, 70 per byte of "<a/>", so four megabytes of them took 267 MiB.
+// The scan therefore also bounds the attributes on one element
+// (MaxAttrs), the namespace declarations in scope (MaxNamespaces: every
+// prefixed name is looked up among them, and 10,000 of them made a
+// 4 MB body take 10 seconds) and the length of names (MaxNameLen), and it
+// estimates, token by token, the heap the parse will take (the tree, the
+// decoder's tokens, the growth of every slice, garbage included) and
+// refuses the document at the byte where the estimate passes
+// MaxHeapRatio, 16, times its size. The estimate is calibrated on what
+// etree and encoding/xml allocate, and TestHeapEstimateBoundsAllocation
+// checks that it stays above that, by 4% or more, for every shape of
+// document it tries.
+//
+// The budget is relative to the document rather than to MaxBytes, so that
+// no body takes more than 16 bytes of heap per byte of its own whatever
+// MaxBytes allows; an element limit alone cannot do that, since one low
+// enough to hold "<a/><a/>..." to 16 per byte would refuse real
+// documents. But the budget never falls below 16 times HeapFloor (1 MiB):
+// the parser's fixed cost, some 17 KB, is more than 16 times a document of
+// a kilobyte. Real documents are estimated at 8 to 10 times their size
+// (a certificate with 1,000 line items: 9.7), at most 0.6 of the budget.
+//
 // Parse also refuses what encoding/xml, under etree, lets through although
 // XML forbids it: a second root element, text outside the root, and
 // repeated attributes (etree would silently keep the last one, while other
@@ -34,15 +57,40 @@ type Limits struct {
 	MaxBytes    int64 // input size, BOM included
 	MaxDepth    int   // element nesting; the root is at depth 1
 	MaxElements int   // elements in the whole document
+
+	// MaxAttrs bounds the attributes on one element, namespace
+	// declarations included.
+	MaxAttrs int
+	// MaxNamespaces bounds the prefix declarations (xmlns:p) in scope at
+	// any element: each prefixed name is looked up among them.
+	MaxNamespaces int
+	// MaxNameLen bounds an element or attribute name, prefix included, in
+	// bytes. Names end up in error messages and logs.
+	MaxNameLen int
+	// MaxHeapRatio bounds the heap the parse is estimated to take, as a
+	// multiple of the input's size or of HeapFloor, whichever is larger
+	// (see the package documentation).
+	MaxHeapRatio int
 }
 
-// Default limits: generous for a certificate with thousands of line items,
-// far below what would hurt a node.
+// Default limits. Real documents (the rules' examples, a certificate with
+// 1,000 line items) have 11 to 23 elements per KB, at most 5 attributes on
+// an element, a few namespaces and names under 40 bytes: far below all of
+// these.
 const (
-	DefaultMaxBytes    = 16 << 20
-	DefaultMaxDepth    = 64
-	DefaultMaxElements = 1_000_000
+	DefaultMaxBytes      = 16 << 20
+	DefaultMaxDepth      = 64
+	DefaultMaxElements   = 100_000 // a 1,000-item SPS certificate has 12,000
+	DefaultMaxAttrs      = 256
+	DefaultMaxNamespaces = 64
+	DefaultMaxNameLen    = 256
+	DefaultMaxHeapRatio  = 16
 )
+
+// HeapFloor is the size below which a document's heap budget no longer
+// shrinks: a small document may take up to MaxHeapRatio × HeapFloor (1 MiB
+// by default), which covers the parser's fixed costs.
+const HeapFloor = 64 << 10
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
@@ -54,17 +102,32 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxElements <= 0 {
 		l.MaxElements = DefaultMaxElements
 	}
+	if l.MaxAttrs <= 0 {
+		l.MaxAttrs = DefaultMaxAttrs
+	}
+	if l.MaxNamespaces <= 0 {
+		l.MaxNamespaces = DefaultMaxNamespaces
+	}
+	if l.MaxNameLen <= 0 {
+		l.MaxNameLen = DefaultMaxNameLen
+	}
+	if l.MaxHeapRatio <= 0 {
+		l.MaxHeapRatio = DefaultMaxHeapRatio
+	}
 	return l
 }
 
 // Errors callers branch on; every error Parse and ReadAll return for bad
-// input wraps exactly one of them.
+// input wraps exactly one of them. ErrTooLarge covers the heap budget and
+// MaxNameLen as well as MaxBytes; ErrTooManyAttrs covers MaxAttrs and
+// MaxNamespaces.
 var (
 	ErrDTD             = errors.New("DTD not allowed")
 	ErrEntity          = errors.New("entity declaration not allowed")
 	ErrTooLarge        = errors.New("document too large")
 	ErrTooDeep         = errors.New("document nested too deeply")
 	ErrTooManyElements = errors.New("document has too many elements")
+	ErrTooManyAttrs    = errors.New("document has too many attributes")
 	ErrMalformed       = errors.New("malformed XML")
 )
 
@@ -97,7 +160,7 @@ func Parse(data []byte, lim Limits) (*etree.Document, error) {
 	case bytes.HasPrefix(data, utf16BE), bytes.HasPrefix(data, utf16LE):
 		return nil, fmt.Errorf("%w: UTF-16 byte order mark at byte 0: only UTF-8 is accepted", ErrMalformed)
 	}
-	tags, err := scan(data, start, lim)
+	tags, _, err := scan(data, start, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +178,9 @@ func Parse(data []byte, lim Limits) (*etree.Document, error) {
 		// guard should the two ever read a document differently.
 		MaxDepth: lim.MaxDepth,
 	}
-	if err := doc.ReadFromBytes(text); err != nil {
-		return nil, parseError(data, start, err)
+	read, err := doc.ReadFrom(&chunkReader{b: text})
+	if err != nil {
+		return nil, parseError(data, start, start+int(read)-readChunk, lim, err)
 	}
 	if err := check(doc, lim); err != nil {
 		return nil, err
@@ -136,130 +200,6 @@ func ReadAll(r io.Reader, lim Limits) ([]byte, error) {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, lim.MaxBytes)
 	}
 	return b, nil
-}
-
-// scan walks data[start:] once, jumping from '<' to '<': it rejects any "<!"
-// markup other than comments and CDATA sections (DOCTYPE, ENTITY, ELEMENT,
-// ATTLIST, NOTATION, conditional sections), skips comments, CDATA sections
-// and processing instructions whole (so that text inside them, such as
-// "<!DOCTYPE", is not mistaken for markup), and enforces the depth and
-// element limits. It does not check well-formedness beyond what it needs to
-// find tag boundaries; the parser does that afterwards. Offsets in errors
-// are into data, so they match what the sender sent.
-//
-// It returns the spans of the start tags whose attribute values hold a
-// literal tab or line break, for normalizeAttrs; usually none.
-func scan(data []byte, start int, lim Limits) (tags [][2]int, err error) {
-	depth, elements := 0, 0
-	for i := start; i < len(data); {
-		j := bytes.IndexByte(data[i:], '<')
-		if j < 0 {
-			return tags, nil
-		}
-		i += j
-		rest := data[i:]
-		if len(rest) < 2 {
-			return nil, fmt.Errorf("%w: '<' at end of input (byte %d)", ErrMalformed, i)
-		}
-		switch rest[1] {
-		case '!':
-			switch {
-			case bytes.HasPrefix(rest, comment):
-				end := bytes.Index(rest[len(comment):], endCmt)
-				if end < 0 {
-					return nil, fmt.Errorf("%w: unterminated comment at byte %d", ErrMalformed, i)
-				}
-				i += len(comment) + end + len(endCmt)
-			case bytes.HasPrefix(rest, cdata):
-				end := bytes.Index(rest[len(cdata):], endCDATA)
-				if end < 0 {
-					return nil, fmt.Errorf("%w: unterminated CDATA section at byte %d", ErrMalformed, i)
-				}
-				i += len(cdata) + end + len(endCDATA)
-			case bytes.HasPrefix(rest, entity):
-				return nil, fmt.Errorf("%w: <!ENTITY at byte %d", ErrEntity, i)
-			case bytes.HasPrefix(rest, doctype):
-				// Name the worse offence: a DTD that declares entities
-				// (billion laughs, XXE) rather than merely naming one.
-				if k := bytes.Index(rest, entity); k >= 0 {
-					return nil, fmt.Errorf("%w: <!ENTITY at byte %d, in the DOCTYPE at byte %d", ErrEntity, i+k, i)
-				}
-				return nil, fmt.Errorf("%w: <!DOCTYPE at byte %d", ErrDTD, i)
-			default:
-				return nil, fmt.Errorf("%w: markup declaration %q at byte %d", ErrDTD, declName(rest), i)
-			}
-		case '?':
-			end := bytes.Index(rest[2:], endPI)
-			if end < 0 {
-				return nil, fmt.Errorf("%w: unterminated processing instruction at byte %d", ErrMalformed, i)
-			}
-			i += 2 + end + len(endPI)
-		case '/':
-			end := bytes.IndexByte(rest, '>')
-			if end < 0 {
-				return nil, fmt.Errorf("%w: unterminated end tag at byte %d", ErrMalformed, i)
-			}
-			// Without this, leading end tags would buy an attacker
-			// nesting the depth limit never sees.
-			if depth--; depth < 0 {
-				return nil, fmt.Errorf("%w: end tag without a start tag at byte %d", ErrMalformed, i)
-			}
-			i += end + 1
-		default:
-			end, selfClosing, ws, ok := tagEnd(rest)
-			if !ok {
-				return nil, fmt.Errorf("%w: unterminated start tag at byte %d", ErrMalformed, i)
-			}
-			if elements++; elements > lim.MaxElements {
-				return nil, fmt.Errorf("%w: more than %d, the last at byte %d", ErrTooManyElements, lim.MaxElements, i)
-			}
-			if !selfClosing {
-				if depth++; depth > lim.MaxDepth {
-					return nil, fmt.Errorf("%w: deeper than %d at byte %d", ErrTooDeep, lim.MaxDepth, i)
-				}
-			}
-			if ws {
-				tags = append(tags, [2]int{i, i + end + 1})
-			}
-			i += end + 1
-		}
-	}
-	return tags, nil
-}
-
-// tagEnd finds the '>' closing a start tag, skipping quoted attribute values
-// (which may contain '>'), and says whether any value holds a literal tab or
-// line break. Every step is a bytes.IndexByte, so the scan stays fast on
-// attribute-heavy documents.
-func tagEnd(b []byte) (end int, selfClosing, ws, ok bool) {
-	for k := 1; k < len(b); {
-		gt := bytes.IndexByte(b[k:], '>')
-		if gt < 0 {
-			return 0, false, false, false
-		}
-		gt += k
-		q := bytes.IndexAny(b[k:gt], `"'`)
-		if q < 0 {
-			return gt, b[gt-1] == '/', ws, true
-		}
-		q += k
-		closing := bytes.IndexByte(b[q+1:], b[q])
-		if closing < 0 {
-			return 0, false, false, false
-		}
-		ws = ws || hasBreak(b[q+1:q+1+closing])
-		k = q + 1 + closing + 1
-	}
-	return 0, false, false, false
-}
-
-func hasBreak(v []byte) bool {
-	for _, c := range v {
-		if c == '\t' || c == '\n' || c == '\r' {
-			return true
-		}
-	}
-	return false
 }
 
 // normalizeAttrs returns a copy of data[start:] in which every literal tab,
@@ -316,27 +256,46 @@ func utf8Only(charset string, input io.Reader) (io.Reader, error) {
 	return nil, fmt.Errorf("encoding %q is not supported: only UTF-8 is accepted", charset)
 }
 
+// readChunk is the most chunkReader hands the decoder at a time.
+const readChunk = 1 << 10
+
+// chunkReader reads b, at most readChunk bytes at a time, so that when the
+// decoder fails, it does so in the last readChunk bytes read.
+type chunkReader struct{ b []byte }
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), readChunk)], r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
 // parseError wraps a parser failure in ErrMalformed. etree reports some
-// failures without a position ("invalid XML format"), so the input is
-// decoded again, token by token, to say where it went wrong; this costs
-// nothing on the success path.
-func parseError(data []byte, start int, err error) error {
+// failures without a position, so the input is decoded again, token by
+// token, to say where it went wrong: from the last token that starts
+// before byte near, after which the parser failed. Reading only that far
+// back keeps a failure at the end of a large document from costing a
+// second parse; it costs nothing on the success path.
+//
+// The scan has matched start and end tags already, so what is left is
+// what only the decoder sees: bad characters, names, references and
+// attribute syntax.
+func parseError(data []byte, start, near int, lim Limits, err error) error {
 	if errors.Is(err, etree.ErrMaxDepth) {
 		return fmt.Errorf("%w: %v", ErrTooDeep, err)
 	}
-	dec := xml.NewDecoder(bytes.NewReader(data[start:]))
+	from := restart(data, start, near, lim)
+	dec := xml.NewDecoder(bytes.NewReader(data[from:]))
 	dec.CharsetReader = utf8Only
-	var open []xml.Name
 	for {
-		before := dec.InputOffset()
-		tok, derr := dec.RawToken()
+		_, derr := dec.RawToken()
 		if derr == io.EOF {
-			if len(open) > 0 {
-				return fmt.Errorf("%w: <%s> is never closed", ErrMalformed, qname(open[len(open)-1]))
-			}
 			break
 		}
 		if derr != nil {
+			at := int64(from) + dec.InputOffset()
 			var se *xml.SyntaxError
 			if errors.As(derr, &se) {
 				msg := se.Msg
@@ -344,33 +303,16 @@ func parseError(data []byte, start int, err error) error {
 					msg = "undefined entity reference " + strings.TrimPrefix(msg, "invalid character entity ") +
 						" (only &lt; &gt; &amp; &apos; &quot; and character references exist without a DTD)"
 				}
-				return fmt.Errorf("%w: %s at line %d (near byte %d)", ErrMalformed, msg, se.Line, int64(start)+dec.InputOffset())
+				line := bytes.Count(data[start:from], newline) + se.Line
+				return fmt.Errorf("%w: %s at line %d (near byte %d)", ErrMalformed, msg, line, at)
 			}
-			return fmt.Errorf("%w: %v (near byte %d)", ErrMalformed, derr, int64(start)+dec.InputOffset())
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			open = append(open, t.Name)
-		case xml.EndElement:
-			if len(open) == 0 || open[len(open)-1] != t.Name {
-				want := "no element is open"
-				if len(open) > 0 {
-					want = "<" + qname(open[len(open)-1]) + "> is open"
-				}
-				return fmt.Errorf("%w: </%s> at byte %d, but %s", ErrMalformed, qname(t.Name), int64(start)+before, want)
-			}
-			open = open[:len(open)-1]
+			return fmt.Errorf("%w: %v (near byte %d)", ErrMalformed, derr, at)
 		}
 	}
 	return fmt.Errorf("%w: %v", ErrMalformed, err)
 }
 
-func qname(n xml.Name) string {
-	if n.Space == "" {
-		return n.Local
-	}
-	return n.Space + ":" + n.Local
-}
+var newline = []byte{'\n'}
 
 // check enforces what the scan cannot see and etree does not: one root
 // element, no text beside it, no repeated attribute, every prefix bound
@@ -401,26 +343,32 @@ func check(doc *etree.Document, lim Limits) error {
 		return fmt.Errorf("%w: no root element", ErrMalformed)
 	}
 	n := 0
-	return walk(root, lim, &n, nil)
+	var prefixes []string
+	return walk(root, lim, &n, &prefixes)
 }
 
 // walk checks e and below; prefixes holds the prefixes declared on e's
-// ancestors (a stack: documents declare few, so a scan beats a map).
-func walk(e *etree.Element, lim Limits, n *int, prefixes []string) error {
+// ancestors (a stack: documents declare few, so a scan beats a map, and
+// the scan has bounded them by MaxNamespaces). The stack is shared: e
+// pushes its declarations and pops them when done, so that siblings do
+// not each copy it.
+func walk(e *etree.Element, lim Limits, n *int, stack *[]string) error {
 	if *n++; *n > lim.MaxElements {
 		return fmt.Errorf("%w: more than %d", ErrTooManyElements, lim.MaxElements)
 	}
 	if err := uniqueAttrs(e); err != nil {
 		return err
 	}
+	mark := len(*stack)
 	for _, a := range e.Attr {
 		if a.Space == "xmlns" {
 			if a.Value == "" {
 				return fmt.Errorf("%w: %s=\"\" on %s: a prefix cannot be undeclared", ErrMalformed, a.FullKey(), elementPath(e))
 			}
-			prefixes = append(prefixes, a.Key)
+			*stack = append(*stack, a.Key)
 		}
 	}
+	prefixes := *stack
 	if !declared(e.Space, prefixes) {
 		return fmt.Errorf("%w: prefix %q of %s is not declared (no xmlns:%s in scope)", ErrMalformed, e.Space, elementPath(e), e.Space)
 	}
@@ -432,13 +380,14 @@ func walk(e *etree.Element, lim Limits, n *int, prefixes []string) error {
 	for _, t := range e.Child {
 		switch c := t.(type) {
 		case *etree.Element:
-			if err := walk(c, lim, n, prefixes); err != nil {
+			if err := walk(c, lim, n, stack); err != nil {
 				return err
 			}
 		case *etree.Directive:
 			return fmt.Errorf("%w: <!%s> inside <%s>", ErrDTD, c.Data, e.FullTag())
 		}
 	}
+	*stack = (*stack)[:mark]
 	return nil
 }
 

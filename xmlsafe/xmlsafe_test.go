@@ -80,7 +80,7 @@ func TestParse_RejectsHostileDocuments(t *testing.T) {
 
 func sentinels(err error) int {
 	n := 0
-	for _, s := range []error{ErrDTD, ErrEntity, ErrTooLarge, ErrTooDeep, ErrTooManyElements, ErrMalformed} {
+	for _, s := range []error{ErrDTD, ErrEntity, ErrTooLarge, ErrTooDeep, ErrTooManyElements, ErrTooManyAttrs, ErrMalformed} {
 		if errors.Is(err, s) {
 			n++
 		}
@@ -218,14 +218,16 @@ func TestReadAll(t *testing.T) {
 //
 //	go test -run xxx -fuzz FuzzParse -fuzztime 30s ./xmlsafe/
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*"))
+	files, _ := os.ReadDir("testdata")
 	for _, file := range files {
-		f.Add(readFixture(f, filepath.Base(file)))
+		if !file.IsDir() { // testdata/fuzz holds the fuzzer's own finds
+			f.Add(readFixture(f, file.Name()))
+		}
 	}
 	for _, s := range []string{"<a/>", "<a><b x='>'/></a>", "<a><![CDATA[<!DOCTYPE]]></a>", "<?xml version='1.0'?><a/>", "<a>&amp;&#x41;</a>"} {
 		f.Add([]byte(s))
 	}
-	lim := Limits{MaxBytes: 1 << 16, MaxDepth: 16, MaxElements: 200}
+	lim := Limits{MaxBytes: 1 << 16, MaxDepth: 16, MaxElements: 200, MaxAttrs: 8, MaxNamespaces: 4, MaxNameLen: 32}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse(data, lim)
 		if err != nil {
@@ -255,6 +257,17 @@ func FuzzParse(f *testing.F) {
 			elements++
 			if depth > lim.MaxDepth {
 				t.Fatalf("accepted depth %d", depth)
+			}
+			if len(e.Attr) > lim.MaxAttrs {
+				t.Fatalf("accepted %d attributes", len(e.Attr))
+			}
+			if len(e.FullTag()) > lim.MaxNameLen {
+				t.Fatalf("accepted <%s>", e.FullTag())
+			}
+			for _, a := range e.Attr {
+				if len(a.FullKey()) > lim.MaxNameLen {
+					t.Fatalf("accepted attribute %s", a.FullKey())
+				}
 			}
 			for _, tok := range e.Child {
 				switch c := tok.(type) {
@@ -294,7 +307,7 @@ func BenchmarkParse(b *testing.B) {
 	b.Run("scan", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
-			if _, err := scan(data, 0, lim); err != nil {
+			if _, _, err := scan(data, 0, lim); err != nil {
 				b.Fatal(err)
 			}
 		}
