@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -186,32 +185,7 @@ func crashRun(t *testing.T, bin, victim string, total int) {
 	if done != total {
 		t.Errorf("%d of %d documents are received-correctly at CL", done, total)
 	}
-	byID := map[string]int{}
-	for _, r := range got {
-		if r.Err != nil {
-			t.Errorf("MX legacy could not decode a hand-over: %v", r.Err)
-			continue
-		}
-		byID[r.Certificate.ID]++
-	}
-	for seq := 1; seq <= total; seq++ {
-		want := legacysim.Sample("CL", "MX", seq, 3)
-		switch byID[want.ID] {
-		case 1:
-		case 0:
-			t.Errorf("%s never reached MX's legacy VUCE", want.ID)
-		default:
-			t.Errorf("%s reached MX's legacy VUCE %d times", want.ID, byID[want.ID])
-		}
-	}
-	// Content, not just counts: every hand-over equals what CL sent.
-	for _, r := range got {
-		var seq int
-		fmt.Sscanf(r.Certificate.ID, "CL-FITO-2026-%d", &seq)
-		if ok, diffs := legacysim.Sample("CL", "MX", seq, 3).Equal(r.Certificate); !ok {
-			t.Errorf("%s arrived changed: %v", r.Certificate.ID, diffs)
-		}
-	}
+	checkExactlyOnce(t, n.Legacy["MX"], total)
 }
 
 func countDocs(ctx context.Context, c *http.Client, url, token string) int {

@@ -38,7 +38,7 @@ type Server struct {
 	mu      sync.Mutex
 	got     []Received
 	ids     map[string]bool
-	refused []Received
+	refused []Received // repeats of a number already accepted, every one recorded
 	others  []Received // documents of other types, on DocumentPath
 	// fault, when set, is answered to every document instead of taking
 	// it (an outage, a refusal with an internal message); hold delays
@@ -126,7 +126,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a, _ := s.format.(acknowledger)
 	s.mu.Lock()
 	// Like a real Single Window, certificate numbers are unique: a second
-	// certificate with a number already accepted is refused (409).
+	// certificate with a number already accepted is refused (409) — and
+	// recorded, so a test can fail on a duplicate hand-over (Duplicates).
 	if rec.Err == nil && s.ids[rec.Certificate.ID] {
 		s.refused = append(s.refused, rec)
 		s.mu.Unlock()
@@ -198,6 +199,42 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	s.got, s.ids, s.refused = nil, nil, nil
 	s.mu.Unlock()
+}
+
+// Duplicate is a certificate number that reached the simulated VUCE more
+// than once: how many times, and how many of the repeats were marked as a
+// redelivery (a hand-over the node knew was in doubt after a crash).
+type Duplicate struct {
+	ID           string
+	Times        int
+	Redeliveries int
+}
+
+// Duplicates lists every certificate number handed over more than once.
+// A repeat not marked as a redelivery is a node's mistake: it handed over
+// something it had already handed over.
+func (s *Server) Duplicates() []Duplicate {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byID := map[string]*Duplicate{}
+	var order []string
+	for _, r := range s.refused {
+		d := byID[r.Certificate.ID]
+		if d == nil {
+			d = &Duplicate{ID: r.Certificate.ID, Times: 1}
+			byID[r.Certificate.ID] = d
+			order = append(order, r.Certificate.ID)
+		}
+		d.Times++
+		if r.Header.Get("X-Vucelink-Redelivery") != "" {
+			d.Redeliveries++
+		}
+	}
+	out := make([]Duplicate, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byID[id])
+	}
+	return out
 }
 
 // Refused returns the certificates refused because their number had
