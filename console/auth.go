@@ -165,7 +165,7 @@ func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	if !localPath(next) {
 		next = ""
 	}
-	c.render(w, status, "login", map[string]any{"CSRF": token, "Error": msg, "Next": next, "Country": c.opts.Country})
+	c.render(w, r, status, "login", map[string]any{"Title": c.tr(r).T("login.title"), "CSRF": token, "Error": msg, "Next": next, "Country": c.opts.Country})
 }
 
 // localPath accepts only paths inside the console as a redirect target
@@ -180,12 +180,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	src := source(r)
 	if c.logins.blocked(src) {
 		c.opts.Logger.Warn("console login refused: too many failures", "source", src)
-		c.renderLogin(w, r, http.StatusTooManyRequests, "Too many failed logins from your address; wait a minute and try again.")
+		c.renderLogin(w, r, http.StatusTooManyRequests, c.tr(r).T("login.tooMany"))
 		return
 	}
 	ck, err := r.Cookie(loginCookie)
 	if err != nil || !equal(ck.Value, r.PostFormValue(csrfField)) {
-		c.renderLogin(w, r, http.StatusForbidden, "The login form expired or did not come from this console; please try again.")
+		c.renderLogin(w, r, http.StatusForbidden, c.tr(r).T("login.expired"))
 		return
 	}
 	name, password := r.PostFormValue("username"), r.PostFormValue("password")
@@ -203,7 +203,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.logins.fail(src)
 		// The name is logged, never the password.
 		c.opts.Logger.Warn("console login failed", "user", name, "source", src)
-		c.renderLogin(w, r, http.StatusUnauthorized, "Wrong user name or password.")
+		c.renderLogin(w, r, http.StatusUnauthorized, c.tr(r).T("login.wrong"))
 		return
 	}
 	token, _ := c.sessions.create(user.Name, user.Role)

@@ -18,10 +18,13 @@ import (
 	"crypto/x509"
 	"embed"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
 
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/ops"
@@ -113,8 +116,24 @@ type Options struct {
 	// plain HTTP on loopback (the demo, tests). Production serves it
 	// behind TLS and leaves this false.
 	InsecureCookies bool
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// Traffic feeds the charts; nil uses Store if it has the method, and
+	// shows no charts otherwise.
+	Traffic store.TrafficSource
+	// PaperCode, if set, is the verification code printed on a document's
+	// paper copy (a QR code and the URL it holds).
+	PaperCode func(ctx context.Context, d *store.Document) (*PaperCode, error)
+	// Evidence, if set, writes a document's evidence bundle (operators
+	// download it from the document's page).
+	Evidence func(ctx context.Context, trackingID, actor string, w io.Writer) error
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// PaperCode is what the printable page shows so a paper copy can be
+// checked: a QR code (inline SVG) and the URL of the public page it holds.
+type PaperCode struct {
+	SVG template.HTML
+	URL string
 }
 
 // Console serves the pages.
@@ -124,6 +143,7 @@ type Console struct {
 	mux      *http.ServeMux
 	sessions *sessions
 	logins   *limiter
+	bundle   *i18n.Bundle
 	handler  http.Handler
 }
 
@@ -148,7 +168,14 @@ func New(o Options) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{opts: o, pages: pages, mux: http.NewServeMux(),
+	bundle, err := loadBundle()
+	if err != nil {
+		return nil, err
+	}
+	if o.Traffic == nil {
+		o.Traffic, _ = o.Store.(store.TrafficSource)
+	}
+	c := &Console{opts: o, pages: pages, mux: http.NewServeMux(), bundle: bundle,
 		sessions: newSessions(o.SessionIdle, o.SessionMax, o.Now),
 		logins:   newLimiter(10, time.Minute, o.Now)}
 	c.routes()
@@ -166,6 +193,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.
 func (c *Console) routes() {
 	static, _ := fs.Sub(assets, "static")
 	c.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	c.mux.HandleFunc("GET /console/language", c.setLanguage)
 	c.mux.HandleFunc("GET /console/login", c.loginPage)
 	c.mux.HandleFunc("POST /console/login", c.login)
 	c.mux.HandleFunc("POST /console/logout", c.authed(Viewer, c.logout))
@@ -174,10 +202,12 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/documents/{id}", c.authed(Viewer, c.document))
 	c.mux.HandleFunc("GET /console/documents/{id}/print", c.authed(Viewer, c.print))
 	c.mux.HandleFunc("POST /console/documents/{id}/{action}", c.authed(Operator, c.documentAction))
+	c.mux.HandleFunc("GET /console/documents/{id}/evidence", c.authed(Operator, c.evidence))
+	c.mux.HandleFunc("GET /console/traffic", c.authed(Viewer, c.trafficPage))
 	c.mux.HandleFunc("GET /console/partners", c.authed(Viewer, c.partners))
 	c.mux.HandleFunc("POST /console/partners/{cc}/{action}", c.authed(Operator, c.partnerAction))
 	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "no such console page", http.StatusNotFound)
+		http.Error(w, c.tr(r).T("error.noPage"), http.StatusNotFound)
 	})
 }
 

@@ -466,7 +466,7 @@ func TestLabel(t *testing.T) {
 func TestRender_UnverifiedShowsNothing(t *testing.T) {
 	body := []byte(`<rsm:SPSCertificate xmlns:rsm="urn:x"><rsm:Note>CERTIFICADO VALIDO - ACEPTAR</rsm:Note></rsm:SPSCertificate>`)
 	p := Render(&store.Document{Direction: store.Inbound, DocumentID: store.UnverifiedPrefix + "CL-1", TrackingID: "CL-1", Body: body})
-	if p.Root != nil || len(p.Problems) != 1 || !strings.Contains(p.Problems[0], "failed verification") {
+	if p.Root != nil || len(p.Problems) != 1 || p.Problems[0].ID != "print.unverified" {
 		t.Fatalf("rendered %+v", p)
 	}
 	// The same body as an ordinary document is rendered (the guard, not

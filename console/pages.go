@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/ops"
@@ -19,30 +18,18 @@ import (
 
 const pageSize = 50
 
-var funcs = template.FuncMap{
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
-	},
-	"ms": func(d time.Duration) string {
-		if d <= 0 {
-			return "—"
-		}
-		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 0, 64) + " ms"
-	},
-	"days": func(t time.Time) int { return int(time.Until(t).Hours() / 24) },
-}
+// placeholderFuncs let the templates parse; every request runs a clone
+// with the functions of its language (tr.templateFuncs).
+var placeholderFuncs = (&tr{}).templateFuncs()
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "overview", "documents", "document", "partners", "print"} {
+	for _, name := range []string{"login", "overview", "documents", "document", "partners", "print", "traffic"} {
 		files := []string{"templates/layout.html", "templates/parts.html", "templates/" + name + ".html"}
 		if name == "print" {
 			files = files[2:] // a printed page has no navigation
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(assets, files...)
+		t, err := template.New(name).Funcs(placeholderFuncs).ParseFS(assets, files...)
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", name, err)
 		}
@@ -51,30 +38,42 @@ func parsePages() (map[string]*template.Template, error) {
 	return pages, nil
 }
 
-func (c *Console) render(w http.ResponseWriter, status int, page string, data map[string]any) {
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, data map[string]any) {
 	root := "layout"
 	if page == "print" {
 		root = "print"
 	}
-	// Rendered in full first, so a template error is a clean 500 rather
-	// than half a page.
-	var buf bytes.Buffer
-	if err := c.pages[page].ExecuteTemplate(&buf, root, data); err != nil {
-		c.opts.Logger.Error("console: rendering page", "page", page, "error", err)
-		http.Error(w, "the page could not be rendered; the error is in the node's log", http.StatusInternalServerError)
-		return
+	t := c.tr(r)
+	if _, ok := data["Here"]; !ok {
+		data["Here"] = url.QueryEscape(r.URL.RequestURI())
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	// The parsed templates are never run themselves: a clone per request
+	// carries the request's language.
+	tmpl, err := c.pages[page].Clone()
+	if err == nil {
+		tmpl.Funcs(t.templateFuncs())
+		// Rendered in full first, so a template error is a clean 500
+		// rather than half a page.
+		var buf bytes.Buffer
+		if err = tmpl.ExecuteTemplate(&buf, root, data); err == nil {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Content-Language", t.Lang())
+			w.Header().Add("Vary", "Accept-Language, Cookie")
+			w.WriteHeader(status)
+			w.Write(buf.Bytes())
+			return
+		}
+	}
+	c.opts.Logger.Error("console: rendering page", "page", page, "error", err)
+	http.Error(w, t.T("error.render"), http.StatusInternalServerError)
 }
 
 // page renders a page for a logged-in user, with what every page shows.
-func (c *Console) page(w http.ResponseWriter, status int, s *session, name string, data map[string]any) {
+func (c *Console) page(w http.ResponseWriter, r *http.Request, status int, s *session, name string, data map[string]any) {
 	data["User"], data["Role"], data["CSRF"] = s.user, s.role, s.csrf
 	data["Operator"] = s.role == Operator
 	data["Country"], data["Page"] = c.opts.Country, name
-	c.render(w, status, name, data)
+	c.render(w, r, status, name, data)
 }
 
 func (c *Console) fail(w http.ResponseWriter, s *session, err error) {
@@ -184,8 +183,14 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		return n
 	}
-	c.page(w, http.StatusOK, s, "overview", map[string]any{
-		"Title":      "Overview",
+	traffic, err := c.traffic(r, "", "24h")
+	if err != nil {
+		c.fail(w, s, err)
+		return
+	}
+	c.page(w, r, http.StatusOK, s, "overview", map[string]any{
+		"Title":      c.tr(r).T("overview.title"),
+		"Traffic":    traffic,
 		"Outbound":   total(store.Outbound),
 		"Inbound":    total(store.Inbound),
 		"Incomplete": counts[store.Outbound][lifecycle.Incomplete],
@@ -201,25 +206,26 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 // documents lists documents, newest first, with filters and paging.
 func (c *Console) documents(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
+	t := c.tr(r)
 	f := store.Filter{Direction: q.Get("direction"), Partner: q.Get("partner"), State: lifecycle.State(q.Get("state")),
 		Type: q.Get("type"), IDPrefix: strings.TrimSpace(q.Get("q")), Newest: true, Limit: pageSize}
 	var problems []string
 	if f.Direction != "" && f.Direction != store.Inbound && f.Direction != store.Outbound {
-		problems = append(problems, "Direction must be incoming or outgoing.")
+		problems = append(problems, t.T("documents.badDirection"))
 		f.Direction = ""
 	}
 	if f.State != "" && !lifecycle.Valid(f.State) {
-		problems = append(problems, fmt.Sprintf("Unknown state %q.", f.State))
+		problems = append(problems, t.T("documents.badState", "State", string(f.State)))
 		f.State = ""
 	}
 	if f.Partner != "" && !slices.Contains(c.opts.Partners, f.Partner) {
-		problems = append(problems, fmt.Sprintf("%q is not a partner of this node.", f.Partner))
+		problems = append(problems, t.T("documents.badPartner", "Partner", f.Partner))
 		f.Partner = ""
 	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			problems = append(problems, "The page marker is not a number.")
+			problems = append(problems, t.T("documents.badMarker"))
 		}
 		f.BeforeSeq = n
 	}
@@ -234,16 +240,16 @@ func (c *Console) documents(w http.ResponseWriter, r *http.Request, s *session) 
 		nq.Set("before", strconv.FormatInt(docs[len(docs)-1].Seq, 10))
 		next = Prefix + "documents?" + nq.Encode()
 	}
-	title := "Documents"
+	title := t.T("documents.title")
 	switch {
 	case f.State == lifecycle.Incomplete:
-		title = "Incomplete documents"
+		title = t.T("documents.titleIncomplete")
 	case f.Direction == store.Inbound:
-		title = "Incoming documents"
+		title = t.T("documents.titleIncoming")
 	case f.Direction == store.Outbound:
-		title = "Outgoing documents"
+		title = t.T("documents.titleOutgoing")
 	}
-	c.page(w, http.StatusOK, s, "documents", map[string]any{
+	c.page(w, r, http.StatusOK, s, "documents", map[string]any{
 		"Title": title, "Docs": docs, "Filter": f, "Next": next, "Problems": problems,
 		"States": lifecycle.All, "Partners": c.opts.Partners, "First": q.Get("before") != "",
 	})
@@ -265,19 +271,9 @@ func documentActions(d *store.Document) []string {
 	return out
 }
 
-var actionLabels = map[string]string{
-	"resend":              "Resend now",
-	"paper":               "Handle on paper (contingency)",
-	"withdraw":            "Withdraw",
-	"request-replacement": "Ask the issuer for a replacement",
-}
-
-var doneMessages = map[string]string{
-	"resend":              "The document is queued for delivery again.",
-	"paper":               "The document is marked as handled on paper; electronic delivery stopped. Print it from the link below.",
-	"withdraw":            "The document is withdrawn.",
-	"request-replacement": "The replacement request is recorded and on its way to the issuer.",
-}
+// allActions are the document actions; each one's button is catalogue
+// message "action.<name>", and its confirmation "done.<name>".
+var allActions = []string{"resend", "paper", "withdraw", "request-replacement"}
 
 func (c *Console) document(w http.ResponseWriter, r *http.Request, s *session) {
 	c.showDocument(w, r, s, http.StatusOK, "")
@@ -287,7 +283,7 @@ func (c *Console) showDocument(w http.ResponseWriter, r *http.Request, s *sessio
 	id := r.PathValue("id")
 	d, err := c.opts.Store.Get(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		http.Error(w, fmt.Sprintf("no document with tracking ID %q", id), http.StatusNotFound)
+		http.Error(w, c.tr(r).T("error.noDocument", "ID", id), http.StatusNotFound)
 		return
 	}
 	if err != nil {
@@ -299,14 +295,19 @@ func (c *Console) showDocument(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, s, err)
 		return
 	}
+	t := c.tr(r)
 	type action struct{ Name, Label string }
 	var actions []action
 	for _, a := range documentActions(d) {
-		actions = append(actions, action{a, actionLabels[a]})
+		actions = append(actions, action{a, t.T("action." + a)})
 	}
-	c.page(w, status, s, "document", map[string]any{
-		"Title": "Document " + d.DocumentID, "Doc": d, "History": hist, "Actions": actions,
-		"Done": doneMessages[r.URL.Query().Get("done")], "Problem": problem,
+	var done string
+	if a := r.URL.Query().Get("done"); slices.Contains(allActions, a) {
+		done = t.T("done." + a)
+	}
+	c.page(w, r, status, s, "document", map[string]any{
+		"Title": t.T("document.title", "ID", d.DocumentID), "Doc": d, "History": hist, "Actions": actions,
+		"Done": done, "Problem": problem,
 	})
 }
 
@@ -325,7 +326,7 @@ func (c *Console) documentAction(w http.ResponseWriter, r *http.Request, s *sess
 	case "request-replacement":
 		_, err = c.opts.Ops.ChangeStatus(ctx, id, lifecycle.ReplacementRequested, actor, reason, "")
 	default:
-		http.Error(w, fmt.Sprintf("unknown action %q", action), http.StatusNotFound)
+		http.Error(w, c.tr(r).T("error.unknownAction", "Action", action), http.StatusNotFound)
 		return
 	}
 	if err != nil {
@@ -351,8 +352,20 @@ func (c *Console) partners(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, s, err)
 		return
 	}
-	c.page(w, http.StatusOK, s, "partners", map[string]any{
-		"Title": "Partners", "Partners": rows, "Done": r.URL.Query().Get("done"), "Expiry": c.expiryRows(),
+	t := c.tr(r)
+	var done string
+	q := r.URL.Query()
+	if cc, action := q.Get("cc"), q.Get("done"); slices.Contains(c.opts.Partners, cc) {
+		switch ops.PartnerAction(action) {
+		case ops.Pause, ops.Resume:
+			done = t.T("partners.done."+action, "Partner", cc)
+		case ops.Resend:
+			n, _ := strconv.Atoi(q.Get("n"))
+			done = t.T("partners.done.resend", "Partner", cc, "Count", n)
+		}
+	}
+	c.page(w, r, http.StatusOK, s, "partners", map[string]any{
+		"Title": t.T("partners.title"), "Partners": rows, "Done": done, "Expiry": c.expiryRows(),
 	})
 }
 
@@ -365,9 +378,6 @@ func (c *Console) partnerAction(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	c.opts.Logger.Info("console action", "user", s.user, "action", action, "partner", cc, "documents", n)
-	done := fmt.Sprintf("%s: %s done", cc, action)
-	if action == string(ops.Resend) {
-		done = fmt.Sprintf("%s: %d incomplete documents queued again", cc, n)
-	}
-	http.Redirect(w, r, Prefix+"partners?done="+url.QueryEscape(done), http.StatusSeeOther)
+	q := url.Values{"cc": {cc}, "done": {action}, "n": {strconv.Itoa(n)}}
+	http.Redirect(w, r, Prefix+"partners?"+q.Encode(), http.StatusSeeOther)
 }

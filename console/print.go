@@ -44,8 +44,14 @@ type Printable struct {
 	Root     *Section
 	Signer   *Signer
 	Omitted  int // rows left out beyond maxPrintedRows
-	Problems []string
+	Problems []Problem
 }
+
+// Problem is why part of a printable rendering is missing: ID names a
+// catalogue message, Detail (not translated) says what exactly failed.
+type Problem struct{ ID, Detail string }
+
+func (p Problem) String() string { return p.ID + ": " + p.Detail }
 
 // Render builds the printable rendering of d.
 func Render(d *store.Document) *Printable {
@@ -53,19 +59,19 @@ func Render(d *store.Document) *Printable {
 	if d.Direction == store.Inbound && strings.HasPrefix(d.DocumentID, store.UnverifiedPrefix) {
 		// Kept as evidence, but no signature vouches for a word of it:
 		// printing it on an official-looking page would lend it one.
-		p.Problems = append(p.Problems, "This document failed verification when it arrived: its content is not shown, since no valid signature covers it. Its history says why it was refused.")
+		p.Problems = append(p.Problems, Problem{ID: "print.unverified"})
 		return p
 	}
 	doc, err := xmlsafe.Parse(d.Body, xmlsafe.Limits{})
 	if err != nil {
-		p.Problems = append(p.Problems, "The stored document could not be read: "+err.Error())
+		p.Problems = append(p.Problems, Problem{ID: "print.unreadable", Detail: err.Error()})
 		return p
 	}
 	root := doc.Root()
 	if sig := signatureOf(root); sig != nil {
 		s, err := signer(sig)
 		if err != nil {
-			p.Problems = append(p.Problems, "Signer: "+err.Error())
+			p.Problems = append(p.Problems, Problem{ID: "print.signer", Detail: err.Error()})
 		}
 		p.Signer = s
 	}
@@ -154,7 +160,7 @@ func (c *Console) print(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
 	d, err := c.opts.Store.Get(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		http.Error(w, fmt.Sprintf("no document with tracking ID %q", id), http.StatusNotFound)
+		http.Error(w, c.tr(r).T("error.noDocument", "ID", id), http.StatusNotFound)
 		return
 	}
 	if err != nil {
@@ -162,5 +168,16 @@ func (c *Console) print(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	c.opts.Logger.Info("console: document printed", "user", s.user, "tracking_id", id)
-	c.render(w, http.StatusOK, "print", map[string]any{"P": Render(d), "Country": c.opts.Country, "User": s.user, "Now": c.opts.Now()})
+	data := map[string]any{"P": Render(d), "Country": c.opts.Country, "User": s.user, "Now": c.opts.Now()}
+	if c.opts.PaperCode != nil && d.Direction == store.Outbound && !strings.HasPrefix(d.DocumentID, store.UnverifiedPrefix) {
+		qr, err := c.opts.PaperCode(r.Context(), d)
+		if err != nil {
+			// The paper is still worth printing; its code is not.
+			c.opts.Logger.Error("console: paper verification code", "tracking_id", id, "error", err)
+			data["P"].(*Printable).Problems = append(data["P"].(*Printable).Problems, Problem{ID: "print.noCode", Detail: err.Error()})
+		} else {
+			data["QR"] = qr
+		}
+	}
+	c.render(w, r, http.StatusOK, "print", data)
 }
