@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/template"
 
 	"golang.org/x/crypto/bcrypt"
@@ -260,32 +262,83 @@ log:
   level: warn
 `))
 
-// credentials creates one random password per ordered pair of countries:
-// what "from" presents when it calls "to".
+// credentials returns one random password per ordered pair of countries
+// (what "from" presents when it calls "to") and its bcrypt hash at the
+// production cost, 12, so that the demo and its benchmarks pay what a real
+// node pays. Hashing at cost 12 takes a quarter of a second, so each pair's
+// password is made once per process (partnerSecrets) and every network the
+// test suite starts reuses it, like routeSecret.
 func credentials(countries []string) (map[[2]string]string, map[[2]string]string, error) {
-	plain := map[[2]string]string{}
-	hashed := map[[2]string]string{}
+	var pairs [][2]string
 	for _, from := range countries {
 		for _, to := range countries {
-			if from == to {
-				continue
+			if from != to {
+				pairs = append(pairs, [2]string{from, to})
 			}
-			var b [16]byte
-			if _, err := rand.Read(b[:]); err != nil {
-				return nil, nil, err
-			}
-			pw := hex.EncodeToString(b[:])
-			// MinCost keeps four nodes' startup fast; production configs use
-			// the default cost (see config.yaml).
-			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-			if err != nil {
-				return nil, nil, err
-			}
-			plain[[2]string{from, to}] = pw
-			hashed[[2]string{from, to}] = string(h)
 		}
 	}
+	secrets, err := partnerSecrets.get(pairs)
+	if err != nil {
+		return nil, nil, err
+	}
+	plain := map[[2]string]string{}
+	hashed := map[[2]string]string{}
+	for _, p := range pairs {
+		plain[p], hashed[p] = secrets[p][0], secrets[p][1]
+	}
 	return plain, hashed, nil
+}
+
+// partnerCost is the bcrypt cost of the partners' credentials: the
+// default of vucelink hash-password and of config.yaml.
+const partnerCost = 12
+
+// partnerSecrets holds, per ordered pair of countries, a password and its
+// bcrypt hash, made once per process.
+var partnerSecrets = &secretCache{m: map[[2]string][2]string{}}
+
+type secretCache struct {
+	mu sync.Mutex
+	m  map[[2]string][2]string
+}
+
+// get returns the secrets of pairs, hashing the missing ones concurrently.
+func (c *secretCache) get(pairs [][2]string) (map[[2]string][2]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var missing [][2]string
+	for _, p := range pairs {
+		if _, ok := c.m[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	made := make([][2]string, len(missing))
+	errs := make([]error, len(missing))
+	var wg sync.WaitGroup
+	for i := range missing {
+		wg.Go(func() {
+			var b [16]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				errs[i] = err
+				return
+			}
+			pw := hex.EncodeToString(b[:])
+			h, err := bcrypt.GenerateFromPassword([]byte(pw), partnerCost)
+			made[i], errs[i] = [2]string{pw, string(h)}, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, p := range missing {
+		c.m[p] = made[i]
+	}
+	out := make(map[[2]string][2]string, len(pairs))
+	for _, p := range pairs {
+		out[p] = c.m[p]
+	}
+	return out, nil
 }
 
 func writeConfig(dir string, s nodeSpec) (string, error) {
