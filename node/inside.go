@@ -151,9 +151,10 @@ func (n *Node) guardRoute(w http.ResponseWriter, r *http.Request, route string, 
 func (n *Node) adminSide() http.Handler {
 	metrics := n.access.Protect(n.metrics.Handler(), readersOnly)
 	mux := http.NewServeMux()
-	mux.Handle(api.Prefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.access.Protect(n.api, api.Permit).ServeHTTP(w, r)
-	}))
+	// n.api is built when the store opens, after this handler.
+	mux.Handle(api.Prefix, n.access.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.api.ServeHTTP(w, r)
+	}), api.Permit))
 	mux.Handle("/metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { healthz(w) })
 	mux.HandleFunc("GET /readyz", n.ready)
