@@ -36,6 +36,9 @@ type Metrics struct {
 	failures *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 
+	rulesOnce sync.Once
+	rules     *RulesMetrics
+
 	mu      sync.Mutex
 	backlog Backlog
 	certs   map[string]*x509.Certificate // "kind subject" → certificate

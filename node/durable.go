@@ -128,6 +128,7 @@ func (n *Node) buildNotifier(st store.Store) error {
 	}
 	n.notifier = nt
 	n.health.Subscribe(nt.PartnerChanged)
+	n.rules.alertTo(nt) // a refused change to rules_dir is e-mailed to the operators
 	return nil
 }
 

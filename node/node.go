@@ -120,6 +120,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		rulesFS = os.DirFS(cfg.RulesDir)
 	}
 	n.rules = &ruleBook{fsys: rulesFS, dir: cfg.RulesDir, logger: logger.With("component", "rules")}
+	n.rules.count(mx)
 
 	specs := map[string]*proxy.DocumentSpec{}
 	for name, d := range cfg.Documents {

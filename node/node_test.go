@@ -255,10 +255,20 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The example pair beside the rules changes with them: a reload runs
+	// the examples, and a change that alters one without it is refused.
+	example := filepath.Join(dir, "CL", "examples", "sps", "sample.standard.xml")
+	exampleText, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(example, []byte(strings.ReplaceAll(string(exampleText), before, after)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(text), before, after)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond) // rules_dir is looked at every 2 s
+	time.Sleep(4 * time.Second) // rules_dir is looked at every 2 s; a reload runs the examples
 	if body := send(2); !strings.Contains(body, after) {
 		t.Fatal("the changed rule file is not in use")
 	}
@@ -267,7 +277,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	if err := os.WriteFile(file, []byte(broken), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(4 * time.Second)
 	resp, err := n.AdminRequest(context.Background(), "CL", "GET", "/readyz", n.ViewerToken, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +296,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	// does not compile. Each is refused, naming the file (and line).
 	readyz := func() string {
 		t.Helper()
-		time.Sleep(2500 * time.Millisecond)
+		time.Sleep(4 * time.Second)
 		resp, err := n.AdminRequest(context.Background(), "CL", "GET", "/readyz", n.ViewerToken, nil)
 		if err != nil {
 			t.Fatal(err)

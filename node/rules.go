@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,28 +19,58 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/vucelink/vucelink/mapping"
+	"github.com/vucelink/vucelink/metrics"
+	"github.com/vucelink/vucelink/notify"
+	"github.com/vucelink/vucelink/rulestest"
 	"github.com/vucelink/vucelink/schema"
 )
 
 // ruleBook holds the rule files and the document schemas a node uses
 // and, when they come from rules_dir, reloads them while the node runs:
 // analysts change a rule file or a schema and the next document uses it.
-// A reload checks everything first — each schema compiles, each rule file
-// loads, and each outbound rule file writes only what its document's
-// schema has and everything it requires; if anything fails, what is in
-// force stays and the log (and /readyz) say why.
+// A load — at start and on every change — checks what `vucelink rules
+// test` checks first: each schema compiles, each rule file loads, each
+// outbound rule file writes only what its document's schema has and
+// everything it requires, and (rules_dir only) every example pair beside
+// the rules still gives its expected document, valid against its schema.
+// If anything fails, what is in force stays; /readyz says the rules are
+// degraded and why, the metrics count the refusal, and the operators get
+// one e-mail per refused change.
 type ruleBook struct {
 	fsys    fs.FS
 	dir     string // rules_dir; "" means the embedded rules, never reloaded
 	logger  *slog.Logger
-	want    map[string]ruleUse   // by file name
-	schemas map[string]schemaUse // by document type
+	want    map[string]ruleUse    // by file name
+	schemas map[string]schemaUse  // by document type
+	metrics *metrics.RulesMetrics // nil: not counted
 
 	cur atomic.Pointer[ruleSet]
 
-	mu      sync.Mutex
-	stamp   string
-	lastErr error
+	mu       sync.Mutex
+	stamp    string // the files last loaded (or refused)
+	alerted  bool   // the operators were told of lastErr
+	inForce  string // the files the rules in force were loaded from
+	lastErr  error
+	notifier ruleAlerter
+}
+
+// ruleAlerter is what the rule book needs of the notifier (a
+// *notify.Notifier): one message to the operators per refused change.
+type ruleAlerter interface {
+	Notify(ctx context.Context, e notify.Event) (bool, error)
+}
+
+// alertTo sends refused changes to n from now on.
+func (b *ruleBook) alertTo(n ruleAlerter) {
+	b.mu.Lock()
+	b.notifier = n
+	b.mu.Unlock()
+}
+
+// count makes the book's reloads show in m.
+func (b *ruleBook) count(m *metrics.Metrics) {
+	b.metrics = m.Rules()
+	b.metrics.WatchSync(b.inSync)
 }
 
 // ruleUse is what a rule file must be for the configuration key using it.
@@ -121,7 +153,34 @@ func (b *ruleBook) load() (*ruleSet, error) {
 		}
 		set.rules[name] = r
 	}
+	if len(errs) == 0 && b.dir != "" {
+		errs = append(errs, b.examples()...)
+	}
 	return set, errors.Join(errs...)
+}
+
+// examples runs the example pairs beside the rules, as `vucelink rules
+// test` does: a change that loads but changes what an example produces,
+// or makes a document its schema refuses, is refused too.
+func (b *ruleBook) examples() []error {
+	rep, err := rulestest.CheckFS(b.fsys)
+	switch {
+	case errors.Is(err, rulestest.ErrNoExamples):
+		b.logger.Warn("rules_dir has no example pairs: changes are checked against the schemas only", "rules_dir", b.dir)
+		return nil
+	case err != nil:
+		return []error{fmt.Errorf("rules test: %w", err)}
+	}
+	for _, w := range rep.Warnings {
+		b.logger.Warn("rules test: "+w, "rules_dir", b.dir)
+	}
+	var errs []error
+	for _, r := range rep.Results {
+		if !r.OK() {
+			errs = append(errs, fmt.Errorf("rules test: %s", r))
+		}
+	}
+	return errs
 }
 
 // start loads the rule files for the first time.
@@ -132,7 +191,10 @@ func (b *ruleBook) start() error {
 		return err
 	}
 	b.cur.Store(set)
-	b.stamp = stamp
+	b.stamp, b.inForce = stamp, stamp
+	if b.metrics != nil {
+		b.metrics.Loaded(time.Now())
+	}
 	return nil
 }
 
@@ -140,23 +202,76 @@ func (b *ruleBook) start() error {
 func (b *ruleBook) mapper(name string) bookMapper { return bookMapper{b, name} }
 
 // reload loads the rule files again if anything under rules_dir changed.
+// Only the watch goroutine calls it; the lock is held around the book's
+// state, not the load (which runs the examples), so /readyz never waits.
 func (b *ruleBook) reload() {
+	stamp, err := dirStamp(b.dir)
+	b.mu.Lock()
+	unchanged := err != nil || stamp == b.stamp
+	b.stamp = stamp
+	alerter := b.notifier
+	// The operators are told of a refused change once the files have
+	// stayed so for one more look: an analyst saving a rule file and then
+	// its example is not e-mailed about the state in between.
+	alert := unchanged && b.lastErr != nil && !b.alerted
+	if alert {
+		b.alerted = true
+	}
+	lastErr := b.lastErr
+	b.mu.Unlock()
+	if alert {
+		b.alert(alerter, stamp, lastErr)
+	}
+	if unchanged {
+		return
+	}
+	set, err := b.load()
+	b.mu.Lock()
+	if err == nil {
+		b.cur.Store(set)
+		b.lastErr, b.inForce = nil, stamp
+	} else {
+		b.lastErr, b.alerted = err, false
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.logger.Error("rule files or schemas changed but do not pass their checks; the previous ones stay in force", "rules_dir", b.dir, "error", err)
+		if b.metrics != nil {
+			b.metrics.Refused()
+		}
+		return
+	}
+	if b.metrics != nil {
+		b.metrics.Loaded(time.Now())
+	}
+	b.logger.Info("rule files and schemas reloaded and checked", "rules_dir", b.dir, "files", len(set.rules), "schemas", len(set.schemas))
+}
+
+// alert tells the operators of a refused change, once per state of the
+// files (the key is their stamp), each problem a line.
+func (b *ruleBook) alert(alerter ruleAlerter, stamp string, err error) {
+	if alerter == nil {
+		return
+	}
+	sum := sha256.Sum256([]byte(stamp))
+	e := notify.Event{Kind: notify.KindRulesRefused, Key: "rules/" + hex.EncodeToString(sum[:8]), Error: err.Error(),
+		Reasons: strings.Split(err.Error(), "\n")}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, nerr := alerter.Notify(ctx, e); nerr != nil {
+		b.logger.Error("the refused rule change could not be notified", "error", nerr)
+	}
+}
+
+// inSync reports whether the rules in force are the files on disk.
+func (b *ruleBook) inSync() bool {
+	if b.dir == "" {
+		return true
+	}
+	stamp, err := dirStamp(b.dir)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	stamp, err := dirStamp(b.dir)
-	if err != nil || stamp == b.stamp {
-		return
-	}
-	b.stamp = stamp
-	set, err := b.load()
-	if err != nil {
-		b.lastErr = err
-		b.logger.Error("rule files or schemas changed but do not load; the previous ones stay in force", "rules_dir", b.dir, "error", err)
-		return
-	}
-	b.cur.Store(set)
-	b.lastErr = nil
-	b.logger.Info("rule files and schemas reloaded", "rules_dir", b.dir, "files", len(set.rules), "schemas", len(set.schemas))
+	return err == nil && stamp == b.inForce
 }
 
 // watch reloads on change until ctx ends (only for rules_dir).
@@ -183,7 +298,9 @@ func (b *ruleBook) status() string {
 	set := b.cur.Load()
 	n := fmt.Sprintf("%d rule files and %d schemas", len(set.rules), len(set.schemas))
 	if b.lastErr != nil {
-		return n + " in force; the last change did not load: " + strings.ReplaceAll(b.lastErr.Error(), "\n", "; ")
+		// Degraded, not down: the node still serves with the rules in
+		// force, so /readyz stays 200 and says what to fix.
+		return "degraded: " + n + " in force; the last change did not load: " + strings.ReplaceAll(b.lastErr.Error(), "\n", "; ")
 	}
 	return n + " loaded and checked"
 }

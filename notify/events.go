@@ -22,6 +22,9 @@ const (
 	KindPartnerIntermittent = "partner.intermittent"
 	KindPartnerRecovered    = "partner.recovered"
 	KindCertificateExpiring = "certificate.expiring"
+	// KindRulesRefused: a change to the rules directory failed its checks
+	// and the rules in force stayed (Reasons: each problem, file:line).
+	KindRulesRefused = "rules.refused"
 )
 
 // Event is what a notification is about. It is also the JSON body posted

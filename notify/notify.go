@@ -342,6 +342,8 @@ func (n *Notifier) audiences(e Event) []audience {
 		return []audience{{"operators", "partner", operators}}
 	case KindCertificateExpiring:
 		return []audience{{"operators", "certificate", recipients(n.opts.Operators)}}
+	case KindRulesRefused:
+		return []audience{{"operators", "rules", recipients(n.opts.Operators)}}
 	}
 	return nil
 }
