@@ -41,6 +41,7 @@ func commands() []command {
 	return []command{
 		{"run", "run --config FILE", cmdRun},
 		{"check", "check --config FILE", cmdCheck},
+		{"healthcheck", "healthcheck [--config FILE] [--ready] [--url URL]", cmdHealthcheck},
 		{"demo", "demo [--serve] [--dir DIR] [-v]", cmdDemo},
 		{"demo-sample", "demo-sample [--from CC] [--to CC] [--items N]", cmdDemoSample},
 		{"pki", "pki init --dir DIR [--countries CL,CO,MX,PE]", cmdPKI},
