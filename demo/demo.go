@@ -61,7 +61,7 @@ type Options struct {
 	// server certificate, and accepts client certificates of its CA: the
 	// client "ops-robot" (operator) has one, written to <PKI>/<CC>/ops-robot.pem
 	// and .key.
-	AdminTLS bool
+	AdminTLS           bool
 	InflightPerPartner int
 	ReadTimeout        time.Duration
 	MaxConnections     int

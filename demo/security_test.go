@@ -505,7 +505,6 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-
 // TestSecurity_AdminTLSClientCertificates: with TLS on the admin listener,
 // an operators' tool authenticates with its client certificate alone; a
 // certificate of the same CA that is not a configured client is refused,
