@@ -759,7 +759,7 @@ func (c *compiler) readTable(file string) ([]kv, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		line, msg := yamlSyntax(err)
-		return nil, fmt.Errorf("table file %s:%d: YAML syntax: %s", p, line, msg)
+		return nil, fmt.Errorf("table file %s:%d: YAML syntax: %s%s", p, offendingLine(data, line, msg), msg, syntaxHint(msg))
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, fmt.Errorf("table file %s is empty", p)
