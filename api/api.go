@@ -50,6 +50,8 @@ type Handler struct {
 	Ops *ops.Service
 	// Partners are the configured partner countries.
 	Partners []string
+	// Evidence writes a document's evidence bundle (api/evidence.go).
+	Evidence Exporter
 }
 
 // Document is the API's view of a document.
@@ -97,6 +99,9 @@ func view(d *store.Document) Document {
 // legacy VUCE (role legacy) reports status changes of this node's
 // documents; everything else that changes something is an operator's.
 func Permit(id access.Identity, r *http.Request) error {
+	if id.Role != access.Operator && isEvidence(r) {
+		return fmt.Errorf("%w: evidence bundles are for the operator role", access.ErrForbidden)
+	}
 	if !access.IsWrite(r) || id.Role == access.Operator {
 		return nil
 	}
@@ -169,6 +174,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.resend(w, r, id)
+	case strings.HasSuffix(rest, "/evidence"):
+		h.evidence(w, r, strings.TrimSuffix(strings.TrimPrefix(rest, "/"), "/evidence"))
 	case strings.HasSuffix(rest, "/paper"):
 		id, ok := action("paper")
 		if !ok {

@@ -52,6 +52,8 @@ func commands() []command {
 		{"hash-password", "hash-password [--cost N] < PASSWORD", cmdHashPassword},
 		{"token", "token new --name NAME --role viewer|operator|legacy", cmdToken},
 		{"officials", "officials list|add|revoke|publish [--registry FILE] ... (vucelink officials help)", cmdOfficials},
+		{"verify-paper", "verify-paper --ca FILE[,FILE...] CODE|IMAGE.png|IMAGE.jpg|-", cmdVerifyPaper},
+		{"evidence", "evidence export TRACKING-ID --out FILE [--admin URL] | evidence verify FILE --ca FILE[,FILE...]", cmdEvidence},
 	}
 }
 
