@@ -197,33 +197,61 @@ func TestVerify_HostileCorpus(t *testing.T) {
 		}
 	}
 
-	for _, c := range hostileCorpus {
-		t.Run(strings.TrimSuffix(c.file, ".xml"), func(t *testing.T) {
-			if !onDisk[c.file] {
-				t.Fatalf("%s/%s is missing (go test ./certs/ -run TestVerify_HostileCorpus -regen)", hostileDir, c.file)
-			}
-			data, err := os.ReadFile(filepath.Join(hostileDir, c.file))
+	// Every file goes through each path: Verify, where what vucelink signs
+	// is checked without goxmldsig (verifyExclusive) and the parsed tree is
+	// the result; VerifyElement on a tree the caller keeps, which must be
+	// left as it was; and goxmldsig for every signature.
+	paths := []struct {
+		name   string
+		verify func(v *Verifier, data []byte) (*Verified, error)
+		legacy bool
+	}{
+		{"Verify", func(v *Verifier, data []byte) (*Verified, error) { return v.Verify(context.Background(), data) }, false},
+		{"VerifyElement", func(v *Verifier, data []byte) (*Verified, error) {
+			doc, err := xmlsafe.Parse(data, v.Limits)
 			if err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
-			got, err := v.Verify(context.Background(), data)
-			if c.want == nil {
-				if err != nil {
-					t.Fatalf("rejected: %v", err)
+			before, _ := doc.WriteToString()
+			got, err := v.VerifyElement(context.Background(), doc.Root())
+			if after, _ := doc.WriteToString(); after != before {
+				return nil, fmt.Errorf("VerifyElement changed the tree it was given:\n%s", after)
+			}
+			return got, err
+		}, false},
+		{"goxmldsig", func(v *Verifier, data []byte) (*Verified, error) { return v.Verify(context.Background(), data) }, true},
+	}
+	for _, path := range paths {
+		pv := *v
+		pv.viaGoxmldsig = path.legacy
+		for _, c := range hostileCorpus {
+			t.Run(path.name+"/"+strings.TrimSuffix(c.file, ".xml"), func(t *testing.T) {
+				if !onDisk[c.file] {
+					t.Fatalf("%s/%s is missing (go test ./certs/ -run TestVerify_HostileCorpus -regen)", hostileDir, c.file)
 				}
-				checkVerified(t, got, pki)
-				return
-			}
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v\nwant errors.Is(err, %q)", err, c.want)
-			}
-			if n := sentinelsIn(err); n != 1 {
-				t.Errorf("err %v wraps %d sentinels, want exactly one", err, n)
-			}
-			if got != nil {
-				t.Error("a verified element was returned together with the error")
-			}
-		})
+				data, err := os.ReadFile(filepath.Join(hostileDir, c.file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := path.verify(&pv, data)
+				if c.want == nil {
+					if err != nil {
+						t.Fatalf("rejected: %v", err)
+					}
+					checkVerified(t, got, pki)
+					return
+				}
+				if !errors.Is(err, c.want) {
+					t.Fatalf("err = %v\nwant errors.Is(err, %q)", err, c.want)
+				}
+				if n := sentinelsIn(err); n != 1 {
+					t.Errorf("err %v wraps %d sentinels, want exactly one", err, n)
+				}
+				if got != nil {
+					t.Error("a verified element was returned together with the error")
+				}
+			})
+		}
 	}
 }
 

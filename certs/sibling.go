@@ -356,7 +356,7 @@ func verifySibling(doc *etree.Document, id string, p SiblingPolicy) (*SiblingVer
 		return nil, nil, fmt.Errorf("%s: %w: canonical form does not parse: %v", who, ErrMalformed, err)
 	}
 	return &SiblingVerified{
-		Element:         stripUnsigned(out.Root()),
+		Element:         stripUnsigned(out.Root(), nil),
 		Signer:          leaf,
 		Certificates:    certs,
 		SignatureMethod: si.signatureMethod,

@@ -2,8 +2,11 @@ package certs
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -89,47 +92,105 @@ func (s *Signer) Certificate() *x509.Certificate { return s.chain[0] }
 // SignElement returns a signed copy of root, a document's root element: an
 // enveloped signature is appended as its last child. The reference is to
 // the whole document (URI="") unless root carries an ID attribute, in which
-// case it is "#<ID>". root itself is not modified.
+// case it is "#<ID>". root itself is not modified. A caller that owns the
+// tree and needs no copy uses SignInPlace.
 func (s *Signer) SignElement(root *etree.Element) (*etree.Element, error) {
+	sig, err := s.signature(root)
+	if err != nil {
+		return nil, err
+	}
+	signed := root.Copy()
+	signed.AddChild(sig)
+	return signed, nil
+}
+
+// SignInPlace signs root, a document's root element, by appending an
+// enveloped signature to it, as SignElement does to its copy.
+func (s *Signer) SignInPlace(root *etree.Element) error {
+	sig, err := s.signature(root)
+	if err != nil {
+		return err
+	}
+	root.AddChild(sig)
+	return nil
+}
+
+// signature returns the enveloped ds:Signature for root, as goxmldsig
+// would write it: RSA-SHA256 over the exclusive canonical form of
+// SignedInfo, whose one reference digests the exclusive canonical form of
+// the document (or of root alone when it is referenced by its ID) with
+// SHA-256.
+//
+// The canonicalization is this package's (excc14n.go), in one pass over
+// the tree straight into the hash; goxmldsig's copied the tree three times
+// and a namespace map at every element, and put attributes from two
+// namespaces, and processing instructions beside the root, where xmlsec1
+// does not. Exclusive C14N is the algorithm because it is what partners'
+// verifiers (xmlsec1, Java, the ePhyto hub) handle most consistently, and
+// because it keeps the signature valid when the document is later carried
+// inside an envelope that declares other namespaces (the Pacific
+// Alliance's SOAP messages, the hub's).
+func (s *Signer) signature(root *etree.Element) (*etree.Element, error) {
 	if root == nil {
 		return nil, errors.New("sign: no element")
 	}
 	// An element inside another would be digested without the namespaces
 	// its ancestors declare, and Verifier only accepts a signature over the
 	// whole document anyway.
-	if p := root.Parent(); p != nil && (p.Tag != "" || p.Parent() != nil) {
+	doc := root.Parent()
+	if doc != nil && (doc.Tag != "" || doc.Parent() != nil) {
 		return nil, fmt.Errorf("sign: <%s> is not a document's root element", root.FullTag())
 	}
-	ctx, err := dsig.NewSigningContext(s.key, s.der)
-	if err != nil {
+	uri := ""
+	for _, a := range root.Attr {
+		if a.Space == "" && a.Key == dsig.DefaultIdAttr {
+			uri = "#" + a.Value
+			break
+		}
+	}
+	h := sha256.New()
+	// URI="" is the whole document: the processing instructions beside
+	// the root count.
+	if err := canonicalDigest(h, root, nil, uri == "" && doc != nil); err != nil {
+		return nil, fmt.Errorf("signer %q: %w", s.chain[0].Subject.String(), err)
+	}
+	digest := h.Sum(nil)
+
+	sig := etree.NewElement("ds:" + dsig.SignatureTag)
+	sig.CreateAttr("xmlns:ds", dsig.Namespace)
+	si := sig.CreateElement("ds:" + dsig.SignedInfoTag)
+	si.CreateElement("ds:"+dsig.CanonicalizationMethodTag).CreateAttr(dsig.AlgorithmAttr, excC14NAlgorithm)
+	si.CreateElement("ds:"+dsig.SignatureMethodTag).CreateAttr(dsig.AlgorithmAttr, dsig.RSASHA256SignatureMethod)
+	ref := si.CreateElement("ds:" + dsig.ReferenceTag)
+	ref.CreateAttr(dsig.URIAttr, uri)
+	ts := ref.CreateElement("ds:" + dsig.TransformsTag)
+	ts.CreateElement("ds:"+dsig.TransformTag).CreateAttr(dsig.AlgorithmAttr, string(dsig.EnvelopedSignatureAltorithmId))
+	ts.CreateElement("ds:"+dsig.TransformTag).CreateAttr(dsig.AlgorithmAttr, excC14NAlgorithm)
+	ref.CreateElement("ds:"+dsig.DigestMethodTag).CreateAttr(dsig.AlgorithmAttr, sha256Digest)
+	ref.CreateElement("ds:" + dsig.DigestValueTag).SetText(base64.StdEncoding.EncodeToString(digest))
+
+	h.Reset()
+	if err := canonicalDigest(h, si, nil, false); err != nil {
 		return nil, err
 	}
-	// goxmldsig defaults to C14N 1.1. Exclusive C14N is pinned because it
-	// is what partners' verifiers (xmlsec1, Java, the ePhyto hub) handle
-	// most consistently, and because it keeps the signature valid when the
-	// document is later carried inside an envelope that declares other
-	// namespaces (the Pacific Alliance's SOAP messages, the hub's).
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	ctx.Hash = crypto.SHA256
-	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
-		return nil, err
-	}
-	// Not ctx.SignEnveloped: goxmldsig canonicalizes the element it
-	// digests in place (every element then redeclares the namespaces it
-	// uses, which made a 1,000-item certificate nine times larger), and
-	// SignEnveloped returns that element. It digests a copy here (without
-	// declarations goxmldsig would canonicalize wrongly), and the signature
-	// is appended to the document as it was.
-	digested := root.Copy()
-	redundantEmptyDefaults(digested, "", true)
-	sig, err := ctx.ConstructSignature(digested, true)
+	value, err := s.key.Sign(rand.Reader, h.Sum(nil), crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("signer %q: %w", s.chain[0].Subject.String(), err)
 	}
-	signed := root.Copy()
-	signed.AddChild(sig)
-	return signed, nil
+	sig.CreateElement("ds:" + dsig.SignatureValueTag).SetText(base64.StdEncoding.EncodeToString(value))
+	x509Data := sig.CreateElement("ds:" + dsig.KeyInfoTag).CreateElement("ds:" + dsig.X509DataTag)
+	for _, der := range s.der {
+		x509Data.CreateElement("ds:" + dsig.X509CertificateTag).SetText(base64.StdEncoding.EncodeToString(der))
+	}
+	return sig, nil
 }
+
+// The algorithms Signer writes, and the only ones the fast verification
+// path (verifyExclusive) handles.
+const (
+	excC14NAlgorithm = string(dsig.CanonicalXML10ExclusiveAlgorithmId)
+	sha256Digest     = "http://www.w3.org/2001/04/xmlenc#sha256"
+)
 
 // writeSettings serialize a signed document so that any conformant parser
 // reads back exactly the values that were signed. etree's defaults write a
@@ -147,11 +208,9 @@ func (s *Signer) Sign(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	signed, err := s.SignElement(doc.Root())
-	if err != nil {
+	if err := s.SignInPlace(doc.Root()); err != nil {
 		return nil, err
 	}
-	doc.SetRoot(signed)
 	doc.WriteSettings = writeSettings
 	return doc.WriteToBytes()
 }

@@ -117,14 +117,21 @@ type Verifier struct {
 	Revocation       *Revocation
 	RevocationPolicy Policy
 	Warn             func(string)
+
+	// viaGoxmldsig sends every signature to goxmldsig, even those
+	// verifyExclusive handles: the tests run the hostile corpus and the
+	// differential fuzz target on both paths.
+	viaGoxmldsig bool
 }
 
 // Verified is what a successful verification hands over.
 type Verified struct {
-	// Element is the signed element, with the signature removed, as
-	// goxmldsig reconstructs it from the canonical bytes it digested: the
-	// only part of the input a caller may use. It is never the input tree,
-	// and it holds no comments, processing instructions or CDATA markers.
+	// Element is the signed element, with the signature removed: the only
+	// part of the input a caller may use. It holds no comments, processing
+	// instructions or CDATA markers. From Verify, it is the tree Verify
+	// parsed (nothing else holds it); from VerifyElement, a copy; for a
+	// signature goxmldsig checks, what goxmldsig reconstructs from the
+	// canonical bytes it digested.
 	Element *etree.Element
 	// Signer is the certificate that signed.
 	Signer *x509.Certificate
@@ -133,18 +140,26 @@ type Verified struct {
 }
 
 // Verify parses data safely (xmlsafe, with v.Limits) and verifies it.
+// The tree it parsed is its own, so what it returns is that tree, with
+// the signature and everything no signature covers taken out in place.
 func (v *Verifier) Verify(ctx context.Context, data []byte) (*Verified, error) {
 	doc, err := xmlsafe.Parse(data, v.Limits)
 	if err != nil {
 		return nil, err
 	}
-	return v.VerifyElement(ctx, doc.Root())
+	return v.verify(ctx, doc.Root(), true)
 }
 
 // VerifyElement verifies root, a document's root element, whose last (or
 // any) child must be the one ds:Signature. root is left as it was found,
 // but must not be read or written by anyone else during the call.
 func (v *Verifier) VerifyElement(ctx context.Context, root *etree.Element) (*Verified, error) {
+	return v.verify(ctx, root, false)
+}
+
+// verify is VerifyElement; with own set, root's tree belongs to the call
+// and becomes the result.
+func (v *Verifier) verify(ctx context.Context, root *etree.Element, own bool) (*Verified, error) {
 	if v.Roots == nil {
 		return nil, fmt.Errorf("%w: the verifier has no trusted roots", ErrUntrustedSigner)
 	}
@@ -174,28 +189,44 @@ func (v *Verifier) VerifyElement(ctx context.Context, root *etree.Element) (*Ver
 	}
 
 	// Validity, chain, key usage, authorization and revocation: the same
-	// checks as for sibling signatures (CheckSigner), before goxmldsig
-	// sees anything.
+	// checks as for sibling signatures (CheckSigner), before any
+	// cryptography.
 	trusted, err := v.CheckSigner(ctx, chain)
 	if err != nil {
 		return nil, err
 	}
+
+	if !v.viaGoxmldsig && exclusiveProfile(sig) {
+		// What vucelink signs with: checked here, in one pass over the
+		// tree (verifyExclusive), and the tree itself is the result.
+		if err := verifyExclusive(root, sig, leaf); err != nil {
+			return nil, fmt.Errorf("%s: %w", who, err)
+		}
+		var signed *etree.Element
+		if own {
+			signed = stripInPlace(root, sig)
+		} else {
+			signed = stripUnsigned(root, sig)
+		}
+		return &Verified{Element: signed, Signer: leaf, Chain: trusted}, nil
+	}
+
 	now := time.Now()
 	if v.Now != nil {
 		now = v.Now()
 	}
-
 	work, undo := forGoxmldsig(root, sig)
 	defer undo()
 
-	// Only now does goxmldsig see the document, pinned to this one leaf.
+	// Everything else the policy allows (inclusive C14N 1.0 and 1.1, SHA-1
+	// where allowed): goxmldsig, pinned to this one leaf.
 	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{leaf}})
 	vctx.Clock = dsig.NewFakeClockAt(now)
 	verified, err := vctx.Validate(work)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", who, ErrBadSignature, err)
 	}
-	return &Verified{Element: stripUnsigned(verified), Signer: leaf, Chain: trusted}, nil
+	return &Verified{Element: stripUnsigned(verified, nil), Signer: leaf, Chain: trusted}, nil
 }
 
 // notAuthorized wraps an Authorize error so that it matches
@@ -210,19 +241,19 @@ func notAuthorized(leaf *x509.Certificate, who string, err error) error {
 	return err
 }
 
-// stripUnsigned returns a copy of e, in a document of its own, without
-// comments, processing instructions or CDATA markers. The canonicalizations
-// allowed here do not sign comments, so they must not reach callers: a
-// comment splitting a signed value is a known injection trick. Text on both
-// sides of a removed token is joined, so every value reads as the one text
-// node that was signed.
-func stripUnsigned(e *etree.Element) *etree.Element {
+// stripUnsigned returns a copy of e, in a document of its own, without the
+// element skip (the signature, or nil), comments, processing instructions
+// or CDATA markers. The canonicalizations allowed here do not sign
+// comments, so they must not reach callers: a comment splitting a signed
+// value is a known injection trick. Text on both sides of a removed token
+// is joined, so every value reads as the one text node that was signed.
+func stripUnsigned(e, skip *etree.Element) *etree.Element {
 	doc := etree.NewDocument()
-	doc.SetRoot(textOnly(e))
+	doc.SetRoot(textOnly(e, skip))
 	return doc.Root()
 }
 
-func textOnly(e *etree.Element) *etree.Element {
+func textOnly(e, skip *etree.Element) *etree.Element {
 	ne := etree.NewElement(e.FullTag())
 	for _, a := range e.Attr {
 		ne.CreateAttr(a.FullKey(), a.Value)
@@ -239,12 +270,105 @@ func textOnly(e *etree.Element) *etree.Element {
 		case *etree.CharData:
 			text.WriteString(c.Data)
 		case *etree.Element:
+			if c == skip {
+				continue
+			}
 			flush()
-			ne.AddChild(textOnly(c))
+			ne.AddChild(textOnly(c, skip))
 		}
 	}
 	flush()
 	return ne
+}
+
+// stripInPlace is stripUnsigned for a tree the caller owns: root is moved
+// into a document of its own, and skip, comments, processing instructions
+// and CDATA markers are taken out where they are. Only an element that
+// has one of them has its children relinked; the rest is not touched.
+func stripInPlace(root, skip *etree.Element) *etree.Element {
+	doc := etree.NewDocument()
+	doc.SetRoot(root)
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		clean := true
+		prevText := false
+		for _, t := range e.Child {
+			switch c := t.(type) {
+			case *etree.Element:
+				prevText = false
+				if c == skip {
+					clean = false
+					continue
+				}
+				walk(c)
+			case *etree.CharData:
+				clean = clean && !prevText && !c.IsCData()
+				prevText = true
+			default:
+				clean = false
+			}
+		}
+		if !clean {
+			relink(e, textOnlyChildren(e.Child, skip))
+		}
+	}
+	walk(root)
+	return doc.Root()
+}
+
+// textOnlyChildren returns the tokens of kids that stay: elements other
+// than skip, and each run of text as one plain text node.
+func textOnlyChildren(kids []etree.Token, skip *etree.Element) []etree.Token {
+	var out []etree.Token
+	var run strings.Builder
+	var first *etree.CharData // the run's only node, if it has one
+	flush := func() {
+		switch {
+		case first != nil && !first.IsCData():
+			out = append(out, first)
+		case first != nil || run.Len() > 0:
+			out = append(out, etree.NewText(run.String()))
+		}
+		first = nil
+		run.Reset()
+	}
+	n := 0 // text nodes in the current run
+	for _, t := range kids {
+		switch c := t.(type) {
+		case *etree.CharData:
+			if n == 0 {
+				first = c
+			} else {
+				first = nil
+			}
+			n++
+			run.WriteString(c.Data)
+		case *etree.Element:
+			if n > 0 {
+				flush()
+				n = 0
+			}
+			if c != skip {
+				out = append(out, c)
+			}
+		}
+	}
+	if n > 0 {
+		flush()
+	}
+	return out
+}
+
+// relink makes kids e's children. Every child is detached from the end
+// (no shifting), so that etree's parent and position of each token are
+// set afresh, in time linear in the children.
+func relink(e *etree.Element, kids []etree.Token) {
+	for i := len(e.Child) - 1; i >= 0; i-- {
+		e.RemoveChildAt(i)
+	}
+	for _, t := range kids {
+		e.AddChild(t)
+	}
 }
 
 // onlyRoot rejects content beside a document's root element: a second,
