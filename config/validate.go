@@ -79,9 +79,6 @@ func (c *Config) Validate() error {
 		if c.Store.DSN == "" {
 			v.addf("store.dsn", "required with store.driver postgres (postgres://user:${PGPASSWORD}@host:5432/db)")
 		}
-		if c.Notify.SMTP.Host != "" || len(c.Notify.Webhooks) > 0 {
-			v.addf("notify", "not yet available with store.driver postgres (the notification queue is SQLite-only); leave notify out")
-		}
 	default:
 		v.addf("store.driver", "must be sqlite or postgres, got %q", c.Store.Driver)
 	}

@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/vucelink/vucelink/callback"
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/console"
+	"github.com/vucelink/vucelink/health"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/notify"
 	"github.com/vucelink/vucelink/ops"
@@ -100,23 +102,24 @@ func openStore(c config.Store, n *Node) (store.Store, error) {
 	return st, nil
 }
 
-// buildNotifier starts notifications if configured (SQLite only, for now:
-// configuration validation refuses them with PostgreSQL).
+// buildNotifier starts notifications if configured. The queue is a table
+// in the store's database, shared by every replica; only the replica
+// holding the "notify" role sends (runBackground).
 func (n *Node) buildNotifier(st store.Store) error {
 	cfg := n.Config
 	nc := cfg.Notify
 	if nc.SMTP.Host == "" && len(nc.Webhooks) == 0 {
 		return nil
 	}
-	sq, ok := st.(*store.SQLite)
+	db, ok := st.(interface{ DB() *sql.DB })
 	if !ok {
-		return fmt.Errorf("notify: not available with store.driver %s", cfg.Store.Driver)
+		return fmt.Errorf("notify: store.driver %s keeps no SQL database for the queue", cfg.Store.Driver)
 	}
 	partnerOps := map[string][]string{}
 	for cc, p := range cfg.Partners {
 		partnerOps[cc] = p.Operators
 	}
-	nt, err := notify.New(sq.DB(), notify.Options{
+	nt, err := notify.New(db.DB(), notify.Options{
 		Country: cfg.Node.Country, ConsoleURL: nc.ConsoleURL, Operators: nc.Operators, PartnerOperators: partnerOps,
 		SMTP: notify.SMTP{Host: nc.SMTP.Host, Port: nc.SMTP.Port, Username: nc.SMTP.Username, Password: nc.SMTP.Password,
 			Auth: nc.SMTP.Auth, From: nc.SMTP.From, TLS: nc.SMTP.TLS, Timeout: nc.SMTP.Timeout},
@@ -127,7 +130,15 @@ func (n *Node) buildNotifier(st store.Store) error {
 		return fmt.Errorf("notify: %w", err)
 	}
 	n.notifier = nt
-	n.health.Subscribe(nt.PartnerChanged)
+	// Each replica tracks its own deliveries' health, and so dates a
+	// partner's trouble episode (the message's key) a little differently:
+	// only the replica holding the notify role tells people, or every
+	// replica would send its own message of the same outage.
+	n.health.Subscribe(func(c health.Change) {
+		if n.notifying.Load() {
+			nt.PartnerChanged(c)
+		}
+	})
 	n.rules.alertTo(nt) // a refused change to rules_dir is e-mailed to the operators
 	return nil
 }
@@ -192,6 +203,8 @@ func (n *Node) runBackground(ctx context.Context) {
 	}
 	if nt := n.notifier; nt != nil {
 		role("notify", func(ctx context.Context) {
+			n.notifying.Store(true)
+			defer n.notifying.Store(false)
 			var inner sync.WaitGroup
 			inner.Add(1)
 			go func() { defer inner.Done(); nt.Run(ctx) }()

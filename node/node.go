@@ -20,6 +20,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vucelink/vucelink/access"
@@ -78,6 +79,7 @@ type Node struct {
 	fetcher    *registry.Fetcher
 	published  http.Handler     // this node's own list, at registry.Path
 	notifier   *notify.Notifier // nil unless notify is configured
+	notifying  atomic.Bool      // this replica holds the notify role
 	metrics    *metrics.Metrics
 	stopOutbox context.CancelFunc
 	outboxDone chan struct{}

@@ -63,7 +63,7 @@ type CertInfo struct {
 	DaysLeft int       `json:"days_left"` // whole days to NotAfter; negative once expired by a day or more
 }
 
-// Feed is what Watch needs of the store (a *store.SQLite).
+// Feed is what Watch needs of the store (store.Store has it).
 type Feed interface {
 	EventsAfter(ctx context.Context, after int64, limit int) ([]store.Event, error)
 	Cursor(ctx context.Context, name string) (int64, error)

@@ -6,14 +6,17 @@ import (
 	"database/sql"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vucelink/vucelink/notify/mailtest"
 	"github.com/vucelink/vucelink/store"
+	"github.com/vucelink/vucelink/store/pgtest"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -84,27 +87,75 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func openStore(t *testing.T, path string) *store.SQLite {
-	t.Helper()
-	if path == "" {
-		path = filepath.Join(t.TempDir(), "node.db")
-	}
-	st, err := store.OpenSQLite(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.StopShared()
+	os.Exit(code)
 }
+
+// testDB is the queue's database, for tests that look into it: their
+// statements are written with ? placeholders, rewritten for PostgreSQL.
+type testDB struct {
+	*sql.DB
+	postgres bool
+}
+
+func (d testDB) rebind(q string) string {
+	if !d.postgres {
+		return q
+	}
+	for i := 1; strings.Contains(q, "?"); i++ {
+		q = strings.Replace(q, "?", "$"+strconv.Itoa(i), 1)
+	}
+	return q
+}
+
+func (d testDB) QueryRow(q string, args ...any) *sql.Row { return d.DB.QueryRow(d.rebind(q), args...) }
 
 type env struct {
-	st   *store.SQLite
+	st   store.Store
+	db   testDB
 	clk  *clock
 	logs *syncBuffer
+	// reopen closes the store and opens it again, as a restarted process
+	// would.
+	reopen func(t *testing.T)
 }
 
-func newEnv(t *testing.T) *env {
-	return &env{st: openStore(t, ""), clk: &clock{t: t0}, logs: &syncBuffer{}}
+// eachStore runs f against a fresh store of each kind: the queue must
+// behave the same on SQLite and on PostgreSQL (started by the tests; a
+// skip without it, a failure where VUCELINK_REQUIRE_POSTGRES is set).
+func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "node.db")
+		e := &env{clk: &clock{t: t0}, logs: &syncBuffer{}}
+		open := func(t *testing.T) {
+			st, err := store.OpenSQLite(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			e.st, e.db = st, testDB{DB: st.DB()}
+		}
+		open(t)
+		e.reopen = func(t *testing.T) { e.st.Close(); open(t) }
+		f(t, e)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.Shared(t).NewDatabase(t)
+		e := &env{clk: &clock{t: t0}, logs: &syncBuffer{}}
+		open := func(t *testing.T) {
+			st, err := store.OpenPostgres(context.Background(), dsn, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			e.st, e.db = st, testDB{DB: st.DB(), postgres: true}
+		}
+		open(t)
+		e.reopen = func(t *testing.T) { e.st.Close(); open(t) }
+		f(t, e)
+	})
 }
 
 // options are a Chilean node's, sending through mb (nil: email off).
@@ -128,7 +179,7 @@ func (e *env) options(t *testing.T, mb *mailbox) Options {
 
 func (e *env) notifier(t *testing.T, o Options) *Notifier {
 	t.Helper()
-	n, err := New(e.st.DB(), o)
+	n, err := New(e.db.DB, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +217,7 @@ func waitFor(t *testing.T, what string, cond func() bool, nudge func()) {
 	}
 }
 
-func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int {
+func queryInt(t *testing.T, db testDB, q string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
@@ -177,6 +228,6 @@ func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int {
 
 // settled reports that nothing is left to send, so no further mail can
 // arrive: a deterministic "and no more".
-func settled(t *testing.T, db *sql.DB) func() bool {
+func settled(t *testing.T, db testDB) func() bool {
 	return func() bool { return queryInt(t, db, `SELECT COUNT(*) FROM notifications WHERE sent_at IS NULL`) == 0 }
 }

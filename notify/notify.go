@@ -5,8 +5,8 @@
 //
 // Messages are bilingual (Spanish first, then English), rendered from
 // embedded templates when they are queued, and kept in a durable queue —
-// a table in the node's own SQLite database — until they are sent, so a
-// restart or an SMTP outage loses none. Every message has a dedup key
+// a table in the node's own store, SQLite or PostgreSQL — until they are
+// sent, so a restart or an SMTP outage loses none. Every message has a dedup key
 // derived from what it is about (the transition of the audit trail, the
 // partner's trouble episode, the certificate and the warning threshold);
 // queueing the same key again does nothing, which makes every producer
@@ -25,7 +25,10 @@
 // the queue until the oldest of that hour's messages is an hour old. A
 // message with several recipients waits for the busiest of them.
 //
-// One Run (sender) and one Watch (audit-trail reader) per database.
+// One Run (sender) and one Watch (audit-trail reader) per database: with
+// replicas on PostgreSQL, the replica holding the node's "notify" role
+// (store.Singleton). Any replica may queue (Notify): the dedup key makes
+// the replicas' repeats one message.
 package notify
 
 import (
@@ -85,6 +88,7 @@ type SMTP struct {
 // Notifier queues and sends notifications.
 type Notifier struct {
 	db        *sql.DB
+	postgres  bool // the database's SQL dialect: PostgreSQL, else SQLite
 	opts      Options
 	now       func() time.Time
 	log       *slog.Logger
@@ -116,9 +120,12 @@ CREATE INDEX IF NOT EXISTS notifications_due ON notifications (next_try) WHERE s
 CREATE INDEX IF NOT EXISTS notifications_sent ON notifications (sent_at) WHERE sent_at IS NOT NULL;
 `
 
-// New returns a Notifier keeping its queue in db (creating its table if
-// missing). db is usually the store's: one connection, so the Notifier
-// never holds a query open across another.
+// New returns a Notifier keeping its queue in db: the store's database
+// (store.SQLite's or store.Postgres's DB), whose kind it asks. On SQLite it
+// creates its table if missing; on PostgreSQL the store's migrations have
+// (0002_notifications.sql), since replicas starting together must not race
+// to create it. A SQLite store has one connection, so the Notifier never
+// holds a query open across another.
 func New(db *sql.DB, o Options) (*Notifier, error) {
 	if o.MaxPerHour <= 0 {
 		o.MaxPerHour = 20
@@ -166,13 +173,56 @@ func New(db *sql.DB, o Options) (*Notifier, error) {
 	if n.tmpl, err = loadTemplates(); err != nil {
 		return nil, err
 	}
-	// The constructor's signature has no context; creating a table is quick.
+	// The constructor's signature has no context; these are quick.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if n.postgres, err = isPostgres(ctx, db); err != nil {
+		return nil, err
+	}
+	if n.postgres {
+		if _, err := db.ExecContext(ctx, `SELECT 1 FROM notifications LIMIT 0`); err != nil {
+			return nil, fmt.Errorf("notify: the queue's table is missing (the store's migrations create it: open the store first): %w", err)
+		}
+		return n, nil
+	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return nil, fmt.Errorf("notify: creating the queue: %w", err)
 	}
 	return n, nil
+}
+
+// isPostgres tells the two databases a store may be apart by asking.
+func isPostgres(ctx context.Context, db *sql.DB) (bool, error) {
+	var v string
+	if db.QueryRowContext(ctx, `SELECT sqlite_version()`).Scan(&v) == nil {
+		return false, nil
+	}
+	if err := db.QueryRowContext(ctx, `SELECT version()`).Scan(&v); err != nil {
+		return false, fmt.Errorf("notify: asking the database its kind: %w", err)
+	}
+	if !strings.HasPrefix(v, "PostgreSQL") {
+		return false, fmt.Errorf("notify: the queue needs SQLite or PostgreSQL, not %q", v)
+	}
+	return true, nil
+}
+
+// sql rewrites a statement written with ? placeholders for the database
+// ($1, $2, … on PostgreSQL; no statement here has a ? in a literal).
+func (n *Notifier) sql(q string) string {
+	if !n.postgres {
+		return q
+	}
+	var b strings.Builder
+	i := 0
+	for _, r := range q {
+		if r == '?' {
+			i++
+			fmt.Fprintf(&b, "$%d", i)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func mailOptions(s SMTP) ([]mail.Option, error) {
@@ -259,8 +309,8 @@ func (n *Notifier) Notify(ctx context.Context, e Event) (bool, error) {
 	err = n.tx(ctx, func(tx *sql.Tx) error {
 		for _, r := range rows {
 			rcpts, _ := json.Marshal(r.to)
-			res, err := tx.ExecContext(ctx, `INSERT INTO notifications (dedup_key, kind, channel, recipients, subject, body_text, body_html, payload, created, next_try)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
+			res, err := tx.ExecContext(ctx, n.sql(`INSERT INTO notifications (dedup_key, kind, channel, recipients, subject, body_text, body_html, payload, created, next_try)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`),
 				r.key, e.Kind, r.channel, string(rcpts), r.subject, r.text, r.html, r.payload, now, now)
 			if err != nil {
 				return err

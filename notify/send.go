@@ -108,8 +108,8 @@ func (n *Notifier) sendDue(ctx context.Context) (time.Time, error) {
 // due reads the due messages, oldest first; all of them before sending
 // any, since the database may be a single connection.
 func (n *Notifier) due(ctx context.Context, now time.Time) ([]queued, error) {
-	rows, err := n.db.QueryContext(ctx, `SELECT id, dedup_key, kind, channel, recipients, subject, body_text, body_html, payload, created, attempts
-		FROM notifications WHERE sent_at IS NULL AND next_try IS NOT NULL AND next_try <= ? ORDER BY next_try, id LIMIT 50`, now.UnixNano())
+	rows, err := n.db.QueryContext(ctx, n.sql(`SELECT id, dedup_key, kind, channel, recipients, subject, body_text, body_html, payload, created, attempts
+		FROM notifications WHERE sent_at IS NULL AND next_try IS NOT NULL AND next_try <= ? ORDER BY next_try, id LIMIT 50`), now.UnixNano())
 	if err != nil {
 		return nil, err
 	}
@@ -132,23 +132,31 @@ func (n *Notifier) due(ctx context.Context, now time.Time) ([]queued, error) {
 }
 
 // sentLastHour returns, per recipient address (lower case), when emails
-// to it were sent in the last hour, oldest first.
+// to it were sent in the last hour, oldest first. The recipient lists are
+// split here rather than in SQL (json_each, jsonb_array_elements_text),
+// which the two databases spell differently; an hour's mail is little.
 func (n *Notifier) sentLastHour(ctx context.Context, now time.Time) (map[string][]time.Time, error) {
-	rows, err := n.db.QueryContext(ctx, `SELECT j.value, n.sent_at FROM notifications n, json_each(n.recipients) j
-		WHERE n.channel = 'email' AND n.sent_at IS NOT NULL AND n.sent_at > ? ORDER BY n.sent_at`, now.Add(-time.Hour).UnixNano())
+	rows, err := n.db.QueryContext(ctx, n.sql(`SELECT id, recipients, sent_at FROM notifications
+		WHERE channel = 'email' AND sent_at IS NOT NULL AND sent_at > ? ORDER BY sent_at, id`), now.Add(-time.Hour).UnixNano())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string][]time.Time{}
 	for rows.Next() {
-		var a string
-		var at int64
-		if err := rows.Scan(&a, &at); err != nil {
+		var id, at int64
+		var to string
+		if err := rows.Scan(&id, &to, &at); err != nil {
 			return nil, err
 		}
-		a = strings.ToLower(a)
-		out[a] = append(out[a], time.Unix(0, at))
+		var addrs []string
+		if err := json.Unmarshal([]byte(to), &addrs); err != nil {
+			return nil, fmt.Errorf("notification %d: recipients: %w", id, err)
+		}
+		for _, a := range addrs {
+			a = strings.ToLower(a)
+			out[a] = append(out[a], time.Unix(0, at))
+		}
 	}
 	return out, rows.Err()
 }
@@ -272,7 +280,7 @@ func (n *Notifier) post(ctx context.Context, m queued) error {
 }
 
 func (n *Notifier) exec(ctx context.Context, q string, args ...any) error {
-	_, err := n.db.ExecContext(ctx, q, args...)
+	_, err := n.db.ExecContext(ctx, n.sql(q), args...)
 	return err
 }
 

@@ -98,9 +98,12 @@ func newCodes(what string, pairs ...string) codes {
 
 // Countries as each legacy system writes them: only what the demo needs.
 var (
-	mxCountries = newCodes("país", "AR", "Argentina", "CL", "Chile", "CO", "Colombia", "MX", "México", "PE", "Perú", "US", "Estados Unidos")
-	peCountries = newCodes("country", "AR", "ARG", "CL", "CHL", "CO", "COL", "MX", "MEX", "PE", "PER", "US", "USA")
-	coCountries = newCodes("país", "AR", "032", "CL", "152", "CO", "170", "MX", "484", "PE", "604", "US", "840")
+	mxCountries = newCodes("país", "AR", "Argentina", "CL", "Chile", "CO", "Colombia", "MX", "México", "PE", "Perú", "US", "Estados Unidos",
+		"AU", "Australia", "CA", "Canadá", "NZ", "Nueva Zelanda", "SG", "Singapur") // and the hub's associated states
+	peCountries = newCodes("country", "AR", "ARG", "CL", "CHL", "CO", "COL", "MX", "MEX", "PE", "PER", "US", "USA",
+		"AU", "AUS", "CA", "CAN", "NZ", "NZL", "SG", "SGP")
+	coCountries = newCodes("país", "AR", "032", "CL", "152", "CO", "170", "MX", "484", "PE", "604", "US", "840",
+		"AU", "036", "CA", "124", "NZ", "554", "SG", "702")
 )
 
 // conv collects the first failed code conversion, so an encoder or decoder

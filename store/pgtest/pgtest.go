@@ -10,6 +10,7 @@ package pgtest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,46 +51,110 @@ func bindir() string {
 // Start starts a server stopped when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := bindir()
-	if bin == "" {
-		if os.Getenv("VUCELINK_REQUIRE_POSTGRES") != "" {
-			t.Fatal("PostgreSQL is required (VUCELINK_REQUIRE_POSTGRES is set) but not installed: apt-get install postgresql")
-		}
-		t.Skip("PostgreSQL not installed (apt-get install postgresql); set VUCELINK_REQUIRE_POSTGRES to fail instead")
+	s, err := launch()
+	if errors.Is(err, errNotInstalled) {
+		missing(t)
 	}
-	dir, err := os.MkdirTemp("", "vucelink-pg-")
+	if s != nil {
+		t.Cleanup(s.remove)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// shared is the one server of a test binary (Shared).
+var shared struct {
+	sync.Mutex
+	s   *Server
+	err error
+}
+
+// Shared returns the test binary's one server, started by the first
+// caller; the package's TestMain stops it with StopShared. Tests that each
+// need only a fresh database (NewDatabase) share it rather than pay for
+// initdb each.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.s == nil && shared.err == nil {
+		shared.s, shared.err = launch()
+		if shared.err != nil && shared.s != nil {
+			shared.s.remove()
+			shared.s = nil
+		}
+	}
+	if errors.Is(shared.err, errNotInstalled) {
+		missing(t)
+	}
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.s
+}
+
+// StopShared stops the server Shared started, if any.
+func StopShared() {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.s != nil {
+		shared.s.remove()
+		shared.s = nil
+	}
+}
+
+var errNotInstalled = errors.New("PostgreSQL not installed")
+
+// missing skips t, or fails it where PostgreSQL is required.
+func missing(t testing.TB) {
+	t.Helper()
+	if os.Getenv("VUCELINK_REQUIRE_POSTGRES") != "" {
+		t.Fatal("PostgreSQL is required (VUCELINK_REQUIRE_POSTGRES is set) but not installed: apt-get install postgresql")
+	}
+	t.Skip("PostgreSQL not installed (apt-get install postgresql); set VUCELINK_REQUIRE_POSTGRES to fail instead")
+}
+
+// launch initializes and starts a server in a new directory. On an error
+// after the directory was made, the returned server is to be removed.
+func launch() (*Server, error) {
+	bin := bindir()
+	if bin == "" {
+		return nil, errNotInstalled
+	}
+	dir, err := os.MkdirTemp("", "vucelink-pg-")
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{dir: dir, bin: bin, asPG: os.Geteuid() == 0}
-	t.Cleanup(func() {
-		s.ctl("stop", "-m", "immediate")
-		os.RemoveAll(dir)
-	})
 	if s.asPG {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			t.Fatalf("running as root and no postgres user: %v", err)
+			return s, fmt.Errorf("running as root and no postgres user: %v", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
+			return s, err
 		}
 	}
 	if out, err := s.run("initdb", "-D", s.data(), "-A", "trust", "-U", "postgres", "--no-sync"); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
+		return s, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return s, err
 	}
 	s.Port = ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return s, s.Start()
+}
+
+// remove stops the server at once and deletes its files.
+func (s *Server) remove() {
+	s.ctl("stop", "-m", "immediate")
+	os.RemoveAll(s.dir)
 }
 
 func (s *Server) data() string { return filepath.Join(s.dir, "data") }
