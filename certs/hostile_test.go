@@ -270,6 +270,9 @@ func checkVerified(t *testing.T, got *Verified, pki *hostilePKI) {
 	if hasSignatureElement(got.Element) {
 		t.Error("verified element still carries a ds:Signature")
 	}
+	if err := plainTree(got.Element); err != nil {
+		t.Error(err)
+	}
 	id := got.Element.FindElement("./rsm:SPSExchangedDocument/ram:ID")
 	if id == nil {
 		t.Fatal("verified element has no SPSExchangedDocument/ID")
