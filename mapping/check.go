@@ -84,7 +84,7 @@ func (o *orderer) annotate(prefix string, steps []tstep) {
 			return
 		}
 		if so := o.children(parent); so != nil {
-			if p, ok := so.pos[st.name.tag]; ok {
+			if p, ok := so.pos[tagKey{st.name.prefix, st.name.local}]; ok {
 				st.order, st.pos, st.once = so, p, o.once[parent][st.name.tag]
 			}
 		}
@@ -99,14 +99,18 @@ func (o *orderer) children(parent string) *siblingOrder {
 	names, many, ok := o.so.Children(parent)
 	var so *siblingOrder
 	if ok {
-		so = &siblingOrder{pos: make(map[string]int, len(names))}
+		so = &siblingOrder{pos: make(map[tagKey]int, len(names))}
 		once := map[string]bool{}
 		for i, n := range names {
 			tag, ok := o.tag(n)
 			if !ok {
 				continue
 			}
-			so.pos[tag] = i + 1
+			prefix, local, found := strings.Cut(tag, ":")
+			if !found {
+				prefix, local = "", tag
+			}
+			so.pos[tagKey{prefix, local}] = i + 1
 			once[tag] = !many[i]
 		}
 		o.once[parent] = once

@@ -599,8 +599,12 @@ type tstep struct {
 }
 
 // siblingOrder is the schema's order of one element's children, by the
-// tag they are written with (the rule file's prefix:local), 1-based.
-type siblingOrder struct{ pos map[string]int }
+// prefix and local name they are written with (the rule file's), 1-based.
+// The key is etree's own (Space, Tag) pair, so placing an element
+// allocates nothing.
+type siblingOrder struct{ pos map[tagKey]int }
+
+type tagKey struct{ space, local string }
 
 func (s tstep) shapeKey() string {
 	if s.key != "" {

@@ -676,7 +676,7 @@ func insertAt(e *etree.Element, s *tstep) int {
 		if !ok {
 			continue
 		}
-		if p, known := s.order.pos[ce.FullTag()]; !known || p <= s.pos {
+		if p, known := s.order.pos[tagKey{ce.Space, ce.Tag}]; !known || p <= s.pos {
 			break
 		}
 	}

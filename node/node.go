@@ -74,6 +74,7 @@ type Node struct {
 	expiring  []console.Expiring
 	watched   []notify.Cert
 	health    *health.Tracker
+	hub       *hubSide // nil unless config.Hub (hub.go)
 	// Partners' published lists of officials, fetched in the background.
 	registries []partnerList
 	fetcher    *registry.Fetcher
@@ -441,6 +442,9 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 			Timeout:   cfg.Legacy.Timeout,
 			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16},
 		},
+	}
+	if err := n.setupHub(); err != nil {
+		return nil, err
 	}
 	return n, nil
 }
