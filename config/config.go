@@ -44,6 +44,8 @@ type Config struct {
 	Routes   []Route            `yaml:"routes"`
 	Legacy   Legacy             `yaml:"legacy"`
 	Partners map[string]Partner `yaml:"partners"`
+	// Hub, when set, is the IPPC ePhyto Hub (hub.go).
+	Hub *Hub `yaml:"hub"`
 	// Officials is this node's side of the repositories of authorized
 	// officials: the list it publishes, and how it keeps its partners'.
 	Officials Officials `yaml:"officials"`
@@ -536,6 +538,7 @@ func (c *Config) resolvePaths(dir string) {
 			}
 		}
 	}
+	c.hubPaths(dir)
 	for cc, p := range c.Partners {
 		for i := range p.CA {
 			abs(&p.CA[i])
@@ -551,6 +554,7 @@ func (c *Config) resolvePaths(dir string) {
 // only place defaults live.
 func (c *Config) Defaults() {
 	c.accessDefaults()
+	c.hubDefaults()
 	if c.Limits.MaxBodyBytes == 0 {
 		c.Limits.MaxBodyBytes = 8 << 20
 	}

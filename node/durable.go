@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -37,11 +36,7 @@ func (n *Node) openStore() error {
 	if err != nil {
 		return err
 	}
-	partners := make([]string, 0, len(cfg.Partners))
-	for cc := range cfg.Partners {
-		partners = append(partners, cc)
-	}
-	sort.Strings(partners)
+	partners := cfg.PartnerCodes() // partner nodes and hub countries
 	n.Store = st
 	n.Outbox = outbox.New(cfg.Node.Country, st, n.deliverer, outbox.Options{
 		Partners: partners, Concurrency: cfg.Outbox.Concurrency, Lease: cfg.Outbox.Lease,
@@ -213,6 +208,7 @@ func (n *Node) runBackground(ctx context.Context) {
 		})
 	}
 	role("expiry-watch", func(ctx context.Context) { n.watchExpiry(ctx, n.notifier) })
+	n.startHub(ctx, role)
 	run(func(ctx context.Context) { n.rules.watch(ctx, 2*time.Second) })
 	run(func(ctx context.Context) {
 		// Intermittent partners become reachable after a quiet window even
