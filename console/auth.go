@@ -1,9 +1,15 @@
 package console
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/vucelink/vucelink/store"
 )
 
 const (
@@ -30,17 +38,47 @@ type session struct {
 	lastSeen time.Time
 }
 
-// sessions are kept in memory: a restart logs everyone out, which is the
-// safe side for a console that changes what crosses borders.
-type sessions struct {
-	mu        sync.Mutex
-	byToken   map[string]*session
-	idle, max time.Duration
-	now       func() time.Time
+// SessionStore keeps console sessions where every replica of the node
+// reads them: the node's store (store.Store has these methods), so an
+// operator logged in through one replica is served by any. A record past
+// its expiry reads as absent (store.ErrNotFound); Delete also forgets the
+// kind's expired records, which is how sessions nobody logged out of go.
+type SessionStore interface {
+	Put(ctx context.Context, kind, key string, value []byte, expires time.Time) error
+	Value(ctx context.Context, kind, key string) ([]byte, error)
+	Delete(ctx context.Context, kind, key string) error
 }
 
-func newSessions(idle, max time.Duration, now func() time.Time) *sessions {
-	return &sessions{byToken: map[string]*session{}, idle: idle, max: max, now: now}
+// sessionKind is the kind of the store's records that are sessions.
+const sessionKind = "console-session"
+
+// sessions end after idle without a request and after max in any case.
+// The record is keyed by a hash of the session's token, so what the store
+// holds cannot be replayed as a cookie. Its last use is written at most
+// once per touch (a store write per page would cost a commit each), so a
+// session may end up to touch before idle, never after.
+type sessions struct {
+	kv               SessionStore
+	idle, max, touch time.Duration
+	now              func() time.Time
+}
+
+// storedSession is a session as the store keeps it.
+type storedSession struct {
+	User     string    `json:"user"`
+	Role     Role      `json:"role"`
+	CSRF     string    `json:"csrf"`
+	Created  time.Time `json:"created"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// newSessions keeps sessions in kv; nil keeps them in this process's
+// memory, for tests (a node always passes its store).
+func newSessions(kv SessionStore, idle, max time.Duration, now func() time.Time) *sessions {
+	if kv == nil {
+		kv = &memorySessions{now: now, records: map[string]memoryRecord{}}
+	}
+	return &sessions{kv: kv, idle: idle, max: max, touch: min(idle/10, time.Minute), now: now}
 }
 
 func randomToken() string {
@@ -49,47 +87,113 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *sessions) create(user string, role Role) (string, *session) {
+func sessionKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *sessions) create(ctx context.Context, user string, role Role) (string, *session, error) {
 	now := s.now()
 	token := randomToken()
 	sess := &session{user: user, role: role, csrf: randomToken(), created: now, lastSeen: now}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Forget expired sessions here rather than in a goroutine.
-	for t, old := range s.byToken {
-		if s.expired(old, now) {
-			delete(s.byToken, t)
-		}
+	if err := s.save(ctx, token, sess); err != nil {
+		return "", nil, err
 	}
-	s.byToken[token] = sess
-	return token, sess
+	// Forget expired sessions here rather than in a goroutine.
+	if err := s.kv.Delete(ctx, sessionKind, ""); err != nil {
+		return "", nil, err
+	}
+	return token, sess, nil
+}
+
+func (s *sessions) save(ctx context.Context, token string, sess *session) error {
+	b, err := json.Marshal(storedSession{User: sess.user, Role: sess.role, CSRF: sess.csrf, Created: sess.created, LastSeen: sess.lastSeen})
+	if err != nil {
+		return err
+	}
+	until := sess.lastSeen.Add(s.idle)
+	if end := sess.created.Add(s.max); end.Before(until) {
+		until = end
+	}
+	return s.kv.Put(ctx, sessionKind, sessionKey(token), b, until)
 }
 
 func (s *sessions) expired(sess *session, now time.Time) bool {
 	return now.Sub(sess.lastSeen) > s.idle || now.Sub(sess.created) > s.max
 }
 
-// get returns the live session for token and marks it used.
-func (s *sessions) get(token string) *session {
+// get returns the live session for token (nil if there is none) and marks
+// it used.
+func (s *sessions) get(ctx context.Context, token string) (*session, error) {
 	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.byToken[token]
-	if !ok {
-		return nil
+	b, err := s.kv.Value(ctx, sessionKind, sessionKey(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	var st storedSession
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("console session: %w", err)
+	}
+	sess := &session{user: st.User, role: st.Role, csrf: st.CSRF, created: st.Created, lastSeen: st.LastSeen}
 	if s.expired(sess, now) {
-		delete(s.byToken, token)
-		return nil
+		return nil, s.kv.Delete(ctx, sessionKind, sessionKey(token))
 	}
-	sess.lastSeen = now
-	return sess
+	if now.Sub(sess.lastSeen) >= s.touch {
+		sess.lastSeen = now
+		if err := s.save(ctx, token, sess); err != nil {
+			return nil, err
+		}
+	}
+	return sess, nil
 }
 
-func (s *sessions) delete(token string) {
-	s.mu.Lock()
-	delete(s.byToken, token)
-	s.mu.Unlock()
+func (s *sessions) delete(ctx context.Context, token string) error {
+	return s.kv.Delete(ctx, sessionKind, sessionKey(token))
+}
+
+// memorySessions is a SessionStore in this process's memory (tests).
+type memorySessions struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	records map[string]memoryRecord
+}
+
+type memoryRecord struct {
+	value   []byte
+	expires time.Time
+}
+
+func (m *memorySessions) Put(_ context.Context, kind, key string, value []byte, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.records[kind+"/"+key] = memoryRecord{value: value, expires: expires}
+	return nil
+}
+
+func (m *memorySessions) Value(_ context.Context, kind, key string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[kind+"/"+key]
+	if !ok || (!r.expires.IsZero() && !r.expires.After(m.now())) {
+		return nil, store.ErrNotFound
+	}
+	return r.value, nil
+}
+
+func (m *memorySessions) Delete(_ context.Context, kind, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.records, kind+"/"+key)
+	now := m.now()
+	for k, r := range m.records {
+		if strings.HasPrefix(k, kind+"/") && !r.expires.IsZero() && !r.expires.After(now) {
+			delete(m.records, k)
+		}
+	}
+	return nil
 }
 
 // limiter counts failed logins per source address in a fixed window.
@@ -206,7 +310,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, http.StatusUnauthorized, c.tr(r).T("login.wrong"))
 		return
 	}
-	token, _ := c.sessions.create(user.Name, user.Role)
+	token, _, err := c.sessions.create(r.Context(), user.Name, user.Role)
+	if err != nil {
+		c.opts.Logger.Error("console login: session not kept", "user", user.Name, "error", err)
+		http.Error(w, "sessions are unavailable right now; try again shortly", http.StatusServiceUnavailable)
+		return
+	}
 	http.SetCookie(w, c.cookie(sessionCookie, token, int(c.opts.SessionMax.Seconds())))
 	http.SetCookie(w, c.cookie(loginCookie, "", -1))
 	c.opts.Logger.Info("console login", "user", user.Name, "role", user.Role, "source", src)
@@ -219,7 +328,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		c.sessions.delete(ck.Value)
+		if err := c.sessions.delete(r.Context(), ck.Value); err != nil {
+			c.opts.Logger.Error("console logout: session not ended", "user", s.user, "error", err)
+			http.Error(w, "sessions are unavailable right now; try again shortly", http.StatusServiceUnavailable)
+			return
+		}
 	}
 	http.SetCookie(w, c.cookie(sessionCookie, "", -1))
 	c.opts.Logger.Info("console logout", "user", s.user)
@@ -234,7 +347,11 @@ func (c *Console) authed(role Role, h authedHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var s *session
 		if ck, err := r.Cookie(sessionCookie); err == nil {
-			s = c.sessions.get(ck.Value)
+			if s, err = c.sessions.get(r.Context(), ck.Value); err != nil {
+				c.opts.Logger.Error("console: reading the session failed", "path", r.URL.Path, "error", err)
+				http.Error(w, "sessions are unavailable right now; try again shortly", http.StatusServiceUnavailable)
+				return
+			}
 		}
 		if s == nil {
 			if r.Method != http.MethodGet {

@@ -112,6 +112,10 @@ type Options struct {
 	// (default 15 minutes); SessionMax after this long in any case
 	// (default 8 hours).
 	SessionIdle, SessionMax time.Duration
+	// Sessions keeps the sessions: the node's store, so that any replica
+	// serves a logged-in operator. Nil keeps them in this process's memory
+	// (tests; one process only).
+	Sessions SessionStore
 	// InsecureCookies drops the Secure flag, for a console served over
 	// plain HTTP on loopback (the demo, tests). Production serves it
 	// behind TLS and leaves this false.
@@ -176,7 +180,7 @@ func New(o Options) (*Console, error) {
 		o.Traffic, _ = o.Store.(store.TrafficSource)
 	}
 	c := &Console{opts: o, pages: pages, mux: http.NewServeMux(), bundle: bundle,
-		sessions: newSessions(o.SessionIdle, o.SessionMax, o.Now),
+		sessions: newSessions(o.Sessions, o.SessionIdle, o.SessionMax, o.Now),
 		logins:   newLimiter(10, time.Minute, o.Now)}
 	c.routes()
 	// Browsers say where a request comes from (Sec-Fetch-Site, Origin);

@@ -60,6 +60,7 @@ func (n *Node) openStore() error {
 		}
 		c, err := console.New(console.Options{
 			Country: cfg.Node.Country, Partners: partners, Users: users, Store: st, Ops: n.ops,
+			Sessions:      st, // any replica serves a logged-in operator
 			Expiry:        n.expiry,
 			Health:        n.partnerHealth,
 			ExpiryWarning: cfg.Console.ExpiryWarning, SessionIdle: cfg.Console.SessionIdle, SessionMax: cfg.Console.SessionMax,

@@ -1,0 +1,131 @@
+package console
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vucelink/vucelink/ops"
+	"github.com/vucelink/vucelink/store"
+	"github.com/vucelink/vucelink/store/pgtest"
+)
+
+// Two replicas of a node, each with its own console, share the store: an
+// operator logged in through one is served by the other (page and CSRF
+// checked action), idle time counts across both, and logging out through
+// one ends the session everywhere. Run on SQLite (one store, two consoles)
+// and on PostgreSQL (two connections, as two processes have).
+func TestSessions_AnyReplicaServesTheOperator(t *testing.T) {
+	open := map[string]func(t *testing.T) (store.Store, store.Store){
+		"sqlite": func(t *testing.T) (store.Store, store.Store) {
+			st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "node.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st, st
+		},
+		"postgres": func(t *testing.T) (store.Store, store.Store) {
+			dsn := pgtest.Start(t).NewDatabase(t)
+			var out [2]store.Store
+			for i := range out {
+				st, err := store.OpenPostgres(context.Background(), dsn, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				out[i] = st
+			}
+			return out[0], out[1]
+		},
+	}
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			a, b := open[kind](t)
+			clk := &clock{t: time.Now()}
+			replica := func(st store.Store) string {
+				c, err := New(Options{
+					Country: "CL", Partners: []string{"MX"}, Store: st, Sessions: st,
+					Ops:             &ops.Service{Store: st, Partners: []string{"MX"}, Now: clk.now},
+					Users:           []User{{Name: "ana", Role: Operator, PasswordHash: hash(t, "operator-secret")}},
+					InsecureCookies: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv := httptest.NewServer(c)
+				t.Cleanup(srv.Close)
+				return srv.URL
+			}
+			one, two := replica(a), replica(b)
+			// Both listen on 127.0.0.1; cookies do not care about ports, as
+			// a load balancer's one address would not either.
+			br := (&fixture{srv: &httptest.Server{URL: one}}).browser(t)
+			csrf := br.login("ana", "operator-secret")
+
+			br.base = two
+			if r := br.do("GET", "/console/", nil); r.status != http.StatusOK {
+				t.Fatalf("the other replica: %d, want the page", r.status)
+			}
+			if r := br.do("POST", "/console/partners/MX/pause", url.Values{"csrf": {csrf}, "reason": {"maintenance"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("an action through the other replica with the session's CSRF token: %d\n%s", r.status, r.body)
+			}
+			if paused, _ := a.Paused(context.Background()); !paused["MX"] {
+				t.Fatal("the action was not recorded")
+			}
+
+			// Idle time counts a request to either replica.
+			for _, base := range []string{one, two, one} {
+				clk.add(14 * time.Minute)
+				br.base = base
+				if r := br.do("GET", "/console/", nil); r.status != http.StatusOK {
+					t.Fatalf("active session through %s: %d", base, r.status)
+				}
+			}
+
+			br.base = two
+			br.do("POST", "/console/logout", url.Values{"csrf": {csrf}})
+			br.base = one
+			if r := br.do("GET", "/console/", nil); r.status != http.StatusSeeOther {
+				t.Fatalf("after logging out through the other replica: %d, want a redirect to the login", r.status)
+			}
+
+			// Idle past the limit: ended on both.
+			br.base = one
+			br.login("ana", "operator-secret")
+			clk.add(16 * time.Minute)
+			br.base = two
+			if r := br.do("GET", "/console/", nil); r.status != http.StatusSeeOther {
+				t.Fatalf("after 16 idle minutes: %d", r.status)
+			}
+		})
+	}
+}
+
+// The store keeps a hash of the session's token, never the token a
+// browser presents.
+func TestSessions_StoreHoldsNoToken(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "node.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := newSessions(st, 15*time.Minute, 8*time.Hour, time.Now)
+	ctx := context.Background()
+	token, _, err := s.create(ctx, "ana", Operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Value(ctx, sessionKind, token); err == nil {
+		t.Fatal("the store holds the token itself")
+	}
+	if got, err := s.get(ctx, token); err != nil || got == nil || got.user != "ana" || got.csrf == "" {
+		t.Fatalf("session %+v, %v", got, err)
+	}
+}
