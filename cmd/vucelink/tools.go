@@ -18,6 +18,7 @@ import (
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/rulestest"
+	"github.com/vucelink/vucelink/schema"
 	"github.com/vucelink/vucelink/xmlsafe"
 )
 
@@ -239,7 +240,7 @@ func cmdMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("map", flag.ContinueOnError)
 	rulesFile := fs.String("rules", "", "rule file (required)")
 	out := fs.String("out", "", "output file (default stdout)")
-	explain := fs.Bool("explain", false, "after the output, say which rule produced each value (and the local values)")
+	explain := fs.Bool("explain", false, "after the output, say which rule produced each value, from what and through which steps (and the local values)")
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
@@ -247,7 +248,7 @@ func cmdMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *rulesFile == "" || len(pos) != 1 {
 		return usagef("--rules and one input file are required")
 	}
-	r, err := mapping.LoadFile(*rulesFile)
+	r, doc, err := loadForMap(*rulesFile, stderr)
 	if err != nil {
 		return err
 	}
@@ -255,12 +256,12 @@ func cmdMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	run := r.Map
-	if *explain {
-		run = r.MapExplain
-	}
-	res, err := run(in)
+	res, err := mapInput(r, doc, in, *explain)
 	if err != nil {
+		var xe *mapping.ExplainedError
+		if errors.As(err, &xe) {
+			printTrace(stdout, xe)
+		}
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
 	b, err := res.Bytes()
@@ -271,23 +272,131 @@ func cmdMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if *explain {
-		fmt.Fprintf(stdout, "\n# %d values, each with the rule that wrote it (output path = value <- source (file:line)):\n", len(res.Explain))
-		for _, o := range res.Explain {
-			fmt.Fprintln(stdout, o.String())
-		}
-		if len(res.Local) > 0 {
-			fmt.Fprintln(stdout, "# local values (kept on this node, not in the document):")
-			names := make([]string, 0, len(res.Local))
-			for k := range res.Local {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			for _, k := range names {
-				fmt.Fprintf(stdout, "%s = %q\n", k, res.Local[k])
-			}
+		printExplain(stdout, res)
+	}
+	// What a node would do next: the document must be valid against its
+	// schema, and each violation names the rule that wrote the value.
+	if doc != nil && doc.Schema != nil && res.XML != nil && r.Direction() == "outbound" {
+		if err := doc.Schema.ValidateElement(res.XML.Root()); err != nil {
+			return schemaViolations(r, in, err, stderr)
 		}
 	}
 	return nil
+}
+
+// loadForMap loads a rule file, and with it, when the rules directory it
+// sits in has documents/<type>.yaml, the document's schema: the file is
+// then checked against it and writes elements in its order, as a node
+// loads it.
+func loadForMap(file string, stderr io.Writer) (*mapping.Rules, *rulestest.Document, error) {
+	r, err := mapping.LoadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	// rules/CL/sps.outbound.yaml: the rules directory is rules/.
+	for _, dir := range []string{filepath.Dir(filepath.Dir(abs)), filepath.Dir(abs)} {
+		doc, err := rulestest.LoadDocument(os.DirFS(dir), r.Document())
+		if err != nil {
+			return nil, nil, err
+		}
+		if doc == nil {
+			continue
+		}
+		if r, err = mapping.LoadFileWith(file, doc.Options(r.Direction())); err != nil {
+			return nil, nil, err
+		}
+		return r, doc, nil
+	}
+	fmt.Fprintf(stderr, "note: no documents/%s.yaml in the rules directory around %s: the output is not checked against a schema\n", r.Document(), file)
+	return r, nil, nil
+}
+
+// mapInput maps a payload; an inbound XML payload may be the whole
+// standard document (a certificate of origin in its envelope): the rules
+// read its signed part, as a receiving node does.
+func mapInput(r *mapping.Rules, doc *rulestest.Document, in []byte, explain bool) (*mapping.Output, error) {
+	if doc == nil || doc.Spec == nil || r.Direction() != "inbound" {
+		if explain {
+			return r.MapExplain(in)
+		}
+		return r.Map(in)
+	}
+	parsed, err := xmlsafe.Parse(in, xmlsafe.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	root, err := doc.Spec.Signed(parsed.Root())
+	if err != nil {
+		return nil, err
+	}
+	if explain {
+		return r.MapElementExplain(root)
+	}
+	return r.MapElement(root)
+}
+
+func printExplain(w io.Writer, res *mapping.Output) {
+	fmt.Fprintf(w, "\n# %d values, each with the rule that wrote it (output path = value <- source \"as read\" | step: \"in\" → \"out\" … (file:line)):\n", len(res.Explain))
+	for _, o := range res.Explain {
+		fmt.Fprintln(w, o.String())
+	}
+	if len(res.Local) > 0 {
+		fmt.Fprintln(w, "# local values (kept on this node, not in the document):")
+		names := make([]string, 0, len(res.Local))
+		for k := range res.Local {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fmt.Fprintf(w, "%s = %q\n", k, res.Local[k])
+		}
+	}
+}
+
+// printTrace shows a failed mapping's values in rule order up to the
+// first failing rule, and how far that rule got.
+func printTrace(w io.Writer, xe *mapping.ExplainedError) {
+	fmt.Fprintf(w, "# the mapping failed; %d values written before the first failing rule, in rule order:\n", len(xe.Trace))
+	for _, o := range xe.Trace {
+		fmt.Fprintln(w, o.String())
+	}
+	if o := xe.Failing; o != nil {
+		fmt.Fprintf(w, "# failed here: %s\n", o.String())
+	}
+}
+
+// schemaViolations reports a document its schema refuses, each violation
+// with the rule that wrote the value at fault (or that no rule did).
+func schemaViolations(r *mapping.Rules, in []byte, verr error, stderr io.Writer) error {
+	var ve *schema.ValidationError
+	if !errors.As(verr, &ve) {
+		return verr
+	}
+	var origins []mapping.Origin
+	if res, err := r.MapExplain(in); err == nil {
+		origins = res.Explain
+	}
+	for _, v := range ve.Errors {
+		fmt.Fprintf(stderr, "%s (%s)\n", v, ruleFor(origins, v.Path))
+	}
+	if ve.Omitted > 0 {
+		fmt.Fprintf(stderr, "… and %d more\n", ve.Omitted)
+	}
+	return fmt.Errorf("the %s document is not valid against its schema %s: %d violation(s)", r.Document(), ve.Schema, len(ve.Errors)+ve.Omitted)
+}
+
+// ruleFor names the rule that wrote the node at path, or one below it.
+func ruleFor(origins []mapping.Origin, path string) string {
+	for _, o := range origins {
+		if o.Path == path || strings.HasPrefix(o.Path, path+"/") {
+			return fmt.Sprintf("rule %s, %s:%d", o.Rule, o.File, o.Line)
+		}
+	}
+	return "no rule writes it"
 }
 
 // cmdRules runs the example pairs kept beside rule files (package
