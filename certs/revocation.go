@@ -54,6 +54,15 @@ const (
 // under SoftFail. Certificates that name no CRL or OCSP responder (and no
 // CRL is configured) have nothing to check: nil.
 func (r *Revocation) Check(ctx context.Context, leaf, issuer *x509.Certificate, p Policy) (warning string, err error) {
+	warning, _, err = r.check(ctx, leaf, issuer, p)
+	return warning, err
+}
+
+// check is Check, also returning until when a good verdict holds: the
+// nextUpdate of the answer that gave it (the zero time when it names
+// none, or when there is no good verdict), or the far future when there
+// is nothing to check.
+func (r *Revocation) check(ctx context.Context, leaf, issuer *x509.Certificate, p Policy) (warning string, until time.Time, err error) {
 	who := fmt.Sprintf("certificate %q (serial %s)", leaf.Subject.String(), leaf.SerialNumber)
 	var problems []string
 	checked := false
@@ -64,9 +73,9 @@ func (r *Revocation) Check(ctx context.Context, leaf, issuer *x509.Certificate, 
 		case err != nil:
 			problems = append(problems, err.Error())
 		case status.Status == ocsp.Revoked:
-			return "", fmt.Errorf("%w: %s, at %s (OCSP)", ErrRevoked, who, status.RevokedAt.UTC().Format(time.RFC3339))
+			return "", time.Time{}, fmt.Errorf("%w: %s, at %s (OCSP)", ErrRevoked, who, status.RevokedAt.UTC().Format(time.RFC3339))
 		case status.Status == ocsp.Good:
-			return "", nil
+			return "", status.NextUpdate, nil
 		default:
 			problems = append(problems, "OCSP responder does not know it")
 		}
@@ -81,20 +90,23 @@ func (r *Revocation) Check(ctx context.Context, leaf, issuer *x509.Certificate, 
 		}
 		for _, e := range crl.RevokedCertificateEntries {
 			if e.SerialNumber.Cmp(leaf.SerialNumber) == 0 {
-				return "", fmt.Errorf("%w: %s, at %s (CRL %s)", ErrRevoked, who, e.RevocationTime.UTC().Format(time.RFC3339), url)
+				return "", time.Time{}, fmt.Errorf("%w: %s, at %s (CRL %s)", ErrRevoked, who, e.RevocationTime.UTC().Format(time.RFC3339), url)
 			}
 		}
-		return "", nil
+		return "", crl.NextUpdate, nil
 	}
 	if !checked {
-		return "", nil
+		return "", farFuture, nil
 	}
 	msg := fmt.Sprintf("%s: %v", who, problems)
 	if p == SoftFail {
-		return "revocation status unknown, accepted by soft-fail policy: " + msg, nil
+		return "revocation status unknown, accepted by soft-fail policy: " + msg, time.Time{}, nil
 	}
-	return "", fmt.Errorf("%w: %s", ErrRevocationUnknown, msg)
+	return "", time.Time{}, fmt.Errorf("%w: %s", ErrRevocationUnknown, msg)
 }
+
+// farFuture is when a verdict that needs no renewal expires.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (r *Revocation) now() time.Time {
 	if r.Now != nil {

@@ -703,8 +703,9 @@ func plainCopy(el *etree.Element, comments bool) *etree.Element {
 // returns the chain, signer first. It is what a caller of VerifySibling
 // runs on SiblingVerified.Certificates.
 //
-// It repeats VerifyElement's checks (verify.go keeps them inline); the two
-// must change together until VerifyElement calls this.
+// A chain that passed is remembered (chaincache.go) until the chain's or
+// the revocation verdict's validity ends, at most chainCacheMaxAge;
+// Authorize runs every time.
 func (v *Verifier) CheckSigner(ctx context.Context, certs []*x509.Certificate) ([]*x509.Certificate, error) {
 	if v == nil || v.Roots == nil {
 		return nil, fmt.Errorf("%w: the verifier has no trusted roots", ErrUntrustedSigner)
@@ -723,6 +724,17 @@ func (v *Verifier) CheckSigner(ctx context.Context, certs []*x509.Certificate) (
 		return nil, fmt.Errorf("%s: %w (valid from %s)", who, ErrNotYetValid, leaf.NotBefore.UTC().Format(time.RFC3339))
 	case now.After(leaf.NotAfter):
 		return nil, fmt.Errorf("%s: %w at %s", who, ErrExpired, leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	key := v.chainKey(certs)
+	if chain, ok := chainsCache.get(key, now); ok {
+		// Chain, key usage and revocation as verified before (chaincache.go);
+		// who is authorized may have changed since.
+		if v.Authorize != nil {
+			if err := v.Authorize(leaf); err != nil {
+				return nil, notAuthorized(leaf, who, err)
+			}
+		}
+		return chain, nil
 	}
 	inter := x509.NewCertPool()
 	if v.Intermediates != nil {
@@ -748,10 +760,11 @@ func (v *Verifier) CheckSigner(ctx context.Context, certs []*x509.Certificate) (
 			return nil, notAuthorized(leaf, who, err)
 		}
 	}
+	revokedUntil := farFuture
 	if v.Revocation != nil && len(chains[0]) > 1 {
 		// Bounded, and ended with the request that asked.
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		warning, err := v.Revocation.Check(rctx, leaf, chains[0][1], v.RevocationPolicy)
+		warning, until, err := v.Revocation.check(rctx, leaf, chains[0][1], v.RevocationPolicy)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", who, err)
@@ -759,6 +772,8 @@ func (v *Verifier) CheckSigner(ctx context.Context, certs []*x509.Certificate) (
 		if warning != "" && v.Warn != nil {
 			v.Warn(warning)
 		}
+		revokedUntil = until
 	}
+	chainsCache.put(key, chains[0], now, revokedUntil)
 	return chains[0], nil
 }
