@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -770,53 +769,24 @@ func (in *Inbound) readBody(r *http.Request) ([]byte, *rejection) {
 	return body, nil
 }
 
-// handOver posts the native document to the legacy VUCE. A refusal (4xx)
-// is the document's fault and final; anything else is temporary, so the
-// sender is told to retry (503) rather than given a verdict.
-//
-// A redelivery (a hand-over left in doubt by a crash) is marked with the
-// X-Vucelink-Redelivery header; if the legacy VUCE then answers with its
-// duplicate status (it already has that certificate number), the first
-// hand-over did arrive, and the document counts as handed over.
+// handOver gives the native document to the legacy VUCE (Target.HandOver)
+// and turns a failure into a refusal whose receipt says only the public
+// part, with a reference to the rest.
 func (in *Inbound) handOver(ctx context.Context, t *Target, rc *wire.Receipt, native []byte, redelivery bool) *rejection {
-	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(native))
-	if err != nil {
-		return internalRejection(http.StatusInternalServerError, wire.Rejected, "legacy.request", "the receiving node could not reach its legacy VUCE", err.Error())
-	}
-	req.Header.Set("Content-Type", t.ContentType)
-	req.Header.Set(wire.HeaderTrackingID, rc.TrackingID)
-	req.Header.Set(wire.HeaderSender, rc.From)
-	req.Header.Set(wire.HeaderDocumentID, rc.DocumentID)
-	if redelivery {
-		req.Header.Set(HeaderRedelivery, "true")
-	}
-	client := in.Legacy
-	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		rj := internalRejection(http.StatusServiceUnavailable, wire.Rejected, "legacy.unavailable",
-			"the receiving country's legacy VUCE is not available; retry later", "legacy VUCE unreachable: "+err.Error())
-		rj.retryAfter = 30
-		return rj
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	le := t.HandOver(ctx, in.Legacy, rc.TrackingID, rc.From, rc.DocumentID, native, redelivery)
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300,
-		redelivery && t.DuplicateStatus != 0 && resp.StatusCode == t.DuplicateStatus:
+	case le == nil:
 		return nil
-	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		return internalRejection(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, "legacy.refused",
-			fmt.Sprintf("the receiving country's legacy VUCE refused the document (HTTP %d)", resp.StatusCode),
-			fmt.Sprintf("%s %s answered HTTP %d: %s", t.Method, t.URL, resp.StatusCode, strings.TrimSpace(string(msg))))
-	default:
-		rj := internalRejection(http.StatusServiceUnavailable, wire.Rejected, "legacy.unavailable",
-			"the receiving country's legacy VUCE is not available; retry later",
-			fmt.Sprintf("%s %s answered HTTP %d: %s", t.Method, t.URL, resp.StatusCode, strings.TrimSpace(string(msg))))
+	case le.Temporary:
+		status := http.StatusServiceUnavailable
+		if le.Code == "legacy.request" {
+			status = http.StatusInternalServerError
+		}
+		rj := internalRejection(status, wire.Rejected, le.Code, le.Public, le.Internal)
 		rj.retryAfter = 30
 		return rj
+	default:
+		return internalRejection(http.StatusUnprocessableEntity, wire.ReceivedWithErrors, le.Code, le.Public, le.Internal)
 	}
 }
 
