@@ -342,9 +342,10 @@ type Officials struct {
 	// publish`), served to partners at /officials.xml on listen.partners.
 	// It is re-read when the file changes.
 	Published string `yaml:"published"`
-	// CacheDir keeps the last good list of each partner, so a restarted
-	// node trusts what it trusted before any fetch (default: beside the
-	// store).
+	// CacheDir is where releases before lists were kept in the store put
+	// the last good list of each partner (default: beside the store). A
+	// list found there is taken into the store while the store has none
+	// for that partner; nothing is written there any more.
 	CacheDir string `yaml:"cache_dir"`
 	// FetchInterval between fetches of each partner's list.
 	FetchInterval time.Duration `yaml:"fetch_interval"`

@@ -7,6 +7,7 @@ package node
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -48,7 +49,7 @@ func (n *Node) openStore() error {
 	if err := n.buildNotifier(st); err != nil {
 		return fail(err)
 	}
-	if err := n.buildFetcher(); err != nil {
+	if err := n.buildFetcher(st); err != nil {
 		return fail(err)
 	}
 	n.ops = &ops.Service{Store: st, Messages: statusMessages{country: cfg.Node.Country, signers: n.signers}, Waker: n.Outbox, Partners: partners}
@@ -139,16 +140,18 @@ func (n *Node) buildNotifier(st store.Store) error {
 	return nil
 }
 
-// buildFetcher sets up the fetching of partners' officials lists.
-func (n *Node) buildFetcher() error {
+// buildFetcher sets up the fetching of partners' officials lists, whose
+// last good version each is kept in the store: every replica trusts what
+// the one holding the fetch role fetched.
+func (n *Node) buildFetcher(st store.Store) error {
 	if len(n.registries) == 0 {
 		return nil
 	}
 	cfg := n.Config
-	f, err := registry.NewFetcher(registry.FetcherOptions{Dir: cfg.Officials.CacheDir, Interval: cfg.Officials.FetchInterval,
-		Logger: n.logger.With("component", "officials")})
+	f, err := registry.NewFetcher(registry.FetcherOptions{Lists: officialsLists{st: st, dir: cfg.Officials.CacheDir},
+		Interval: cfg.Officials.FetchInterval, Logger: n.logger.With("component", "officials")})
 	if err != nil {
-		return fmt.Errorf("officials.cache_dir: %w", err)
+		return fmt.Errorf("officials: %w", err)
 	}
 	for _, r := range n.registries {
 		if err := f.Add(r.url, r.reg, r.client); err != nil {
@@ -157,9 +160,39 @@ func (n *Node) buildFetcher() error {
 	}
 	// A list that no longer verifies is logged and left for an
 	// operator; the node still starts, on the configured officials.
-	f.LoadPersisted()
+	f.LoadPersisted(context.Background())
 	n.fetcher = f
 	return nil
+}
+
+// officialsKind is the kind of the store's records that are partners'
+// officials lists, keyed by country.
+const officialsKind = "officials-list"
+
+// officialsLists keeps partners' officials lists in the store
+// (registry.Lists). A list an earlier release kept as a file in
+// officials.cache_dir is taken from there, and into the store, while the
+// store has none for that partner; nothing is written there any more.
+type officialsLists struct {
+	st  store.Store
+	dir string
+}
+
+func (l officialsLists) Load(ctx context.Context, country string) ([]byte, error) {
+	data, err := l.st.Value(ctx, officialsKind, country)
+	if !errors.Is(err, store.ErrNotFound) || l.dir == "" {
+		return data, err
+	}
+	data, err = registry.DirLists(l.dir).Load(ctx, country)
+	if err != nil || data == nil {
+		return nil, err
+	}
+	// Verified before it is put in force, like any kept list.
+	return data, l.Save(ctx, country, data)
+}
+
+func (l officialsLists) Save(ctx context.Context, country string, data []byte) error {
+	return l.st.Put(ctx, officialsKind, country, data, time.Time{})
 }
 
 // runBackground runs the outbox and everything else in the background
@@ -196,6 +229,7 @@ func (n *Node) runBackground(ctx context.Context) {
 	}
 	if n.fetcher != nil {
 		role("officials-fetch", n.fetcher.Run)
+		run(n.fetcher.Follow) // every replica: what the fetching one kept
 	}
 	if nt := n.notifier; nt != nil {
 		role("notify", func(ctx context.Context) {

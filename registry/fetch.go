@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -36,13 +37,19 @@ type FetcherOptions struct {
 	// Client fetches the lists of partners added without a client of
 	// their own.
 	Client Doer
-	// Dir, if set, keeps the last good list of each partner (<CC>.xml), so
-	// that a restarted node has its partners' officials before any fetch.
-	Dir string
+	// Lists, if set, keeps the last good list of each partner, so that a
+	// restarted node — and every replica of one — has its partners'
+	// officials before any fetch of its own (the node keeps them in its
+	// store). Dir, if set and Lists is not, keeps them as <Dir>/<CC>.xml.
+	Lists Lists
+	Dir   string
 	// Interval between fetches of a partner's list (DefaultInterval);
 	// RetryInterval after a failed one (the smaller of Interval and five
 	// minutes).
 	Interval, RetryInterval time.Duration
+	// FollowInterval between two looks of Follow at Lists (the smaller of
+	// Interval and a minute).
+	FollowInterval time.Duration
 	// Timeout bounds one fetch (DefaultTimeout).
 	Timeout time.Duration
 	// MaxBytes bounds a list document (DefaultMaxBytes).
@@ -86,10 +93,40 @@ type partner struct {
 	reg     *Registry
 	client  Doer
 
-	mu     sync.Mutex // serializes fetches of this partner
-	etag   string     // of the list in force
-	status Status     // guarded by Fetcher.mu
+	mu      sync.Mutex // serializes fetches (and adoptions) of this partner
+	etag    string     // of the list in force
+	refused [32]byte   // SHA-256 of the last kept list refused (logged once)
+	status  Status     // guarded by Fetcher.mu
 }
+
+// Lists keeps each partner's last good list: its signed document, as
+// fetched and verified. Whatever it returns is verified again before it is
+// put in force.
+type Lists interface {
+	// Load returns the list kept for country, nil if there is none.
+	Load(ctx context.Context, country string) ([]byte, error)
+	// Save keeps data as country's list.
+	Save(ctx context.Context, country string, data []byte) error
+}
+
+// DirLists keeps lists in a directory, as <CC>.xml.
+type DirLists string
+
+// Load reads dir/<country>.xml (nil if it does not exist).
+func (d DirLists) Load(_ context.Context, country string) ([]byte, error) {
+	data, err := os.ReadFile(d.path(country))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}
+
+// Save writes dir/<country>.xml atomically.
+func (d DirLists) Save(_ context.Context, country string, data []byte) error {
+	return WriteFileAtomic(d.path(country), data, 0o644)
+}
+
+func (d DirLists) path(country string) string { return filepath.Join(string(d), country+".xml") }
 
 // NewFetcher returns a Fetcher without partners (Add them).
 func NewFetcher(o FetcherOptions) (*Fetcher, error) {
@@ -111,10 +148,14 @@ func NewFetcher(o FetcherOptions) (*Fetcher, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Dir != "" {
+	if o.FollowInterval <= 0 {
+		o.FollowInterval = min(o.Interval, time.Minute)
+	}
+	if o.Lists == nil && o.Dir != "" {
 		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("officials fetcher: %w", err)
 		}
+		o.Lists = DirLists(o.Dir)
 	}
 	return &Fetcher{o: o, partners: map[string]*partner{}}, nil
 }
@@ -165,38 +206,90 @@ func (f *Fetcher) all() []*partner {
 	return out
 }
 
-func (f *Fetcher) persisted(cc string) string { return filepath.Join(f.o.Dir, cc+".xml") }
-
-// LoadPersisted puts in force each partner's persisted list, verified
+// LoadPersisted puts in force each partner's kept list (Lists), verified
 // again as if just fetched. A partner without one is skipped; a list that
-// no longer verifies (a root rotated away, say) is reported and left on
-// disk for an operator to look at.
-func (f *Fetcher) LoadPersisted() error {
-	if f.o.Dir == "" {
+// no longer verifies (a root rotated away, say) is reported and left where
+// it is for an operator to look at.
+func (f *Fetcher) LoadPersisted(ctx context.Context) error {
+	if f.o.Lists == nil {
 		return nil
 	}
 	var errs []error
 	for _, p := range f.all() {
-		data, err := os.ReadFile(f.persisted(p.country))
-		if errors.Is(err, fs.ErrNotExist) {
+		p.mu.Lock()
+		l, _, err := f.adopt(ctx, p)
+		p.mu.Unlock()
+		if err != nil {
+			f.o.Logger.Error("officials list not loaded", "partner", p.country, "error", err)
+			errs = append(errs, err)
 			continue
 		}
-		if err == nil {
-			var l *List
-			p.mu.Lock()
-			l, _, err = p.reg.Accept(data)
-			p.mu.Unlock()
-			if err == nil {
-				f.o.Logger.Info("officials list loaded", "partner", p.country, "sequence", l.Sequence, "officials", len(l.Officials), "file", f.persisted(p.country))
-				f.update(p, nil, false)
-				continue
-			}
+		if l != nil {
+			f.o.Logger.Info("officials list loaded", "partner", p.country, "sequence", l.Sequence, "officials", len(l.Officials))
 		}
-		err = fmt.Errorf("officials of %s: persisted list %s: %w", p.country, f.persisted(p.country), err)
-		f.o.Logger.Error("officials list not loaded", "partner", p.country, "error", err)
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// Follow puts in force, every FollowInterval until ctx ends, the lists
+// kept since by another process sharing Lists — the replica holding the
+// fetch role, or one an operator asked to fetch now — so a replica that
+// does not fetch trusts what the one that does trusts, a revocation
+// included, within FollowInterval.
+func (f *Fetcher) Follow(ctx context.Context) {
+	if f.o.Lists == nil {
+		return
+	}
+	t := time.NewTicker(f.o.FollowInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, p := range f.all() {
+			p.mu.Lock()
+			l, changed, err := f.adopt(ctx, p)
+			p.mu.Unlock()
+			if changed {
+				f.o.Logger.Info("officials list taken from the store (fetched by another replica)", "partner", p.country,
+					"sequence", l.Sequence, "officials", len(l.Officials))
+			}
+			if err != nil && ctx.Err() == nil {
+				f.o.Logger.Warn("officials list kept by another replica not taken", "partner", p.country, "error", err)
+			}
+		}
+	}
+}
+
+// adopt puts p's kept list in force if it is not already (p.mu held): l is
+// the list in force after it, nil if none. A kept list refused once is not
+// reported again until it changes.
+func (f *Fetcher) adopt(ctx context.Context, p *partner) (l *List, changed bool, err error) {
+	data, err := f.o.Lists.Load(ctx, p.country)
+	if err != nil || data == nil {
+		if err != nil {
+			err = fmt.Errorf("officials of %s: kept list: %w", p.country, err)
+		}
+		return p.reg.List(), false, err
+	}
+	l, changed, err = p.reg.Accept(data)
+	if err != nil {
+		sum := sha256.Sum256(data)
+		if sum == p.refused {
+			return p.reg.List(), false, nil
+		}
+		p.refused = sum
+		return p.reg.List(), false, fmt.Errorf("officials of %s: kept list: %w", p.country, err)
+	}
+	if changed {
+		// Its ETag is another process's business: the next fetch asks
+		// without one.
+		p.etag = ""
+		f.update(p, nil, false)
+	}
+	return l, changed, nil
 }
 
 // FetchAll fetches every partner's list, concurrently, and returns the
@@ -262,6 +355,13 @@ func (f *Fetcher) fetch(ctx context.Context, p *partner) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	log := f.o.Logger.With("partner", p.country, "url", p.url)
+	if f.o.Lists != nil {
+		// What another replica kept is the floor: a slower fetch of an
+		// older list must not replace it.
+		if _, _, err := f.adopt(ctx, p); err != nil && ctx.Err() == nil {
+			log.Warn("officials list kept by another replica not taken", "error", err)
+		}
+	}
 	l, changed, err := f.get(ctx, p)
 	if err != nil && ctx.Err() != nil {
 		// Shutting down: not a failure of the partner's.
@@ -279,9 +379,12 @@ func (f *Fetcher) fetch(ctx context.Context, p *partner) error {
 	}
 	if changed {
 		log.Info("officials list accepted", "sequence", l.Sequence, "officials", len(l.Officials), "next_update", l.NextUpdate)
-		if f.o.Dir != "" {
-			if perr := WriteFileAtomic(f.persisted(p.country), p.reg.Bytes(), 0o644); perr != nil {
-				log.Error("officials list not persisted: a restart will fetch it again", "error", perr)
+		if f.o.Lists != nil {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.o.Timeout)
+			perr := f.o.Lists.Save(sctx, p.country, p.reg.Bytes())
+			cancel()
+			if perr != nil {
+				log.Error("officials list not kept: a restart (or another replica) will fetch it again", "error", perr)
 			}
 		}
 	}

@@ -201,7 +201,7 @@ func TestFetch_EndToEnd(t *testing.T) {
 	if err := reg2.Authorize(p.jorge.Cert, "sps", time.Now()); !errors.Is(err, ErrNoList) {
 		t.Fatalf("before loading: %v", err)
 	}
-	if err := f2.LoadPersisted(); err != nil {
+	if err := f2.LoadPersisted(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := reg2.Authorize(p.jorge.Cert, "sps", time.Now()); err != nil {
@@ -222,7 +222,7 @@ func TestFetch_EndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg3, f3 := newMX()
-	if err := f3.LoadPersisted(); !errors.Is(err, certs.ErrBadSignature) {
+	if err := f3.LoadPersisted(ctx); !errors.Is(err, certs.ErrBadSignature) {
 		t.Errorf("tampered persisted list: %v", err)
 	}
 	if reg3.List() != nil {
