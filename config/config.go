@@ -53,6 +53,8 @@ type Config struct {
 	// Access lists the clients of the local API, /metrics and the legacy
 	// routes that require authentication.
 	Access Access `yaml:"access"`
+	// Public is the public verification page of paper copies (public.go).
+	Public Public `yaml:"public"`
 	Notify Notify `yaml:"notify"`
 	Log    Log    `yaml:"log"`
 
@@ -530,7 +532,7 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Exporters.CA {
 		abs(&c.Exporters.CA[i])
 	}
-	for _, t := range []*ListenerTLS{c.TLS.Admin, c.TLS.Legacy} {
+	for _, t := range []*ListenerTLS{c.TLS.Admin, c.TLS.Legacy, c.Public.TLS} {
 		if t != nil {
 			abs(&t.Cert)
 			abs(&t.Key)
@@ -555,6 +557,7 @@ func (c *Config) resolvePaths(dir string) {
 // only place defaults live.
 func (c *Config) Defaults() {
 	c.accessDefaults()
+	c.publicDefaults()
 	c.hubDefaults()
 	if c.Limits.MaxBodyBytes == 0 {
 		c.Limits.MaxBodyBytes = 8 << 20

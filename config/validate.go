@@ -35,6 +35,7 @@ func (c *Config) Validate() error {
 	v.addr("listen.partners", c.Listen.Partners, true)
 	v.addr("listen.forward_proxy", c.Listen.ForwardProxy, false)
 	v.access(c)
+	v.public(c)
 	v.hub(c)
 
 	v.file("tls.cert", c.TLS.Cert, true)

@@ -230,3 +230,11 @@ func securityHeaders(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// SetPaper sets the paper code and evidence hooks (Options.PaperCode,
+// Options.Evidence) of a console built before they could be: call it
+// before the console serves.
+func (c *Console) SetPaper(code func(ctx context.Context, d *store.Document) (*PaperCode, error),
+	evidence func(ctx context.Context, trackingID, actor string, w io.Writer) error) {
+	c.opts.PaperCode, c.opts.Evidence = code, evidence
+}

@@ -237,10 +237,26 @@ func drawChart(ch Chart, b buckets, t *tr, unit string) template.HTML {
 			}
 		}
 	}
-	top = niceMax(top)
 	plotW, plotH := float64(chartW-padL-padR), float64(chartH-padTop-padBelow)
 	x := func(i int) float64 { return padL + plotW*(float64(i)+0.5)/float64(b.n) }
-	y := func(v float64) float64 { return padTop + plotH*(1-v/top) }
+	// Latency spans seconds to hours (an outage's backlog delivered late):
+	// a logarithmic axis keeps the ordinary second visible beside it.
+	logScale := unit == "s"
+	ticks := []float64{0, 0.5, 1}
+	var y func(v float64) float64
+	if logScale {
+		const floor = 0.1
+		top = math.Pow(10, math.Ceil(math.Log10(max(top, 1))))
+		span := math.Log10(top / floor)
+		y = func(v float64) float64 { return padTop + plotH*(1-math.Log10(max(v, floor)/floor)/span) }
+		ticks = ticks[:0]
+		for v := floor; v <= top*1.001; v *= 10 {
+			ticks = append(ticks, v/top)
+		}
+	} else {
+		top = niceMax(top)
+		y = func(v float64) float64 { return padTop + plotH*(1-v/top) }
+	}
 	var sb strings.Builder
 	titleID, descID := "t-"+ch.ID, "d-"+ch.ID
 	fmt.Fprintf(&sb, `<svg class="chart-svg" viewBox="0 0 %d %d" role="img" aria-labelledby="%s %s" xmlns="http://www.w3.org/2000/svg">`,
@@ -259,11 +275,11 @@ func drawChart(ch Chart, b buckets, t *tr, unit string) template.HTML {
 	}
 	fmt.Fprintf(&sb, `<desc id="%s">%s</desc>`, descID, esc(strings.Join(desc, "; ")))
 	// Grid and y axis: 0, half, top.
-	for _, f := range []float64{0, 0.5, 1} {
+	for _, f := range ticks {
 		v := top * f
 		fmt.Fprintf(&sb, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, padL, chartW-padR, y(v), y(v))
 		label := t.F(v, 0)
-		if top < 10 && f == 0.5 {
+		if v < 1 && v > 0 || (top < 10 && f == 0.5) {
 			label = t.F(v, 1)
 		}
 		if unit != "" {

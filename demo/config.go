@@ -29,6 +29,7 @@ type nodeSpec struct {
 	Admin        string // listen address of the console, API and metrics
 	Partners     string // listen address for partners
 	ForwardProxy string // listen address of the forward proxy
+	Public       string // listen address of the public verification page of paper copies
 	LegacyURL    string // base URL of the simulated legacy VUCE
 	OutboundPath string
 	InboundPath  string
@@ -251,6 +252,10 @@ access:
 {{- if .OpsRobotSubject}}
     - {name: ops-robot, role: operator, certificate_subject: '{{.OpsRobotSubject}}'}
 {{- end}}
+# The page a paper copy's QR code names (plain HTTP: loopback only).
+public:
+  listen: {{.Public}}
+  url: http://{{.Public}}
 console:
   # Plain HTTP on loopback: the demo's console cookies cannot be Secure.
   insecure_cookies: true

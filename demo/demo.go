@@ -232,7 +232,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	listeners := map[string]map[string]net.Listener{}
 	for _, cc := range countries {
 		listeners[cc] = map[string]net.Listener{}
-		for _, name := range []string{"legacy", "admin", "partners", "forward_proxy", "sim"} {
+		for _, name := range []string{"legacy", "admin", "partners", "forward_proxy", "public", "sim"} {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				return nil, err
@@ -285,7 +285,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 
 		spec := nodeSpec{
 			Country: cc, PKI: n.PKI, Dir: n.Dir, Wait: "10s", GiveUpAfter: "1h",
-			Legacy: addr(cc, "legacy"), Admin: addr(cc, "admin"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"),
+			Legacy: addr(cc, "legacy"), Admin: addr(cc, "admin"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"), Public: addr(cc, "public"),
 			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc), ConsoleHash: consoleHash,
 			RouteUser: n.RouteUser, RouteHash: routeHash,
 			OperatorHash: tokenHashes[0], ViewerHash: tokenHashes[1], LegacyTokenHash: tokenHashes[2],
@@ -369,6 +369,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 			Logger: logger, Recorder: n.Events,
 			Listeners: map[string]net.Listener{
 				"legacy": listeners[cc]["legacy"], "admin": listeners[cc]["admin"], "partners": listeners[cc]["partners"], "forward_proxy": listeners[cc]["forward_proxy"],
+				"public": listeners[cc]["public"],
 			},
 		})
 		if err != nil {

@@ -80,6 +80,7 @@ type Node struct {
 	fetcher    *registry.Fetcher
 	published  http.Handler     // this node's own list, at registry.Path
 	notifier   *notify.Notifier // nil unless notify is configured
+	paper      *paperSide       // paper codes, evidence, the public page (public.go)
 	notifying  atomic.Bool      // this replica holds the notify role
 	metrics    *metrics.Metrics
 	stopOutbox context.CancelFunc
@@ -470,6 +471,9 @@ func (n *Node) Start() error {
 	if n.Config.Listen.ForwardProxy != "" {
 		list = append(list, srv{"forward_proxy", n.Config.Listen.ForwardProxy, n.forwardSide(), nil})
 	}
+	if n.Config.Public.Enabled() {
+		list = append(list, srv{"public", n.Config.Public.Listen, n.publicSide(), n.publicTLS()})
+	}
 	timeouts := n.Config.Listen.Timeouts
 	for _, s := range list {
 		ln, err := n.preopened[s.name], error(nil)
@@ -508,6 +512,7 @@ func (n *Node) Start() error {
 		}
 		return err
 	}
+	n.attachPaper()
 	octx, cancel := context.WithCancel(context.Background())
 	n.stopOutbox, n.outboxDone = cancel, make(chan struct{})
 	go func() { defer close(n.outboxDone); n.runBackground(octx) }()

@@ -33,7 +33,9 @@ func QR(text string) (*qr.Code, error) {
 func SVG(c *qr.Code, title string) string {
 	n := c.Size + 2*quiet
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="qrcode" viewBox="0 0 %d %d" role="img" aria-label="%s" shape-rendering="crispEdges">`, n, n, escape(title))
+	// Two pixels a module on screen, whole pixels so no module blurs into
+	// its neighbour; a printed page sizes it in centimetres (style.css).
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="qrcode" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s" shape-rendering="crispEdges">`, 2*n, 2*n, n, n, escape(title))
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n, n)
 	for y := 0; y < c.Size; y++ {
 		for x := 0; x < c.Size; {
