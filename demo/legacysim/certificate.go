@@ -130,6 +130,11 @@ var (
 		"CO": {{"Rosas cortadas frescas", "Rosa", "Rosa spp."}, {"Banano fresco", "Banano", "Musa acuminata"}, {"Claveles cortados frescos", "Clavel", "Dianthus caryophyllus"}, {"Uchuva fresca", "Uchuva", "Physalis peruviana"}},
 		"MX": {{"Limón persa fresco", "Limón", "Citrus latifolia"}, {"Aguacate Hass fresco", "Aguacate", "Persea americana"}, {"Mango Ataulfo fresco", "Mango", "Mangifera indica"}, {"Frambuesa fresca", "Frambuesa", "Rubus idaeus"}},
 		"PE": {{"Palta Hass fresca", "Palta", "Persea americana"}, {"Arándanos frescos", "Arándano", "Vaccinium corymbosum"}, {"Espárragos frescos", "Espárrago", "Asparagus officinalis"}, {"Uva Red Globe fresca", "Uva", "Vitis vinifera"}},
+		// The hub's associated states (hubFormats).
+		"AU": {{"Fresh table grapes", "Grape", "Vitis vinifera"}, {"Fresh citrus (oranges)", "Orange", "Citrus sinensis"}, {"Barley grain for malting", "Barley", "Hordeum vulgare"}, {"Fresh cherries", "Cherry", "Prunus avium"}},
+		"CA": {{"Seed potatoes", "Potato", "Solanum tuberosum"}, {"Fresh blueberries", "Blueberry", "Vaccinium angustifolium"}, {"Canola seed for crushing", "Canola", "Brassica napus"}, {"Christmas trees, cut", "Balsam fir", "Abies balsamea"}},
+		"NZ": {{"Fresh kiwifruit", "Kiwifruit", "Actinidia chinensis"}, {"Fresh apples", "Apple", "Malus domestica"}, {"Sawn pine timber", "Radiata pine", "Pinus radiata"}, {"Fresh onions", "Onion", "Allium cepa"}},
+		"SG": {{"Live ornamental plants (orchids)", "Orchid", "Dendrobium spp."}, {"Cut orchid flowers", "Orchid", "Vanda spp."}, {"Aquarium plants", "Java fern", "Microsorum pteropus"}, {"Fresh curry leaves", "Curry leaf", "Murraya koenigii"}},
 	}
 	parties = map[string]Party{
 		"CL": {"Exportadora Frutícola del Maule S.A.", "Av. Circunvalación 1450, Talca", "CL"},
@@ -137,20 +142,34 @@ var (
 		"MX": {"Frutas Selectas de Michoacán S.A. de C.V.", "Carretera Uruapan-Pátzcuaro km 3, Uruapan", "MX"},
 		"PE": {"Agroexportadora Costa Norte S.A.C.", "Panamericana Norte km 560, Trujillo", "PE"},
 		"AR": {"Importadora del Plata S.R.L.", "Av. Corrientes 1234, Buenos Aires", "AR"},
+		"AU": {"Riverland Fresh Exports Pty Ltd", "14 Sturt Highway, Renmark SA 5341", "AU"},
+		"CA": {"Maritime Seed Potato Co-operative Ltd.", "220 Main Street, Grand Falls NB E3Z 2W5", "CA"},
+		"NZ": {"Bay of Plenty Orchards Ltd", "61 Totara Street, Mount Maunganui 3116", "NZ"},
+		"SG": {"Lion City Orchids Pte. Ltd.", "5 Mandai Road #02-11, Singapore 779391", "SG"},
 	}
-	places          = map[string]string{"CL": "Valparaíso", "CO": "Bogotá", "MX": "Manzanillo", "PE": "Callao", "AR": "Buenos Aires"}
+	places          = map[string]string{"CL": "Valparaíso", "CO": "Bogotá", "MX": "Manzanillo", "PE": "Callao", "AR": "Buenos Aires",
+		"AU": "Melbourne", "CA": "Halifax", "NZ": "Tauranga", "SG": "Singapore"}
 	inspectionSites = map[string]string{
 		"CL": "Sitio de inspección SAG, Puerto de Valparaíso",
 		"CO": "Puesto de control ICA, Aeropuerto El Dorado",
 		"MX": "Punto de verificación SENASICA, Puerto de Manzanillo",
 		"PE": "Planta de empaque certificada SENASA, Chao, La Libertad",
+		"AU": "DAFF approved arrangement AA-1450, Renmark",
+		"CA": "CFIA registered warehouse, Port of Halifax",
+		"NZ": "MPI transitional facility 2931, Mount Maunganui",
+		"SG": "NParks plant health inspection point, Changi Airfreight Centre",
 	}
-	inspectors = map[string]string{"CL": "Ana Pérez Soto", "CO": "Carlos Gómez Ruiz", "MX": "María Hernández López", "PE": "Jorge Quispe Mamani"}
+	inspectors = map[string]string{"CL": "Ana Pérez Soto", "CO": "Carlos Gómez Ruiz", "MX": "María Hernández López", "PE": "Jorge Quispe Mamani",
+		"AU": "Olivia O'Brien", "CA": "Jean-François Tremblay", "NZ": "Aroha Ngata", "SG": "Tan Wei Ming"}
 	treatments = map[string]string{
 		"CL": "Fumigación con bromuro de metilo, 48 g/m³ durante 2 h a ≥ 21 °C",
 		"CO": "Inmersión en solución de hipoclorito de sodio < 200 ppm",
 		"MX": "Tratamiento hidrotérmico: 46,1 °C durante 75 min",
 		"PE": "Tratamiento en frío: ≤ 2,22 °C durante 18 días",
+		"AU": "Cold disinfestation: ≤ 1.0 °C for 16 days",
+		"CA": "Heat treatment: 56 °C core temperature for 30 min (HT)",
+		"NZ": "Methyl bromide fumigation, 48 g/m³ for 24 h at ≥ 15 °C",
+		"SG": "Hot water immersion: 49 °C for 10 min",
 	}
 	neighbours = map[[2]string]bool{{"CL", "PE"}: true, {"PE", "CL"}: true, {"CO", "PE"}: true, {"PE", "CO"}: true}
 )

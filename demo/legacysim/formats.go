@@ -51,7 +51,7 @@ func FormatFor(country string) (Format, error) {
 	if f, ok := formats[country]; ok {
 		return f, nil
 	}
-	return nil, fmt.Errorf("legacysim: no simulated legacy VUCE for %q (have %v)", country, Countries())
+	return nil, fmt.Errorf("legacysim: no simulated legacy VUCE for %q (have %v and the hub members %v)", country, Countries(), HubCountries())
 }
 
 // OutboundPath is where a country's legacy VUCE posts the certificates it
@@ -68,6 +68,9 @@ func OutboundPath(country string) string {
 // InboundPath is where a country's legacy VUCE receives certificates from
 // abroad (Server listens there).
 func InboundPath(country string) string {
+	if p := hubInboundPath(country); p != "" {
+		return p
+	}
 	return map[string]string{
 		"CL": "/api/v1/recepcion/fitosanitarios",
 		"CO": "/vuce/fito/recibir",
@@ -99,7 +102,7 @@ func newCodes(what string, pairs ...string) codes {
 // Countries as each legacy system writes them: only what the demo needs.
 var (
 	mxCountries = newCodes("país", "AR", "Argentina", "CL", "Chile", "CO", "Colombia", "MX", "México", "PE", "Perú", "US", "Estados Unidos",
-		"AU", "Australia", "CA", "Canadá", "NZ", "Nueva Zelanda", "SG", "Singapur") // and the hub's associated states
+		"AU", "Australia", "CA", "Canadá", "NZ", "Nueva Zelandia", "SG", "Singapur") // and the hub's associated states
 	peCountries = newCodes("country", "AR", "ARG", "CL", "CHL", "CO", "COL", "MX", "MEX", "PE", "PER", "US", "USA",
 		"AU", "AUS", "CA", "CAN", "NZ", "NZL", "SG", "SGP")
 	coCountries = newCodes("país", "AR", "032", "CL", "152", "CO", "170", "MX", "484", "PE", "604", "US", "840",
