@@ -147,7 +147,7 @@ var (
 		"NZ": {"Bay of Plenty Orchards Ltd", "61 Totara Street, Mount Maunganui 3116", "NZ"},
 		"SG": {"Lion City Orchids Pte. Ltd.", "5 Mandai Road #02-11, Singapore 779391", "SG"},
 	}
-	places          = map[string]string{"CL": "Valparaíso", "CO": "Bogotá", "MX": "Manzanillo", "PE": "Callao", "AR": "Buenos Aires",
+	places = map[string]string{"CL": "Valparaíso", "CO": "Bogotá", "MX": "Manzanillo", "PE": "Callao", "AR": "Buenos Aires",
 		"AU": "Melbourne", "CA": "Halifax", "NZ": "Tauranga", "SG": "Singapore"}
 	inspectionSites = map[string]string{
 		"CL": "Sitio de inspección SAG, Puerto de Valparaíso",
