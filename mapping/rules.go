@@ -72,7 +72,11 @@
 // a path matches several elements outside a group the first in document
 // order is taken. Each step of an XML target is found (the last existing
 // child of that name) or created, so attribute rules land on the element
-// just made and elements appear in rule order; "name[+]" always appends.
+// just made; "name[+]" always appends. A new element goes where the
+// target schema's order puts it when the rules were loaded with one (a
+// TargetChecker that is also a SchemaOrder), else after its siblings, in
+// rule order. Two rules writing one target are refused at load unless
+// their when: conditions exclude each other.
 //
 // # Expressions
 //
