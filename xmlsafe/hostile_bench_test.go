@@ -106,11 +106,17 @@ var oldLimits = Limits{MaxElements: 1_000_000, MaxAttrs: 1 << 30, MaxNamespaces:
 // live is what the returned tree holds once the garbage is collected, a
 // bound from below (zero when Parse fails).
 func parseAlloc(data []byte, lim Limits) (alloc, live uint64, err error) {
+	return parseAllocVia(data, lim, true)
+}
+
+// parseAllocVia is parseAlloc on the one-pass reader (fast) or on etree
+// over encoding/xml, which exotic documents still take.
+func parseAllocVia(data []byte, lim Limits, fast bool) (alloc, live uint64, err error) {
 	runtime.GC()
 	old := debug.SetGCPercent(-1)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	doc, err := Parse(data, lim)
+	doc, err := parse(data, lim, fast)
 	runtime.ReadMemStats(&after)
 	debug.SetGCPercent(old)
 	runtime.GC()

@@ -82,6 +82,9 @@ type scanner struct {
 	cost, budget int64 // estimated heap, and its limit
 	maxRun       int   // the longest token, which the decoder buffers whole
 	normalized   bool  // some attribute value needs normalizeAttrs
+	// exotic: a name build does not read (not ASCII, or a colon at either
+	// end), so the document goes to encoding/xml (build.go).
+	exotic bool
 
 	tags [][2]int // start tags for normalizeAttrs
 
@@ -125,11 +128,34 @@ func newScanner(data []byte, lim Limits) *scanner {
 // literal tab or line break, for normalizeAttrs (usually none), and the
 // heap estimate.
 func scan(data []byte, start int, lim Limits) (tags [][2]int, heap int64, err error) {
-	s := newScanner(data, lim)
-	if err := s.run(start); err != nil {
+	s, err := scanned(data, start, lim)
+	if err != nil {
 		return nil, 0, err
 	}
 	return s.tags, s.cost, nil
+}
+
+// scanned is scan, returning the whole state.
+func scanned(data []byte, start int, lim Limits) (*scanner, error) {
+	s := newScanner(data, lim)
+	if err := s.run(start); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// noteName marks the scan exotic if name is one build does not read.
+func (s *scanner) noteName(name []byte) {
+	if len(name) > 0 && (name[0] == ':' || name[len(name)-1] == ':') {
+		s.exotic = true
+		return
+	}
+	for _, c := range name {
+		if c >= 0x80 {
+			s.exotic = true
+			return
+		}
+	}
 }
 
 // restart returns the start of the last token at or before byte limit: a
@@ -210,6 +236,14 @@ func (s *scanner) run(start int) error {
 				return fmt.Errorf("%w: unterminated processing instruction at byte %d", ErrMalformed, i)
 			}
 			n = 2 + end + len(endPI)
+			target := rest[2 : 2+end]
+			for k, c := range target {
+				if c <= ' ' {
+					target = target[:k]
+					break
+				}
+			}
+			s.noteName(target)
 			if err := s.node(i, n); err != nil {
 				return err
 			}
@@ -319,6 +353,7 @@ func (s *scanner) startTag(i int) (int, error) {
 	if nameLen > s.lim.MaxNameLen {
 		return 0, s.nameTooLong(b[1:k], i+1)
 	}
+	s.noteName(b[1:k])
 	// Attributes: each has exactly one quoted value, which may hold '>'.
 	// Between values, look at every byte (names and spaces); jump over
 	// values with IndexByte. Both are linear, however many attributes.
@@ -343,6 +378,7 @@ func (s *scanner) startTag(i int) (int, error) {
 		if len(name) > s.lim.MaxNameLen {
 			return 0, s.nameTooLong(name, i+k+at)
 		}
+		s.noteName(name)
 		if bytes.HasPrefix(name, xmlnsColon) {
 			decls++
 		}

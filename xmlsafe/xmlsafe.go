@@ -31,6 +31,15 @@
 // a kilobyte. Real documents are estimated at 8 to 10 times their size
 // (a certificate with 1,000 line items: 9.7), at most 0.6 of the budget.
 //
+// The tree is built by a reader of its own (build.go), in one pass over
+// the bytes, into the same etree tree etree would build over encoding/xml
+// and refusing what encoding/xml refuses; at a quarter of the time and two
+// thirds of the heap (BenchmarkParse). Documents with names it does not
+// read (not ASCII), which the scan spots, and the error messages, are
+// still encoding/xml's. The heap estimate stays calibrated on etree over
+// encoding/xml, the costlier of the two, so it bounds both
+// (TestHeapEstimateBoundsAllocation measures each).
+//
 // Parse also refuses what encoding/xml, under etree, lets through although
 // XML forbids it: a second root element, text outside the root, and
 // repeated attributes (etree would silently keep the last one, while other
@@ -149,6 +158,12 @@ var (
 // subset US-ASCII) is read: the scan works on bytes, and a document in
 // another encoding could hide a declaration from it.
 func Parse(data []byte, lim Limits) (*etree.Document, error) {
+	return parse(data, lim, true)
+}
+
+// parse is Parse; without fast, every document goes to encoding/xml (the
+// tests compare the two paths and check the heap estimate on both).
+func parse(data []byte, lim Limits, fast bool) (*etree.Document, error) {
 	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), lim.MaxBytes)
@@ -160,30 +175,61 @@ func Parse(data []byte, lim Limits) (*etree.Document, error) {
 	case bytes.HasPrefix(data, utf16BE), bytes.HasPrefix(data, utf16LE):
 		return nil, fmt.Errorf("%w: UTF-16 byte order mark at byte 0: only UTF-8 is accepted", ErrMalformed)
 	}
-	tags, _, err := scan(data, start, lim)
+	s, err := scanned(data, start, lim)
 	if err != nil {
 		return nil, err
 	}
-	text := data[start:]
-	if len(tags) > 0 {
-		text = normalizeAttrs(data, start, tags)
+	var doc *etree.Document
+	if fast && !s.exotic {
+		var failAt int
+		doc, failAt, err = build(data, start, lim)
+		if err != nil {
+			return nil, err
+		}
+		if doc == nil {
+			// encoding/xml says what is wrong there, as it always did.
+			if err := locate(data, start, failAt, lim); err != nil {
+				return nil, err
+			}
+			// build refused what encoding/xml reads (FuzzBuild looks
+			// for such documents): read it that way.
+		}
 	}
+	if doc == nil {
+		if doc, err = decode(data, start, s.tags, lim); err != nil {
+			return nil, err
+		}
+	}
+	doc.ReadSettings = readSettings(lim)
+	if err := check(doc, lim); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
 
-	doc := etree.NewDocument()
-	doc.ReadSettings = etree.ReadSettings{
+func readSettings(lim Limits) etree.ReadSettings {
+	return etree.ReadSettings{
 		CharsetReader: utf8Only,
-		// Repeats are kept so that they can be refused below.
+		// Repeats are kept so that they can be refused (check).
 		PreserveDuplicateAttrs: true,
 		// The scan has bounded depth already; this is the parser's own
 		// guard should the two ever read a document differently.
 		MaxDepth: lim.MaxDepth,
 	}
+}
+
+// decode builds the tree with etree over encoding/xml, for what build
+// does not read; tags are the start tags normalizeAttrs must rewrite.
+func decode(data []byte, start int, tags [][2]int, lim Limits) (*etree.Document, error) {
+	text := data[start:]
+	if len(tags) > 0 {
+		text = normalizeAttrs(data, start, tags)
+	}
+	doc := etree.NewDocument()
+	doc.ReadSettings = readSettings(lim)
 	read, err := doc.ReadFrom(&chunkReader{b: text})
 	if err != nil {
 		return nil, parseError(data, start, start+int(read)-readChunk, lim, err)
-	}
-	if err := check(doc, lim); err != nil {
-		return nil, err
 	}
 	return doc, nil
 }
@@ -286,13 +332,23 @@ func parseError(data []byte, start, near int, lim Limits, err error) error {
 	if errors.Is(err, etree.ErrMaxDepth) {
 		return fmt.Errorf("%w: %v", ErrTooDeep, err)
 	}
+	if lerr := locate(data, start, near, lim); lerr != nil {
+		return lerr
+	}
+	return fmt.Errorf("%w: %v", ErrMalformed, err)
+}
+
+// locate decodes data with encoding/xml from the last token that starts at
+// or before byte near and returns the first error, in ErrMalformed with
+// its line and byte, or nil if there is none from there on.
+func locate(data []byte, start, near int, lim Limits) error {
 	from := restart(data, start, near, lim)
 	dec := xml.NewDecoder(bytes.NewReader(data[from:]))
 	dec.CharsetReader = utf8Only
 	for {
 		_, derr := dec.RawToken()
 		if derr == io.EOF {
-			break
+			return nil
 		}
 		if derr != nil {
 			at := int64(from) + dec.InputOffset()
@@ -309,7 +365,6 @@ func parseError(data []byte, start, near int, lim Limits, err error) error {
 			return fmt.Errorf("%w: %v (near byte %d)", ErrMalformed, derr, at)
 		}
 	}
-	return fmt.Errorf("%w: %v", ErrMalformed, err)
 }
 
 var newline = []byte{'\n'}

@@ -213,8 +213,9 @@ func TestReadAll(t *testing.T) {
 }
 
 // FuzzParse checks the package's promises on arbitrary input: no panic; an
-// error comes alone and wraps exactly one sentinel; and an accepted document
-// has one root, no declaration anywhere, and fits its limits.
+// error comes alone and wraps exactly one sentinel; an accepted document
+// has one root, no declaration anywhere, and fits its limits; and the
+// one-pass reader agrees with encoding/xml (buildAgrees).
 //
 //	go test -run xxx -fuzz FuzzParse -fuzztime 30s ./xmlsafe/
 func FuzzParse(f *testing.F) {
@@ -229,6 +230,7 @@ func FuzzParse(f *testing.F) {
 	}
 	lim := Limits{MaxBytes: 1 << 16, MaxDepth: 16, MaxElements: 200, MaxAttrs: 8, MaxNamespaces: 4, MaxNameLen: 32}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		buildAgrees(t, data, lim)
 		doc, err := Parse(data, lim)
 		if err != nil {
 			if doc != nil {
@@ -299,8 +301,9 @@ func spsLike(n int) []byte {
 	return []byte(sb.String())
 }
 
-// BenchmarkParse compares the pre-scan with the whole Parse (scan included)
-// and with etree alone: the scan must stay a small share of parsing.
+// BenchmarkParse compares the pre-scan with the whole Parse (scan included),
+// with etree alone, and with Parse on etree over encoding/xml: the scan
+// must stay a small share of parsing.
 func BenchmarkParse(b *testing.B) {
 	data := spsLike(1000)
 	lim := Limits{}.withDefaults()
@@ -322,8 +325,20 @@ func BenchmarkParse(b *testing.B) {
 	})
 	b.Run("parse", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := Parse(data, Limits{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// Parse as it was before the one-pass reader (build.go), and as it
+	// still reads documents with exotic names: etree over encoding/xml.
+	b.Run("parse-encoding-xml", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := parse(data, Limits{}, false); err != nil {
 				b.Fatal(err)
 			}
 		}
