@@ -52,6 +52,18 @@ type Handler struct {
 	Partners []string
 	// Evidence writes a document's evidence bundle (api/evidence.go).
 	Evidence Exporter
+	// Hub, if set, tells where a document exchanged through the IPPC
+	// ePhyto Hub stands there (nil: not through the hub); shown with the
+	// document (GET /documents/{id}).
+	Hub func(ctx context.Context, d *store.Document) (*HubStatus, error)
+}
+
+// HubStatus is a document's envelope at the IPPC ePhyto Hub and the hub's
+// tracking state of it (PendingDelivery, Delivered, DeliveredWithWarnings,
+// FailedDelivery, DeliveredNotReadable, EnvelopeNotExists).
+type HubStatus struct {
+	Envelope string `json:"envelope"`
+	Status   string `json:"status"`
 }
 
 // Document is the API's view of a document.
@@ -71,6 +83,7 @@ type Document struct {
 	Updated    time.Time       `json:"updated"`
 	Seq        int64           `json:"seq"`
 	History    []Transition    `json:"history,omitempty"`
+	Hub        *HubStatus      `json:"hub,omitempty"`
 }
 
 // Transition is one history entry.
@@ -366,6 +379,12 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, id string) {
 	v := view(d)
 	for _, t := range hist {
 		v.History = append(v.History, Transition(t))
+	}
+	if h.Hub != nil {
+		if v.Hub, err = h.Hub(r.Context(), d); err != nil {
+			problem(w, http.StatusInternalServerError, err.Error())
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, v)
 }

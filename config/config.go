@@ -258,6 +258,11 @@ type Route struct {
 	// Callback, if set, receives a POST for every state change of the
 	// documents this route sends.
 	Callback *Callback `yaml:"callback"`
+	// Hub, if set, is what this route's payloads become when their
+	// destination is a country reached through the IPPC ePhyto Hub
+	// (hub.countries): the same payload, another document type and rules
+	// (hub.go).
+	Hub *RouteHub `yaml:"hub"`
 }
 
 // Callback is a URL of the legacy VUCE told about state changes (JSON, in

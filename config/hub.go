@@ -48,6 +48,17 @@ type Hub struct {
 	Operators []string `yaml:"operators"`
 }
 
+// RouteHub is a route's document for hub countries: the legacy VUCE posts
+// one payload to one route whatever the destination, and a certificate for
+// a hub country leaves in the hub's release (SPS 17A) while one for a
+// partner node leaves as the route's own document (D13B).
+type RouteHub struct {
+	// Document is the document type the hub carries (documents.<type>).
+	Document string `yaml:"document"`
+	// Rules is the outbound rule file for it, relative to rules_dir.
+	Rules string `yaml:"rules"`
+}
+
 // PartnerCodes lists every partner country, sorted: partner nodes and
 // the countries reached through the hub.
 func (c *Config) PartnerCodes() []string {
@@ -123,8 +134,28 @@ func (c *Config) hubDefaults() {
 	}
 }
 
-// hub checks the hub section.
+// hub checks the hub section, and the routes' hub entries.
 func (v *validator) hub(c *Config) {
+	for i, r := range c.Routes {
+		if r.Hub == nil {
+			continue
+		}
+		key := "routes[" + strconv.Itoa(i) + "].hub"
+		switch {
+		case c.Hub == nil:
+			v.addf(key, "this node has no hub section: nothing is reached through the hub")
+		case r.Partner != "" && !c.ViaHub(r.Partner):
+			v.addf(key, "the route's partner %s is not reached through the hub", r.Partner)
+		}
+		if _, ok := c.Documents[r.Hub.Document]; !ok {
+			v.addf(key+".document", "unknown document type %q (configure documents.%s)", r.Hub.Document, r.Hub.Document)
+		} else if !c.signs(r.Hub.Document) {
+			v.addf(key+".document", "no signing entry covers document type %q", r.Hub.Document)
+		}
+		if r.Hub.Rules == "" {
+			v.addf(key+".rules", "name the outbound rule file for %s", r.Hub.Document)
+		}
+	}
 	h := c.Hub
 	if h == nil {
 		return
@@ -166,4 +197,19 @@ func (v *validator) hub(c *Config) {
 	if h.PollInterval < time.Second {
 		v.addf("hub.poll_interval", "must be at least 1s")
 	}
+}
+
+// signs reports whether an official's signing entry covers a document type.
+func (c *Config) signs(doc string) bool {
+	for _, s := range c.Signing {
+		if s.Role == "exporter" {
+			continue
+		}
+		for _, d := range s.Documents {
+			if d == doc {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -248,8 +248,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	if len(c.Partners) == 0 {
-		v.addf("partners", "at least one partner is required")
+	if len(c.Partners) == 0 && c.Hub == nil {
+		v.addf("partners", "at least one partner is required (a partner node, or hub: for countries reached through the IPPC ePhyto Hub)")
 	}
 	for _, cc := range sortedKeys(c.Partners) {
 		p := c.Partners[cc]

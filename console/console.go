@@ -129,8 +129,11 @@ type Options struct {
 	// Evidence, if set, writes a document's evidence bundle (operators
 	// download it from the document's page).
 	Evidence func(ctx context.Context, trackingID, actor string, w io.Writer) error
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Hub, if set, tells a document's envelope at the IPPC ePhyto Hub and
+	// the hub's tracking state of it (nil: not through the hub).
+	Hub    func(ctx context.Context, d *store.Document) (envelope, status string, err error)
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // PaperCode is what the printable page shows so a paper copy can be

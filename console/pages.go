@@ -305,9 +305,20 @@ func (c *Console) showDocument(w http.ResponseWriter, r *http.Request, s *sessio
 	if a := r.URL.Query().Get("done"); slices.Contains(allActions, a) {
 		done = t.T("done." + a)
 	}
+	var hub map[string]string
+	if c.opts.Hub != nil {
+		env, st, err := c.opts.Hub(r.Context(), d)
+		if err != nil {
+			c.fail(w, s, err)
+			return
+		}
+		if env != "" {
+			hub = map[string]string{"Envelope": env, "Status": st}
+		}
+	}
 	c.page(w, r, status, s, "document", map[string]any{
 		"Title": t.T("document.title", "ID", d.DocumentID), "Doc": d, "History": hist, "Actions": actions,
-		"Done": done, "Problem": problem,
+		"Done": done, "Problem": problem, "Hub": hub,
 	})
 }
 

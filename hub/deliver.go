@@ -88,7 +88,7 @@ func (d *Deliverer) Deliver(ctx context.Context, doc *delivery.Document) (*wire.
 		return nil, fmt.Errorf("track %s to %s, envelope %s: %w", doc.ID, doc.Partner, id, err)
 	}
 	rc := &wire.Receipt{TrackingID: doc.TrackingID, DocumentID: doc.ID, DocumentType: doc.Type, From: doc.Partner, To: d.NPPO,
-		Digest: wire.Digest(doc.Body), Time: d.now().UTC(), Signer: fmt.Sprintf("IPPC ePhyto Hub, envelope %s: %s", id, h.HUBTrackingInfo)}
+		Digest: wire.Digest(doc.Body), Time: d.now().UTC(), Signer: signerPrefix + id + ": " + h.HUBTrackingInfo}
 	msg := h.HubDeliveryError
 	switch h.HUBTrackingInfo {
 	case PendingDelivery:

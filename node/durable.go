@@ -53,7 +53,7 @@ func (n *Node) openStore() error {
 		return fail(err)
 	}
 	n.ops = &ops.Service{Store: st, Messages: statusMessages{country: cfg.Node.Country, signers: n.signers}, Waker: n.Outbox, Partners: partners}
-	n.api = &api.Handler{Store: st, Ops: n.ops, Partners: partners}
+	n.api = &api.Handler{Store: st, Ops: n.ops, Partners: partners, Hub: n.hubAPIStatus(st)}
 	if len(cfg.Console.Users) > 0 {
 		users := make([]console.User, len(cfg.Console.Users))
 		for i, u := range cfg.Console.Users {
@@ -66,6 +66,7 @@ func (n *Node) openStore() error {
 			Health:        n.partnerHealth,
 			ExpiryWarning: cfg.Console.ExpiryWarning, SessionIdle: cfg.Console.SessionIdle, SessionMax: cfg.Console.SessionMax,
 			InsecureCookies: cfg.Console.InsecureCookies, Logger: n.logger.With("component", "console"),
+			Hub: n.hubConsoleStatus(st), // node/hub.go
 		})
 		if err != nil {
 			return fail(err)
@@ -116,6 +117,7 @@ func (n *Node) buildNotifier(st store.Store) error {
 	for cc, p := range cfg.Partners {
 		partnerOps[cc] = p.Operators
 	}
+	hubOperators(cfg, partnerOps) // node/hub.go
 	nt, err := notify.New(db.DB(), notify.Options{
 		Country: cfg.Node.Country, ConsoleURL: nc.ConsoleURL, Operators: nc.Operators, PartnerOperators: partnerOps,
 		SMTP: notify.SMTP{Host: nc.SMTP.Host, Port: nc.SMTP.Port, Username: nc.SMTP.Username, Password: nc.SMTP.Password,

@@ -13,8 +13,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vucelink/vucelink/api"
 	"github.com/vucelink/vucelink/certs"
+	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/hub"
+	"github.com/vucelink/vucelink/proxy"
+	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/track"
 	"github.com/vucelink/vucelink/xmlsafe"
 )
@@ -73,6 +77,66 @@ func (n *Node) setupHub() error {
 	// again later, but health and alerts must not count it.
 	n.recorder = pendingAtHub{n.recorder, countries}
 	return nil
+}
+
+// hubRoute gives a route its document for hub countries (routes[].hub):
+// a copy of the route with the hub's document type, rules (checked and
+// reloaded like the route's own), schema and signer, taken when the
+// destination is reached through the hub.
+func (n *Node) hubRoute(key string, base *proxy.Route, h *config.RouteHub, spec *proxy.DocumentSpec, signer proxy.Signer) func(string) *proxy.Route {
+	alt := *base
+	alt.Name, alt.Document, alt.Spec, alt.Signer, alt.Validator = base.Name+" (hub)", h.Document, spec, signer, nil
+	n.rules.add(key+".hub.rules", h.Rules, h.Document, "outbound")
+	alt.Mapper = n.rules.mapper(h.Rules)
+	if n.Config.Documents[h.Document].Schema != "" {
+		alt.Validator = n.rules.validator(h.Document)
+	}
+	return func(cc string) *proxy.Route {
+		if n.Config.ViaHub(cc) {
+			return &alt
+		}
+		return nil
+	}
+}
+
+// hubOperators names the hub members' operators (hub.operators) as each
+// hub country's, for notifications about documents sent there.
+func hubOperators(cfg *config.Config, ops map[string][]string) {
+	if cfg.Hub == nil {
+		return
+	}
+	for _, cc := range cfg.Hub.Countries {
+		ops[cc] = cfg.Hub.Operators
+	}
+}
+
+// hubAPIStatus is the API's view of where a document stands at the hub
+// (nil without a hub).
+func (n *Node) hubAPIStatus(records hub.Records) func(context.Context, *store.Document) (*api.HubStatus, error) {
+	if n.hub == nil {
+		return nil
+	}
+	return func(ctx context.Context, d *store.Document) (*api.HubStatus, error) {
+		s, err := hub.StatusOf(ctx, records, d)
+		if s == nil || err != nil {
+			return nil, err
+		}
+		return &api.HubStatus{Envelope: s.Envelope, Status: s.Status}, nil
+	}
+}
+
+// hubConsoleStatus is the same for the console's document page.
+func (n *Node) hubConsoleStatus(records hub.Records) func(context.Context, *store.Document) (string, string, error) {
+	if n.hub == nil {
+		return nil
+	}
+	return func(ctx context.Context, d *store.Document) (string, string, error) {
+		s, err := hub.StatusOf(ctx, records, d)
+		if s == nil || err != nil {
+			return "", "", err
+		}
+		return s.Envelope, s.Status, nil
+	}
 }
 
 // startHub runs the hub's background work once the store is open: the

@@ -393,6 +393,9 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		// number with a quote must not break the legacy system's JSON).
 		rt.Body, _ = config.ParseResponseTemplate(key+".response.body", r.Response.ContentType, r.Response.Body)
 		rt.ErrorBody, _ = config.ParseResponseTemplate(key+".response.error_body", r.Response.ContentType, r.Response.ErrorBody)
+		if h := r.Hub; h != nil { // node/hub.go
+			rt.ByDestination = n.hubRoute(key, rt, h, specs[h.Document], routeSigner(cfg.Documents[h.Document].Signature, signers[h.Document], exporters[h.Document], exporterTrust))
+		}
 		routes = append(routes, rt)
 	}
 

@@ -16,8 +16,12 @@ import (
 
 // Kinds of events.
 const (
-	KindIncomplete          = "document.incomplete"
-	KindReceivedWithErrors  = "document.received-with-errors"
+	KindIncomplete         = "document.incomplete"
+	KindReceivedWithErrors = "document.received-with-errors"
+	// KindRefused: a document this node sent was received with errors
+	// by its partner, or the IPPC ePhyto Hub could not deliver it
+	// (FailedDelivery): Reasons carry the partner's or the hub's words.
+	KindRefused             = "document.refused"
 	KindPartnerUnreachable  = "partner.unreachable"
 	KindPartnerIntermittent = "partner.intermittent"
 	KindPartnerRecovered    = "partner.recovered"
@@ -126,6 +130,8 @@ func (n *Notifier) watchStep(ctx context.Context, feed Feed) (progressed bool, e
 			kind = KindIncomplete
 		case e.Direction == store.Inbound && e.To == lifecycle.ReceivedWithErrors:
 			kind = KindReceivedWithErrors
+		case e.Direction == store.Outbound && e.To == lifecycle.ReceivedWithErrors:
+			kind = KindRefused
 		}
 		if kind != "" && n.now().Sub(e.At) <= n.opts.MaxEventAge {
 			d, err := feed.Get(ctx, e.TrackingID)
@@ -148,8 +154,8 @@ func documentEvent(kind string, e store.Event, d *store.Document) Event {
 	case KindIncomplete:
 		ev.Key = fmt.Sprintf("incomplete:%s:%d", e.TrackingID, e.ID)
 		ev.Contact = d.Contact
-	case KindReceivedWithErrors:
-		ev.Key = fmt.Sprintf("received-with-errors:%s:%d", e.TrackingID, e.ID)
+	case KindReceivedWithErrors, KindRefused:
+		ev.Key = fmt.Sprintf("%s:%s:%d", strings.TrimPrefix(kind, "document."), e.TrackingID, e.ID)
 		if d.Receipt != nil {
 			for _, r := range d.Receipt.Reasons {
 				s := r.Code + ": " + r.Message

@@ -388,6 +388,8 @@ func (n *Notifier) audiences(e Event) []audience {
 		}
 	case KindReceivedWithErrors:
 		return []audience{{"operators", "received_errors", operators}}
+	case KindRefused:
+		return []audience{{"operators", "refused", operators}}
 	case KindPartnerUnreachable, KindPartnerIntermittent, KindPartnerRecovered:
 		return []audience{{"operators", "partner", operators}}
 	case KindCertificateExpiring:

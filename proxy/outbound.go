@@ -120,6 +120,15 @@ type Route struct {
 	ContentType string
 	Body        *template.Template
 	ErrorBody   *template.Template
+	// ByDestination, if set, is asked once the mapped document names its
+	// destination: a non-nil route gives the document type, rules, spec,
+	// validator and signer this destination takes instead (a country
+	// reached through the IPPC ePhyto Hub takes SPS 17A where partner
+	// nodes take D13B), and the same payload is mapped again with them.
+	// The legacy caller's answer (Wait, Status, ContentType, Body,
+	// ErrorBody) stays this route's. Nil, or a nil answer, keeps this
+	// route's document.
+	ByDestination func(country string) *Route
 }
 
 // ResponseData is what response templates see.
@@ -305,6 +314,17 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 	if !o.Partners[ev.Partner] {
 		return fail(http.StatusUnprocessableEntity, "map", fmt.Errorf("destination %s is not a configured partner", ev.Partner))
 	}
+	if rt.ByDestination != nil {
+		if alt := rt.ByDestination(ev.Partner); alt != nil {
+			if out, root, contact, err = o.remap(rt, alt, payload, id, ev.Partner); err != nil {
+				return fail(http.StatusUnprocessableEntity, "map", err)
+			}
+			r := *alt
+			r.Name, r.Wait, r.Status, r.ContentType, r.Body, r.ErrorBody = rt.Name, rt.Wait, rt.Status, rt.ContentType, rt.Body, rt.ErrorBody
+			rt = &r
+			ev.Document, data.Document = rt.Document, rt.Document
+		}
+	}
 	ev.Step, ev.Detail, ev.Duration = track.Mapped, "native → "+rt.Document+" standard XML", time.Since(start)
 	o.record(ctx, ev)
 
@@ -404,6 +424,38 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 		}
 	}
 	return o.render(rt, rt.Status, rt.Body, data)
+}
+
+// remap maps payload again with alt's rules, for destination dest (see
+// Route.ByDestination), and checks the document it makes is the same
+// document for the same destination.
+func (o *Outbound) remap(rt, alt *Route, payload []byte, id, dest string) (*mapping.Output, *etree.Element, string, error) {
+	out, err := alt.Mapper.Map(payload)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("mapping for %s (route %s sends %s there): %w", dest, rt.Name, alt.Document, err)
+	}
+	contact, err := CheckEmail(out.Local[LocalExporterEmail])
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("mapping: %w", localError(alt.Mapper, payload, LocalExporterEmail, err))
+	}
+	root := out.XML.Root()
+	got, err := alt.Spec.ID(root)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if got != id {
+		return nil, nil, "", fmt.Errorf("the %s rules give document ID %q where the %s rules give %q: fix the rules", alt.Document, got, rt.Document, id)
+	}
+	if alt.Spec.HasDestination() {
+		d, err := alt.Spec.Destination(root)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if d != dest {
+			return nil, nil, "", fmt.Errorf("the %s rules give destination %q where the %s rules give %q: fix the rules", alt.Document, d, rt.Document, dest)
+		}
+	}
+	return out, root, contact, nil
 }
 
 func (o *Outbound) render(rt *Route, status int, tmpl *template.Template, data ResponseData) result {
