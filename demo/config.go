@@ -58,6 +58,8 @@ type nodeSpec struct {
 	// OpsRobotSubject, when set, puts TLS on the admin listener and makes
 	// the certificate with this subject an operator client.
 	OpsRobotSubject string
+	// Hub, when set, is the simulated IPPC ePhyto Hub (hub.go).
+	Hub *hubSpec
 }
 
 type peerSpec struct {
@@ -180,6 +182,10 @@ routes:
     auth:
       basic: {username: {{.RouteUser}}, password_hash: '{{.RouteHash}}'}
       clients: [vuce]
+{{- if .Hub}}
+    # The same payload, for a country reached through the hub: SPS 17A.
+    hub: {document: sps17a, rules: {{.Country}}/sps17a.outbound.yaml}
+{{- end}}
 {{- range .Extra}}{{if .Outbound}}
   - name: {{.Name}}-out
     document: {{.Name}}
@@ -211,6 +217,9 @@ legacy:
       method: POST
       path: {{.InboundPath}}
       content_type: {{.ContentType}}
+{{- if eq .Name "sps17a"}}
+      duplicate_status: 409
+{{- end}}
 {{- end}}{{end}}
 partners:
 {{- range .Peers}}
@@ -230,6 +239,20 @@ partners:
       username: {{.InUser}}
       password_hash: '{{.InPasswdHash}}'
     operators: [ops@{{lower .Country}}.vucelink.example]
+{{- end}}
+{{- if .Hub}}
+# The IPPC ePhyto Hub (simulated on loopback): this node's client
+# certificate identifies {{.Country}}'s NPPO; certificates for these
+# countries go through it, and what it holds for {{.Country}} is pulled.
+hub:
+  url: {{.Hub.URL}}
+  client_cert: {{.PKI}}/{{.Country}}/client.pem
+  client_key: {{.PKI}}/{{.Country}}/client.key
+  ca: [{{.PKI}}/UN/ca.pem]
+  countries: [{{range $i, $c := .Hub.Countries}}{{if $i}}, {{end}}{{$c}}{{end}}]
+  poll_interval: 1s
+  timeout: 10s
+  operators: [ephyto-helpdesk@hub.vucelink.example]
 {{- end}}
 {{- if .SMTPHost}}
 notify:

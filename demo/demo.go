@@ -81,6 +81,11 @@ type Options struct {
 	// UnreachableAfter is how long deliveries must fail before a partner
 	// counts as unreachable; zero means 2s.
 	UnreachableAfter time.Duration
+	// HubMembers, when set, starts a simulated IPPC ePhyto Hub (hub.go)
+	// with these associated states (of HubMembers) as members, each a
+	// national system of its own; every node then reaches them through
+	// the hub.
+	HubMembers []string
 }
 
 // Network is a running demo network.
@@ -101,6 +106,10 @@ type Network struct {
 	// RouteUser and RoutePassword are the legacy VUCE's basic credentials
 	// on its routes (LegacyOutboundURL and ForwardProxyURL carry them).
 	RouteUser, RoutePassword string
+
+	// Hub is the simulated IPPC ePhyto Hub and its members' national
+	// systems (nil without Options.HubMembers).
+	Hub *Hub
 
 	adminTLS  bool
 	extra     []*extraDocument // document types beyond sps, from the rules
@@ -226,6 +235,9 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	if err := devpki.Init(n.PKI, countries); err != nil {
 		return nil, fmt.Errorf("development PKI: %w", err)
 	}
+	if err := n.startHub(countries, o.HubMembers); err != nil {
+		return nil, err
+	}
 
 	// Open every listener first, so each configuration can name its
 	// partners' real addresses.
@@ -290,6 +302,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 			RouteUser: n.RouteUser, RouteHash: routeHash,
 			OperatorHash: tokenHashes[0], ViewerHash: tokenHashes[1], LegacyTokenHash: tokenHashes[2],
 			UnreachableAfter: "2s",
+			Hub:              n.hubSpecFor(),
 		}
 		for _, d := range n.extra {
 			es, err := d.spec(cc)
@@ -394,6 +407,7 @@ func (n *Network) Close() error {
 	for _, s := range n.servers {
 		errs = append(errs, s.Shutdown(ctx))
 	}
+	errs = append(errs, n.closeHub(ctx))
 	if n.ownDir {
 		errs = append(errs, os.RemoveAll(n.Dir))
 	}

@@ -116,9 +116,15 @@ func (d *extraDocument) spec(cc string) (extraSpec, error) {
 	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		ind.WriteString("  " + l + "\n")
 	}
-	return extraSpec{Name: d.Name, YAML: ind.String(), Outbound: d.Outbound[cc], Inbound: d.Inbound[cc],
+	es := extraSpec{Name: d.Name, YAML: ind.String(), Outbound: d.Outbound[cc], Inbound: d.Inbound[cc],
 		RoutePath: RoutePath(d.Name), InboundPath: legacysim.DocumentPath(d.Name), ContentType: d.ContentType[cc],
-		Exporter: d.Spec.Signature == "aladi-cod"}, nil
+		Exporter: d.Spec.Signature == "aladi-cod"}
+	if d.Name == "sps17a" {
+		// The hub's certificate reaches the legacy VUCE in its own format,
+		// where its phytosanitary certificates always arrive (hub.go).
+		es.InboundPath = legacysim.InboundPath(cc)
+	}
+	return es, nil
 }
 
 // exporterKey writes a development exporter's key and certificate for a

@@ -36,6 +36,9 @@ func Run(ctx context.Context, o Options, serve bool) error {
 	if out == nil {
 		out = io.Discard
 	}
+	if o.HubMembers == nil && o.Countries == nil {
+		o.HubMembers = HubMembers // the full network: eight countries
+	}
 	net, err := Start(ctx, o)
 	if err != nil {
 		return err
@@ -51,6 +54,15 @@ func Run(ctx context.Context, o Options, serve bool) error {
 		f, _ := legacysim.FormatFor(cc)
 		fmt.Fprintf(out, "  %s  legacy→vucelink http://%s  forward proxy http://%s  admin %s  partners https://%s  legacy VUCE %s (%s)\n",
 			cc, nd.Addr("legacy"), nd.Addr("forward_proxy"), net.AdminURL(cc), nd.Addr("partners"), net.legacyURL[cc], f.ContentType())
+	}
+	if h := net.Hub; h != nil {
+		fmt.Fprintf(out, "  IPPC ePhyto Hub (simulated) %s: every country a member with its own client certificate\n", h.URL)
+		for _, cc := range HubMembers {
+			if h.Members[cc] != nil {
+				f, _ := legacysim.FormatFor(cc)
+				fmt.Fprintf(out, "  %s  national system on the hub (%s), no vucelink node\n", cc, f.ContentType())
+			}
+		}
 	}
 	fmt.Fprintln(out)
 
@@ -74,6 +86,18 @@ func Run(ctx context.Context, o Options, serve bool) error {
 	for _, t := range exampleTrips(net.extra, nodes) {
 		fmt.Fprintf(out, "%s legacy VUCE sends a %s document (rules/%s), via the reverse proxy\n", t.From, t.Doc.Name, t.File)
 		results = append(results, net.SendExample(ctx, t.Doc, t.From, t.File))
+		fmt.Fprintln(out)
+	}
+	for i, t := range HubTrips {
+		if net.Hub == nil || (net.Nodes[t.From] == nil && net.Hub.Members[t.From] == nil) || (net.Nodes[t.To] == nil && net.Hub.Members[t.To] == nil) {
+			continue
+		}
+		if net.Nodes[t.From] != nil {
+			fmt.Fprintf(out, "%s legacy VUCE sends certificate #%d to %s with %d line items through the IPPC ePhyto Hub (its usual route; leaves as SPS 17A)\n", t.From, 100+i, t.To, t.Items)
+		} else {
+			fmt.Fprintf(out, "%s national system sends certificate #%d to %s with %d line items through the IPPC ePhyto Hub (%s's node polls it)\n", t.From, 100+i, t.To, t.Items, t.To)
+		}
+		results = append(results, net.SendViaHub(ctx, t, 100+i))
 		fmt.Fprintln(out)
 	}
 	fmt.Fprintln(out, "Summary")
