@@ -68,6 +68,9 @@ func (r Result) String() string {
 	return fmt.Sprintf("ok   %s (%s)", r.Example, r.Direction)
 }
 
+// ErrNoExamples: a rules directory without example pairs.
+var ErrNoExamples = errors.New("no examples")
+
 // Report is what a run found: each example's result, and warnings —
 // things that do not fail a document today but are almost certainly not
 // what the analyst meant.
@@ -130,7 +133,7 @@ func run(fsys fs.FS, dir string, update bool) (*Report, error) {
 		return nil, err
 	}
 	if len(examples) == 0 {
-		return nil, fmt.Errorf("%s: no examples (<CC>/examples/<document>/<name>.native.json|xml)", displayDir(dir))
+		return nil, fmt.Errorf("%s: %w (<CC>/examples/<document>/<name>.native.json|xml)", displayDir(dir), ErrNoExamples)
 	}
 	// Without document definitions nothing would be checked against a
 	// schema and the examples would pass regardless: refuse, saying so,
