@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -192,25 +193,48 @@ const (
 	sha256Digest     = "http://www.w3.org/2001/04/xmlenc#sha256"
 )
 
-// writeSettings serialize a signed document so that any conformant parser
-// reads back exactly the values that were signed. etree's defaults write a
-// tab or line break in an attribute, and a carriage return in text, as the
-// raw character, which the reader then normalizes to a space or a line
-// feed: the digest would no longer match. Nothing is indented or reflowed.
+// writeSettings serialize the signature element so that any conformant
+// parser reads back exactly the values that were signed (etree's defaults
+// write a tab or line break in an attribute, and a carriage return in
+// text, as the raw character, which a reader normalizes). Nothing is
+// indented or reflowed.
 var writeSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
 
-// Sign parses data safely, signs its root and serializes the result. The
-// document is not reformatted: whitespace, comments and processing
-// instructions outside and inside the root are kept as they were (CDATA
-// sections are written as escaped text, which reads the same).
+// Sign parses data safely, signs its root and returns data with the
+// signature inserted as the root's last child, every other byte as it
+// was: the XML declaration, byte order mark, whitespace, comments,
+// processing instructions, CDATA sections and character references the
+// sender wrote. Any conformant parser reads the result into the tree that
+// was signed, plus the signature. Inserting the signature into the bytes,
+// rather than writing the whole tree out again, also spares a copy of the
+// document.
 func (s *Signer) Sign(data []byte) ([]byte, error) {
 	doc, err := xmlsafe.Parse(data, xmlsafe.Limits{})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.SignInPlace(doc.Root()); err != nil {
+	root := doc.Root()
+	sig, err := s.signature(root)
+	if err != nil {
 		return nil, err
 	}
-	doc.WriteSettings = writeSettings
-	return doc.WriteToBytes()
+	at, empty, err := xmlsafe.RootEnd(data, xmlsafe.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Grow(len(data) + 512 + 2*len(root.FullTag()) + 4*(len(s.der[0])+len(s.der))/3*len(s.der))
+	if empty {
+		// <r/> becomes <r><ds:Signature>…</ds:Signature></r>.
+		out.Write(data[:at])
+		out.WriteByte('>')
+		sig.WriteTo(&out, &writeSettings)
+		out.WriteString("</" + root.FullTag() + ">")
+		out.Write(data[at+2:])
+		return out.Bytes(), nil
+	}
+	out.Write(data[:at])
+	sig.WriteTo(&out, &writeSettings)
+	out.Write(data[at:])
+	return out.Bytes(), nil
 }

@@ -150,3 +150,21 @@ func TestBuild_AgreesWithEncodingXML(t *testing.T) {
 	}
 	buildAgrees(t, readFixture(t, "realistic-sps.xml"), Limits{})
 }
+
+func TestRootEnd(t *testing.T) {
+	for _, c := range []struct {
+		doc   string
+		at    int
+		empty bool
+	}{
+		{"<r><a/></r>", 7, false},
+		{"\xef\xbb\xbf<r/>", 5, true},
+		{"<?xml version='1.0'?><r a='/>'/><!-- </r> -->", 30, true},
+		{"<r><![CDATA[</r>]]></r >\n<?p </r>?>", 19, false},
+	} {
+		at, empty, err := RootEnd([]byte(c.doc), Limits{})
+		if err != nil || at != c.at || empty != c.empty {
+			t.Errorf("%q: %d %v %v, want %d %v", c.doc, at, empty, err, c.at, c.empty)
+		}
+	}
+}

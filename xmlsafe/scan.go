@@ -86,6 +86,11 @@ type scanner struct {
 	// end), so the document goes to encoding/xml (build.go).
 	exotic bool
 
+	// rootEnd is where the root element ends: the '<' of its end tag, or
+	// the '/' of its "/>" (rootEmpty).
+	rootEnd   int
+	rootEmpty bool
+
 	tags [][2]int // start tags for normalizeAttrs
 
 	stop, last int // see restart
@@ -335,6 +340,9 @@ func (s *scanner) endTag(i, n int) error {
 	}
 	s.inScope -= f.decls
 	s.open = s.open[:len(s.open)-1]
+	if len(s.open) == 1 {
+		s.rootEnd = i
+	}
 	return s.spend(s.buffer(n), i)
 }
 
@@ -393,6 +401,9 @@ func (s *scanner) startTag(i int) (int, error) {
 		return 0, fmt.Errorf("%w: more than %d namespace declarations in scope (MaxNamespaces) at the element at byte %d", ErrTooManyAttrs, s.lim.MaxNamespaces, i)
 	}
 	c := heapElement + s.child() + attrsCost(attrs)
+	if b[end-1] == '/' && len(s.open) == 1 {
+		s.rootEnd, s.rootEmpty = i+end-1, true
+	}
 	if b[end-1] != '/' {
 		if len(s.open) > s.lim.MaxDepth {
 			return 0, fmt.Errorf("%w: deeper than %d at byte %d", ErrTooDeep, s.lim.MaxDepth, i)

@@ -234,6 +234,26 @@ func decode(data []byte, start int, tags [][2]int, lim Limits) (*etree.Document,
 	return doc, nil
 }
 
+// RootEnd returns where the root element of data, a document Parse
+// accepts with lim, ends: the offset of the '<' of its end tag or, when it
+// is written empty ("<r/>"), of the '/' of its "/>" (empty true). Signing
+// inserts the signature there, leaving every other byte as it was.
+func RootEnd(data []byte, lim Limits) (at int, empty bool, err error) {
+	lim = lim.withDefaults()
+	start := 0
+	if bytes.HasPrefix(data, utf8BOM) {
+		start = len(utf8BOM)
+	}
+	s, err := scanned(data, start, lim)
+	if err != nil {
+		return 0, false, err
+	}
+	if s.rootEnd == 0 {
+		return 0, false, fmt.Errorf("%w: no root element", ErrMalformed)
+	}
+	return s.rootEnd, s.rootEmpty, nil
+}
+
 // ReadAll reads r up to lim.MaxBytes, failing with ErrTooLarge beyond, so
 // that a request body is bounded before anything is parsed.
 func ReadAll(r io.Reader, lim Limits) ([]byte, error) {
