@@ -500,3 +500,38 @@ func signedRoot(fsys fs.FS, file string, d *document) *etree.Element {
 	}
 	return root
 }
+
+// Document is what documents/<type>.yaml says about a document type,
+// compiled: the part a receiving node maps, the schema and its element
+// structure. `vucelink map` uses it to check what it produces.
+type Document struct {
+	Spec    *proxy.DocumentSpec // the signed part inbound rules read; nil: the whole document
+	Schema  *schema.Schema      // nil: the definition names none
+	Targets *schema.Targets
+	Signed  string // the path inbound rules read from, in Clark notation
+}
+
+// LoadDocument reads documents/<docType>.yaml in fsys (a rules directory)
+// and compiles its schema. It returns nil, nil when there is no such file.
+func LoadDocument(fsys fs.FS, docType string) (*Document, error) {
+	if _, err := fs.Stat(fsys, "documents/"+docType+".yaml"); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	d, err := loadDocument(fsys, docType)
+	if err != nil {
+		return nil, err
+	}
+	return &Document{Spec: d.spec, Schema: d.schema, Targets: d.targets, Signed: d.signed}, nil
+}
+
+// Options are the load options that check a rule file of the given
+// direction against the document's schema.
+func (d *Document) Options(direction string) mapping.Options {
+	if d == nil || d.Targets == nil {
+		return mapping.Options{}
+	}
+	if direction == "outbound" {
+		return mapping.Options{Targets: d.Targets}
+	}
+	return mapping.Options{Sources: d.Targets, SourceRoot: d.Signed}
+}
