@@ -20,6 +20,11 @@ import (
 // verdict for the one right password is kept: a wrong password always
 // costs the full bcrypt, so the cache makes guessing no cheaper. A new
 // Basic (a credential change) starts with nothing remembered.
+//
+// Requests that present the same credentials while their bcrypt check is
+// running wait for its verdict instead of each running their own: a
+// partner's eight delivery workers, at start and each time the verdict
+// expires, cost one bcrypt rather than eight (and their latency with it).
 type Basic struct {
 	Username string
 	// PasswordHash is a bcrypt hash; when empty, Password is compared in
@@ -32,10 +37,20 @@ type Basic struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
-	mu     sync.Mutex
-	good   [sha256.Size]byte
-	until  time.Time
-	cached bool
+	mu       sync.Mutex
+	good     [sha256.Size]byte
+	until    time.Time
+	cached   bool
+	checking map[[sha256.Size]byte]*verdict // bcrypt checks running, by fingerprint
+
+	// compare is bcrypt.CompareHashAndPassword; tests count its calls.
+	compare func(hash, password []byte) error
+}
+
+// verdict is the outcome of one bcrypt check, for those waiting on it.
+type verdict struct {
+	done chan struct{}
+	ok   bool
 }
 
 // Check reports whether user and pass are the configured credentials.
@@ -49,23 +64,42 @@ func (b *Basic) Check(user, pass string) bool {
 	sum := fingerprint(user, pass)
 	now := b.now()
 	b.mu.Lock()
-	hit := b.cached && now.Before(b.until) && subtle.ConstantTimeCompare(sum[:], b.good[:]) == 1
-	b.mu.Unlock()
-	if hit {
+	if b.cached && now.Before(b.until) && subtle.ConstantTimeCompare(sum[:], b.good[:]) == 1 {
+		b.mu.Unlock()
 		return true
 	}
-	passOK := bcrypt.CompareHashAndPassword(b.PasswordHash, []byte(pass)) == nil
-	if !passOK || !userOK {
-		return false
+	if v, ok := b.checking[sum]; ok {
+		// The same credentials are being checked: wait for that verdict.
+		// (The map holds an entry only while its check runs, one per
+		// distinct credentials presented at once.)
+		b.mu.Unlock()
+		<-v.done
+		return v.ok
 	}
+	v := &verdict{done: make(chan struct{})}
+	if b.checking == nil {
+		b.checking = map[[sha256.Size]byte]*verdict{}
+	}
+	b.checking[sum] = v
+	b.mu.Unlock()
+
+	compare := b.compare
+	if compare == nil {
+		compare = bcrypt.CompareHashAndPassword
+	}
+	v.ok = compare(b.PasswordHash, []byte(pass)) == nil && userOK
 	ttl := b.TTL
 	if ttl <= 0 {
 		ttl = 10 * time.Minute
 	}
 	b.mu.Lock()
-	b.good, b.until, b.cached = sum, now.Add(ttl), true
+	delete(b.checking, sum)
+	if v.ok {
+		b.good, b.until, b.cached = sum, now.Add(ttl), true
+	}
 	b.mu.Unlock()
-	return true
+	close(v.done)
+	return v.ok
 }
 
 // fingerprint binds the username and the password (length-prefixed, so
