@@ -52,7 +52,11 @@ func (p *process) start() {
 			return
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("vucelink did not listen on %s within 20s", p.addr)
+			out, _ := os.ReadFile(p.log.Name())
+			if len(out) > 4<<10 {
+				out = out[len(out)-4<<10:]
+			}
+			p.t.Fatalf("vucelink did not listen on %s within 20s; its log ends:\n%s", p.addr, out)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

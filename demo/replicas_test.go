@@ -99,6 +99,13 @@ func replicaConfig(t *testing.T, base, dsn string, i int) (path string, addrs ma
 		addrs[name] = freeAddr(t)
 		return "  " + name + ": " + addrs[name]
 	})
+	// The public page of paper copies: each replica its own listener too
+	// (the configured url, what a QR code names, stays the node's).
+	public := regexp.MustCompile(`(?m)^public:\n  listen: \S+$`)
+	if public.MatchString(cfg) {
+		addrs["public"] = freeAddr(t)
+		cfg = public.ReplaceAllString(cfg, "public:\n  listen: "+addrs["public"])
+	}
 	store := regexp.MustCompile(`(?m)^store:\n  path: \S+$`)
 	if !store.MatchString(cfg) {
 		t.Fatal("demo configuration has no store.path line to replace")
