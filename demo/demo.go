@@ -363,7 +363,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	if o.External {
 		// Free the nodes' addresses for the processes that will run them.
 		for _, cc := range countries {
-			for _, name := range []string{"legacy", "admin", "partners", "forward_proxy"} {
+			for _, name := range []string{"legacy", "admin", "partners", "forward_proxy", "public"} {
 				listeners[cc][name].Close()
 			}
 		}

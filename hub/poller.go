@@ -161,6 +161,19 @@ func (p *Poller) take(ctx context.Context, h Header) error {
 	// Verified against the sending NPPO's certificates only.
 	trust := p.Directory.Trust(h.From)
 	if trust == nil {
+		// Not on the list in force: it may predate the sender's joining,
+		// or not be fetched yet (a node just started). Ask the hub now;
+		// without any list at all, nothing can be decided: the envelope
+		// waits for the next poll instead of being refused for good.
+		if err := p.Directory.Refresh(ctx); err == nil {
+			trust = p.Directory.Trust(h.From)
+		} else if fetched, _, _ := p.Directory.Status(); fetched.IsZero() && len(p.Directory.Roots[h.From]) == 0 {
+			ev.Step, ev.Err, ev.Code = track.Failed, "no NPPO list from the hub yet: "+err.Error(), "hub.nppos"
+			p.record(ctx, ev)
+			return fmt.Errorf("no list of NPPOs from the hub yet, envelope left for the next poll: %w", err)
+		}
+	}
+	if trust == nil {
 		return p.refuseUnverified(ctx, h, rc, body, &ev, refusal{"signature.untrusted",
 			"no signing certificate of NPPO " + h.From + " is known here (not on the hub's list, nor configured)", ""})
 	}

@@ -92,7 +92,8 @@ func (s *Server) FailNext(op string, n int) { s.mu.Lock(); s.failNext[op] = n; s
 // GarbleNext makes the next n calls of op answer with malformed XML.
 func (s *Server) GarbleNext(op string, n int) { s.mu.Lock(); s.garbage[op] = n; s.mu.Unlock() }
 
-// HoldAcks makes acknowledgements wait until the returned function is called.
+// HoldAcks makes acknowledgements wait until the returned function is
+// called; one whose caller is gone by then has no effect.
 func (s *Server) HoldAcks() (release func()) {
 	ch := make(chan struct{})
 	s.mu.Lock()
@@ -221,6 +222,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fault(w, soap12, name, "soap:Client", "client certificate of no known NPPO")
 		return
 	}
+	if strings.HasPrefix(name, "Acknowledge") || strings.HasPrefix(name, "AdvancedAcknowledge") {
+		s.mu.Lock()
+		hold := s.holdAck
+		s.mu.Unlock()
+		if hold != nil {
+			// A held acknowledgement takes effect when released, and only
+			// if its caller still waits: one whose caller died (or gave
+			// up) was lost on the way, as on a real network.
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+			if r.Context().Err() != nil {
+				return
+			}
+		}
+	}
 	res, herr := s.operation(who, name, op)
 	if herr != nil {
 		s.fault(w, soap12, name, herr.code, herr.msg)
@@ -330,11 +349,6 @@ func (s *Server) operation(who, name string, op *etree.Element) (func(*etree.Ele
 		if !ok || e.To != who {
 			return nil, &hubError{"soap:Client", "envelope " + id + " does not exist for " + who}
 		}
-		if hold := s.holdAck; hold != nil {
-			s.mu.Unlock()
-			<-hold
-			s.mu.Lock()
-		}
 		switch name {
 		case "AcknowledgeEnvelopeReceipt":
 			e.HUBTrackingInfo = hub.Delivered
@@ -426,4 +440,11 @@ func write(w http.ResponseWriter, soap12 bool, status int, doc *etree.Document) 
 	var b bytes.Buffer
 	doc.WriteTo(&b)
 	w.Write(b.Bytes())
+}
+
+// Count is how many calls of op the hub has had (answered or not).
+func (s *Server) Count(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Calls[op]
 }
