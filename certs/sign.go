@@ -201,7 +201,8 @@ const (
 var writeSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
 
 // Sign parses data safely, signs its root and returns data with the
-// signature inserted as the root's last child, every other byte as it
+// signature inserted as the root's last child (where the scan saw the
+// root end), every other byte as it
 // was: the XML declaration, byte order mark, whitespace, comments,
 // processing instructions, CDATA sections and character references the
 // sender wrote. Any conformant parser reads the result into the tree that
@@ -209,19 +210,16 @@ var writeSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: t
 // rather than writing the whole tree out again, also spares a copy of the
 // document.
 func (s *Signer) Sign(data []byte) ([]byte, error) {
-	doc, err := xmlsafe.Parse(data, xmlsafe.Limits{})
+	doc, err := xmlsafe.ParseLocated(data, xmlsafe.Limits{})
 	if err != nil {
 		return nil, err
 	}
-	root := doc.Root()
+	root := doc.Doc.Root()
 	sig, err := s.signature(root)
 	if err != nil {
 		return nil, err
 	}
-	at, empty, err := xmlsafe.RootEnd(data, xmlsafe.Limits{})
-	if err != nil {
-		return nil, err
-	}
+	at, empty := doc.RootEnd, doc.RootEmpty
 	var out bytes.Buffer
 	out.Grow(len(data) + 512 + 2*len(root.FullTag()) + 4*(len(s.der[0])+len(s.der))/3*len(s.der))
 	if empty {

@@ -26,7 +26,7 @@ import (
 // either end, which encoding/xml reads and build does not, are found by the
 // scan, and such documents go to encoding/xml whole, never read twice.
 // Whatever build accepts, etree over encoding/xml reads the same, token
-// for token, and whatever it refuses, encoding/xml refuses too (FuzzBuild
+// for token, and whatever it refuses, encoding/xml refuses too (FuzzParse
 // checks both).
 //
 // On failure it returns the offset in data of the token it could not read

@@ -116,7 +116,7 @@ func parseAllocVia(data []byte, lim Limits, fast bool) (alloc, live uint64, err 
 	old := debug.SetGCPercent(-1)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	doc, err := parse(data, lim, fast)
+	doc, _, err := parse(data, lim, fast)
 	runtime.ReadMemStats(&after)
 	debug.SetGCPercent(old)
 	runtime.GC()

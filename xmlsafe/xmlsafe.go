@@ -158,53 +158,72 @@ var (
 // subset US-ASCII) is read: the scan works on bytes, and a document in
 // another encoding could hide a declaration from it.
 func Parse(data []byte, lim Limits) (*etree.Document, error) {
-	return parse(data, lim, true)
+	doc, _, err := parse(data, lim, true)
+	return doc, err
+}
+
+// Located is a document Parse accepted and where its root element ends
+// (as RootEnd says), for a signer that inserts its signature there.
+type Located struct {
+	Doc       *etree.Document
+	RootEnd   int
+	RootEmpty bool
+}
+
+// ParseLocated is Parse, also saying where the root element ends, from
+// the same scan.
+func ParseLocated(data []byte, lim Limits) (*Located, error) {
+	doc, s, err := parse(data, lim, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Located{Doc: doc, RootEnd: s.rootEnd, RootEmpty: s.rootEmpty}, nil
 }
 
 // parse is Parse; without fast, every document goes to encoding/xml (the
 // tests compare the two paths and check the heap estimate on both).
-func parse(data []byte, lim Limits, fast bool) (*etree.Document, error) {
+func parse(data []byte, lim Limits, fast bool) (*etree.Document, *scanner, error) {
 	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), lim.MaxBytes)
+		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), lim.MaxBytes)
 	}
 	start := 0
 	switch {
 	case bytes.HasPrefix(data, utf8BOM):
 		start = len(utf8BOM)
 	case bytes.HasPrefix(data, utf16BE), bytes.HasPrefix(data, utf16LE):
-		return nil, fmt.Errorf("%w: UTF-16 byte order mark at byte 0: only UTF-8 is accepted", ErrMalformed)
+		return nil, nil, fmt.Errorf("%w: UTF-16 byte order mark at byte 0: only UTF-8 is accepted", ErrMalformed)
 	}
 	s, err := scanned(data, start, lim)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var doc *etree.Document
 	if fast && !s.exotic {
 		var failAt int
 		doc, failAt, err = build(data, start, lim)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if doc == nil {
 			// encoding/xml says what is wrong there, as it always did.
 			if err := locate(data, start, failAt, lim); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			// build refused what encoding/xml reads (FuzzBuild looks
+			// build refused what encoding/xml reads (FuzzParse looks
 			// for such documents): read it that way.
 		}
 	}
 	if doc == nil {
 		if doc, err = decode(data, start, s.tags, lim); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	doc.ReadSettings = readSettings(lim)
 	if err := check(doc, lim); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return doc, nil
+	return doc, s, nil
 }
 
 func readSettings(lim Limits) etree.ReadSettings {

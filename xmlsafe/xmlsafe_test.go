@@ -338,7 +338,7 @@ func BenchmarkParse(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := parse(data, Limits{}, false); err != nil {
+			if _, _, err := parse(data, Limits{}, false); err != nil {
 				b.Fatal(err)
 			}
 		}

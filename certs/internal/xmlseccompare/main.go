@@ -7,10 +7,11 @@
 //	taskset -c 1 go run ./certs/internal/xmlseccompare [-items 10,100,1000] [-rounds 3] [-time 1s]
 //
 // Everything runs on the cores the process may use: run it under taskset
-// with one core, and the Python child inherits it. Each round measures
-// each size on both sides one after the other (libxmlsec1 first, then
-// vucelink), and the figure kept is the median of the rounds, so that
-// load from elsewhere on a shared machine hits both sides alike.
+// with one core, and the Python child inherits it. Within a round, the
+// five measurements of a size (libxmlsec1 sign and verify, vucelink sign
+// and verify, bare RSA) take turns in slices of a twentieth of -time, so
+// that load from elsewhere on a shared machine falls on all of them alike;
+// the figure kept is the median of the rounds.
 //
 // What each side does per operation, end to end from bytes to bytes:
 //
@@ -27,12 +28,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -122,43 +123,46 @@ func main() {
 		results[n] = &result{}
 	}
 	cpus := runtime.GOMAXPROCS(0)
+	digest := sha256.Sum256([]byte("baseline"))
 	for r := range *rounds {
 		for _, n := range sizes {
 			res := results[n]
-			out, err := exec.Command(*python, script, keyFile, certFile, caFile,
-				filepath.Join(dir, fmt.Sprintf("template-%d.xml", n)),
-				filepath.Join(dir, fmt.Sprintf("signed-%d.xml", n)),
-				strconv.FormatFloat(per.Seconds(), 'f', 3, 64)).Output()
-			if err != nil {
-				log.Fatalf("python3-xmlsec (%d items): %v\n%s", n, err, out)
-			}
-			var py struct{ Sign, Verify float64 }
-			if err := json.Unmarshal(out, &py); err != nil {
-				log.Fatalf("python3-xmlsec output %q: %v", out, err)
-			}
-			res.xsSign = append(res.xsSign, py.Sign)
-			res.xsVerify = append(res.xsVerify, py.Verify)
-
 			d := byN[n]
-			sign := measure(*per, func() {
-				if _, err := signer.Sign(d.unsigned); err != nil {
-					log.Fatal(err)
-				}
-			})
-			verify := measure(*per, func() {
-				if _, err := verifier.Verify(context.Background(), d.signed); err != nil {
-					log.Fatal(err)
-				}
-			})
-			digest := sha256.Sum256([]byte("baseline"))
-			bare := measure(*per, func() {
-				if _, err := official.Key.Sign(nil, digest[:], crypto.SHA256); err != nil {
-					log.Fatal(err)
-				}
-			})
-			res.goSign = append(res.goSign, sign)
-			res.goVerify = append(res.goVerify, verify)
-			res.rsa = append(res.rsa, bare)
+			py, err := startPython(*python, script, keyFile, certFile, caFile,
+				filepath.Join(dir, fmt.Sprintf("template-%d.xml", n)),
+				filepath.Join(dir, fmt.Sprintf("signed-%d.xml", n)))
+			if err != nil {
+				log.Fatalf("python3-xmlsec (%d items): %v", n, err)
+			}
+			// The five measurements take turns in slices of a twentieth of
+			// -time, so that load from elsewhere falls on all of them alike.
+			var xs, xv, gs, gv, rsa rate
+			slice := *per / 20
+			for range 20 {
+				xs.add(py.run("sign", slice))
+				gs.add(measure(slice, func() {
+					if _, err := signer.Sign(d.unsigned); err != nil {
+						log.Fatal(err)
+					}
+				}))
+				rsa.add(measure(slice, func() {
+					if _, err := official.Key.Sign(nil, digest[:], crypto.SHA256); err != nil {
+						log.Fatal(err)
+					}
+				}))
+				xv.add(py.run("verify", slice))
+				gv.add(measure(slice, func() {
+					if _, err := verifier.Verify(context.Background(), d.signed); err != nil {
+						log.Fatal(err)
+					}
+				}))
+			}
+			py.close()
+			res.xsSign = append(res.xsSign, xs.perSecond())
+			res.xsVerify = append(res.xsVerify, xv.perSecond())
+			res.goSign = append(res.goSign, gs.perSecond())
+			res.goVerify = append(res.goVerify, gv.perSecond())
+			res.rsa = append(res.rsa, rsa.perSecond())
 			if r == 0 {
 				res.signAlloc = allocPerOp(func() { signer.Sign(d.unsigned) })
 				res.verifyAlloc = allocPerOp(func() { verifier.Verify(context.Background(), d.signed) })
@@ -179,16 +183,75 @@ func main() {
 	}
 }
 
-// measure returns how many times per second f runs, over about d.
-func measure(d time.Duration, f func()) float64 {
-	f() // warm up
+// rate accumulates operations and the time they took.
+type rate struct {
+	ops     int
+	elapsed time.Duration
+}
+
+func (r *rate) add(ops int, d time.Duration) { r.ops += ops; r.elapsed += d }
+func (r *rate) perSecond() float64           { return float64(r.ops) / r.elapsed.Seconds() }
+
+// measure runs f for about d and returns how many times it ran and for
+// how long.
+func measure(d time.Duration, f func()) (int, time.Duration) {
 	n := 0
 	start := time.Now()
 	for time.Since(start) < d {
 		f()
 		n++
 	}
-	return float64(n) / time.Since(start).Seconds()
+	return n, time.Since(start)
+}
+
+// python is the libxmlsec1 side, a Python process that signs or verifies
+// for as long as it is told to, one slice at a time.
+type python struct {
+	cmd *exec.Cmd
+	in  *bufio.Writer
+	out *bufio.Scanner
+}
+
+func startPython(bin string, args ...string) (*python, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &python{cmd: cmd, in: bufio.NewWriter(in), out: bufio.NewScanner(out)}
+	p.run("sign", 0) // warm up, and wait until it is ready
+	p.run("verify", 0)
+	return p, nil
+}
+
+func (p *python) run(op string, d time.Duration) (int, time.Duration) {
+	fmt.Fprintf(p.in, "%s %f\n", op, d.Seconds())
+	if err := p.in.Flush(); err != nil {
+		log.Fatal(err)
+	}
+	if !p.out.Scan() {
+		log.Fatalf("python3-xmlsec stopped: %v", p.out.Err())
+	}
+	var n int
+	var secs float64
+	if _, err := fmt.Sscanf(p.out.Text(), "%d %f", &n, &secs); err != nil {
+		log.Fatalf("python3-xmlsec said %q: %v", p.out.Text(), err)
+	}
+	return n, time.Duration(secs * float64(time.Second))
+}
+
+func (p *python) close() {
+	p.in.Flush()
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
 }
 
 func allocPerOp(f func()) int64 {
@@ -261,8 +324,9 @@ func withTemplate(doc []byte) []byte {
 	return append(append(append([]byte{}, doc[:i]...), tmpl...), doc[i:]...)
 }
 
-// pythonBench signs the template and verifies the signed document with
-// libxmlsec1 for about the given time each, and prints the rates as JSON.
+// pythonBench signs the template or verifies the signed document with
+// libxmlsec1, for the time each line of its input says ("sign 0.05"),
+// and answers each line with the operations done and the time taken.
 // Verification trusts only the CA: libxmlsec1 verifies the certificate in
 // KeyInfo against it (OpenSSL), every time.
 const pythonBench = `
@@ -270,8 +334,7 @@ import json, sys, time
 import xmlsec
 from lxml import etree
 
-key_file, cert_file, ca_file, template_file, signed_file, per = sys.argv[1:7]
-per = float(per)
+key_file, cert_file, ca_file, template_file, signed_file = sys.argv[1:6]
 template = open(template_file, 'rb').read()
 signed = open(signed_file, 'rb').read()
 
@@ -294,13 +357,14 @@ def verify():
     ctx = xmlsec.SignatureContext(manager)
     ctx.verify(node)  # raises on failure
 
-def rate(f):
-    f()
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < per:
+ops = {"sign": sign, "verify": verify}
+for line in sys.stdin:
+    op, secs = line.split()
+    f, secs = ops[op], float(secs)
+    f()  # at least once: a slice of 0 s warms up
+    n, start = 1, time.perf_counter()
+    while time.perf_counter() - start < secs:
         f()
         n += 1
-    return n / (time.perf_counter() - start)
-
-print(json.dumps({"Sign": rate(sign), "Verify": rate(verify)}))
+    print(n, time.perf_counter() - start, flush=True)
 `
