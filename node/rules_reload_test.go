@@ -109,15 +109,17 @@ func (e *reloadEnv) metric(t *testing.T, name string) string {
 	return ""
 }
 
-// eventually waits up to 10 s for ok.
+// eventually waits for ok: a reload runs every example pair of the rules
+// directory, which takes seconds on a loaded machine (-race, ./...).
 func eventually(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	const limit = 45 * time.Second
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if ok() {
 			return
 		}
 	}
-	t.Fatalf("after 10 s: %s", what)
+	t.Fatalf("after %s: %s", limit, what)
 }
 
 // mapCL maps Chile's example payload with the rules in force.
