@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -207,12 +208,11 @@ func TestInbound_Rejections(t *testing.T) {
 	if bytes.Equal(tampered, valid) {
 		t.Fatal("tampering did not change the document")
 	}
-	// Signed by an authorized official, but a unit code the schema does
-	// not allow (and a number of its own, since a rejected document is
-	// recorded under its ID).
-	invalidCert := legacysim.Sample("CL", "MX", 7, 3)
-	invalidCert.Items[1].Unit = "kilos"
-	invalid := mustSign(t, clOfficial, mapCertificate(t, "CL", invalidCert))
+	// Signed by an authorized official, but a package count the schema
+	// does not allow (the rules carry it as it is; the code tables catch a
+	// bad unit before the schema would), and a number of its own, since a
+	// rejected document is recorded under its ID.
+	invalid := mustSign(t, clOfficial, mapNative(t, "CL", withWordyPackages(t, legacysim.Sample("CL", "MX", 7, 3))))
 	withDTD := []byte(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>` + string(valid[bytes.Index(valid, []byte("<rsm:")):]))
 	oversize := append(bytes.Repeat([]byte(" "), 9<<20), valid...)
 
@@ -324,12 +324,34 @@ func mapSample(t *testing.T, from, to string) []byte {
 // mapCertificate maps a legacy certificate with from's outbound rules.
 func mapCertificate(t *testing.T, from string, c legacysim.Certificate) []byte {
 	t.Helper()
-	r, err := mapping.Load(rules.FS, from+"/sps.outbound.yaml")
+	f, _ := legacysim.FormatFor(from)
+	native, err := f.Encode(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, _ := legacysim.FormatFor(from)
+	return mapNative(t, from, native)
+}
+
+// withWordyPackages is CL's payload for c with every package count
+// in words: the rules carry it over, and the schema refuses it.
+func withWordyPackages(t *testing.T, c legacysim.Certificate) []byte {
+	t.Helper()
+	f, _ := legacysim.FormatFor("CL")
 	native, err := f.Encode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := regexp.MustCompile(`"bultos": ?[0-9]+`).ReplaceAll(native, []byte(`"bultos":"ciento diez"`))
+	if bytes.Equal(out, native) {
+		t.Fatal("no package count to replace")
+	}
+	return out
+}
+
+// mapNative maps a native payload with from's outbound rules.
+func mapNative(t *testing.T, from string, native []byte) []byte {
+	t.Helper()
+	r, err := mapping.Load(rules.FS, from+"/sps.outbound.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,9 +451,7 @@ func TestOutbound_Errors(t *testing.T) {
 		return resp.StatusCode, m
 	}
 	toAR, _ := f.Encode(legacysim.Sample("CL", "AR", 1, 1))
-	badUnit := legacysim.Sample("CL", "MX", 1, 1)
-	badUnit.Items[0].Unit = "kilos"
-	invalid, _ := f.Encode(badUnit)
+	invalid := withWordyPackages(t, legacysim.Sample("CL", "MX", 1, 1))
 
 	tests := []struct {
 		name   string
@@ -445,7 +465,7 @@ func TestOutbound_Errors(t *testing.T) {
 		{"destination is not a partner", toAR, nil, 422, "AR is not a configured partner"},
 		{"mapped document breaks the schema", invalid, nil, 422,
 			"breaks its schema (fix the rules or the payload): not valid against documents/sps-d13b/SPSCertificate_11p0.xsd (1 violation):\n" +
-				"/rsm:SPSCertificate/rsm:SPSConsignment/ram:IncludedSPSConsignmentItem/ram:IncludedSPSTradeLineItem/ram:NetWeightMeasure: attribute 'unitCode': [facet 'pattern'] The value 'KILOS' is not accepted by the pattern '[0-9A-Z]{2,3}'."},
+				"/rsm:SPSCertificate/rsm:SPSConsignment/ram:IncludedSPSConsignmentItem/ram:IncludedSPSTradeLineItem/ram:PhysicalSPSPackage/ram:ItemQuantity: 'ciento diez' is not a valid value"},
 		{"payload over the size limit", bytes.Repeat([]byte(" "), 9<<20), nil, 413, "larger than"},
 	}
 	for _, tt := range tests {
