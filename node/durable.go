@@ -284,9 +284,6 @@ func (q queue) Enqueue(ctx context.Context, d *store.Document) (*store.Document,
 
 func (q queue) Wait(trackingID string) (<-chan *store.Document, func()) { return q.ob.Wait(trackingID) }
 
-// Wake tells a partner's delivery workers that documents are due now.
-func (n *Node) Wake(partner string) { n.Outbox.Notify(partner) }
-
 // statusMessages writes the signed status message that tells a partner
 // of a change made here (ops.Messages); ops commits it with the change.
 type statusMessages struct {

@@ -24,6 +24,36 @@ import (
 // token or a client certificate (package access), console users with
 // their password, the legacy VUCE as each route requires (routes[].auth).
 
+// buildInside sets up who may call the inside: the API and metrics
+// clients, each route's guard, and the inside listeners' TLS.
+func (n *Node) buildInside(p *problems) {
+	cfg := n.Config
+	clients := make([]access.Client, len(cfg.Access.Clients))
+	for i, c := range cfg.Access.Clients {
+		clients[i] = access.Client{Name: c.Name, Role: access.Role(c.Role), TokenHash: c.TokenHash, CertificateSubject: c.CertificateSubject}
+	}
+	var err error
+	if n.access, err = access.New(clients); err != nil {
+		p.addErr(err)
+	}
+	n.guards = guards(cfg)
+	for _, l := range []struct {
+		key string
+		t   *config.ListenerTLS
+		dst **tls.Config
+	}{{"tls.admin", cfg.TLS.Admin, &n.adminTLS}, {"tls.legacy", cfg.TLS.Legacy, &n.legacyTLS}} {
+		c, watched, err := insideTLS(l.key, l.t, n.logger)
+		if err != nil {
+			p.addErr(err)
+			continue
+		}
+		*l.dst = c
+		for _, w := range watched {
+			n.watch(l.key, w)
+		}
+	}
+}
+
 // routeGuard is what one route asks of the legacy VUCE.
 type routeGuard struct {
 	route   string

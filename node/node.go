@@ -25,7 +25,6 @@ import (
 
 	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/api"
-	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/console"
 	"github.com/vucelink/vucelink/delivery"
@@ -37,7 +36,6 @@ import (
 	"github.com/vucelink/vucelink/proxy"
 	"github.com/vucelink/vucelink/registry"
 	"github.com/vucelink/vucelink/rules"
-	"github.com/vucelink/vucelink/statusmsg"
 	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/track"
 	"github.com/vucelink/vucelink/xmlsafe"
@@ -103,7 +101,46 @@ type Node struct {
 }
 
 // New loads everything the configuration refers to and builds the node.
+// Each concern is assembled by its own function — trust.go: the node's
+// TLS identity, its signing officials, its exporters' and partners'
+// trust; routes.go: the document types, the outbound routes and inbound
+// targets, the proxies; inside.go: who may call the inside; hub.go: the
+// ePhyto hub — and every problem found is reported together, each with
+// its configuration key.
 func New(cfg *config.Config, opts Options) (*Node, error) {
+	n := newNode(cfg, opts)
+	var p problems
+	specs := n.documents(&p)
+	id := n.transportIdentity(&p)
+	keys := n.signingOfficials(&p)
+	limits := xmlsafe.Limits{MaxBytes: cfg.Limits.MaxBodyBytes, MaxDepth: cfg.Limits.MaxDepth, MaxElements: cfg.Limits.MaxElements}
+	n.buildInside(&p)
+	exporterTrust := n.exporterTrust(limits, &p)
+	peers, deliveryPartners := n.partners(limits, id.client, &p)
+	deliverer := n.deliveryTo(deliveryPartners, id.client, &p)
+	routes := n.routes(specs, keys, exporterTrust)
+	targets := n.targets(specs)
+	if err := n.rules.start(); err != nil {
+		p.addErr(err)
+	}
+	if cfg.Officials.Published != "" {
+		n.published = registry.NewHandler(cfg.Officials.Published, n.logger.With("component", "officials"))
+	}
+	if len(p) > 0 {
+		return nil, errors.Join(p...)
+	}
+	n.deliverer = deliverer
+	n.signers = keys.officials
+	n.proxies(routes, targets, peers)
+	if err := n.setupHub(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// newNode is a node with its logger, metrics, health tracker, event
+// recorder and (empty) rule book: what every other part reports to.
+func newNode(cfg *config.Config, opts Options) *Node {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -116,341 +153,13 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		recorder = track.Multi{recorder, opts.Recorder}
 	}
 	n := &Node{Config: cfg, logger: logger, listeners: map[string]net.Listener{}, preopened: opts.Listeners, recorder: recorder, metrics: mx, health: tracker}
-	var errs []error
-	fail := func(key string, err error) { errs = append(errs, fmt.Errorf("%s: %w", key, err)) }
-
 	var rulesFS fs.FS = rules.FS
 	if cfg.RulesDir != "" {
 		rulesFS = os.DirFS(cfg.RulesDir)
 	}
 	n.rules = &ruleBook{fsys: rulesFS, dir: cfg.RulesDir, logger: logger.With("component", "rules")}
 	n.rules.count(mx)
-
-	specs := map[string]*proxy.DocumentSpec{}
-	for name, d := range cfg.Documents {
-		s, err := proxy.NewDocumentSpec(name, d.Root, d.Signed, d.ID, d.Destination, d.Namespaces)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		specs[name] = s
-		if d.Schema == "" {
-			logger.Warn("document type has no schema: its documents are not validated", "document", name, "key", "documents."+name+".schema")
-			continue
-		}
-		n.rules.addSchema(name, "documents."+name+".schema", d.Schema, d.RootName(), d.SignedName())
-	}
-
-	// Transport identity.
-	serverCert, err := loadKeyPair(cfg.TLS.Cert, cfg.TLS.Key, logger)
-	if err != nil {
-		fail("tls.cert", err)
-	}
-	clientCert, err := loadKeyPair(cfg.TLS.ClientCert, cfg.TLS.ClientKey, logger)
-	if err != nil {
-		fail("tls.client_cert", err)
-	}
-	for kind, kp := range map[string]*keyPair{"tls-server": serverCert, "tls-client": clientCert} {
-		if kp != nil {
-			if c, err := kp.get(); err == nil && c.Leaf != nil {
-				n.watch(kind, c.Leaf)
-			}
-		}
-	}
-	n.serverTLS = &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		// Re-read on change: certificates rotate without a restart.
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return serverCert.get() },
-		// The TLS layer only asks for a certificate (and checks the client
-		// holds its key); proxy.Inbound then checks it chains to the CA of
-		// the very partner the request claims to come from, which a single
-		// pool of all partners' CAs could not express.
-		ClientAuth: tls.RequestClientCert,
-	}
-
-	// Signing officials.
-	signers := map[string]*signer{}
-	exporters := map[string]*signer{} // role exporter: the exporter's signature on a COD
-	for i, s := range cfg.Signing {
-		signer, err := loadSigner(s.Key, s.Cert, logger)
-		if err != nil {
-			fail(fmt.Sprintf("signing[%d]", i), err)
-			continue
-		}
-		if c := signer.Certificate(); time.Now().After(c.NotAfter) {
-			fail(fmt.Sprintf("signing[%d].cert", i), fmt.Errorf("certificate %q expired at %s", c.Subject, c.NotAfter.UTC().Format(time.RFC3339)))
-		}
-		if s.Role == "exporter" {
-			for _, d := range s.Documents {
-				exporters[d] = signer
-			}
-			n.watch("exporter-signing", signer.Certificate())
-			continue
-		}
-		for _, d := range s.Documents {
-			signers[d] = signer
-		}
-		n.watch("signing", signer.Certificate())
-	}
-
-	limits := xmlsafe.Limits{MaxBytes: cfg.Limits.MaxBodyBytes, MaxDepth: cfg.Limits.MaxDepth, MaxElements: cfg.Limits.MaxElements}
-
-	// The inside.
-	clients := make([]access.Client, len(cfg.Access.Clients))
-	for i, c := range cfg.Access.Clients {
-		clients[i] = access.Client{Name: c.Name, Role: access.Role(c.Role), TokenHash: c.TokenHash, CertificateSubject: c.CertificateSubject}
-	}
-	if n.access, err = access.New(clients); err != nil {
-		errs = append(errs, err)
-	}
-	n.guards = guards(cfg)
-	for _, l := range []struct {
-		key string
-		t   *config.ListenerTLS
-		dst **tls.Config
-	}{{"tls.admin", cfg.TLS.Admin, &n.adminTLS}, {"tls.legacy", cfg.TLS.Legacy, &n.legacyTLS}} {
-		c, watched, err := insideTLS(l.key, l.t, logger)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		*l.dst = c
-		for _, w := range watched {
-			n.watch(l.key, w)
-		}
-	}
-
-	// This country's exporters, who may sign their certificates of origin
-	// before the legacy VUCE sends them: their signatures are verified
-	// against exporters.ca and kept.
-	var exporterTrust *certs.CODVerifier
-	if e := cfg.Exporters; len(e.CA) > 0 {
-		cas, err := certs.LoadCertificates(e.CA...)
-		if err != nil {
-			fail("exporters.ca", err)
-		} else {
-			pool := x509.NewCertPool()
-			for _, c := range cas {
-				pool.AddCert(c)
-				n.watch("exporter-ca", c)
-			}
-			policy := certs.HardFail
-			if e.Revocation.Policy == "soft-fail" {
-				policy = certs.SoftFail
-			}
-			exporterTrust = &certs.CODVerifier{
-				Exporters: &certs.Verifier{
-					Roots: pool, Limits: limits, AllowSHA1: e.AcceptSHA1,
-					Revocation: &certs.Revocation{CRLs: e.Revocation.CRLs}, RevocationPolicy: policy,
-					Warn: func(msg string) { logger.Warn("revocation", "exporters", cfg.Node.Country, "warning", msg) },
-				},
-				AllowSHA1: e.AcceptSHA1, Limits: limits,
-			}
-		}
-	}
-
-	// Partners.
-	peers := map[string]*proxy.Peer{}
-	deliveryPartners := map[string]delivery.Partner{}
-	for cc, p := range cfg.Partners {
-		key := "partners." + cc
-		cas, err := certs.LoadCertificates(p.CA...)
-		if err != nil {
-			fail(key+".ca", err)
-			continue
-		}
-		pool := x509.NewCertPool()
-		for _, c := range cas {
-			pool.AddCert(c)
-			n.watch("partner-ca:"+cc, c)
-		}
-		officials := certs.NewOfficials()
-		for i, o := range p.Officials {
-			cs, err := certs.LoadCertificates(o.Cert)
-			if err != nil {
-				fail(fmt.Sprintf("%s.officials[%d].cert", key, i), err)
-				continue
-			}
-			for _, c := range cs {
-				officials.Add(c, o.Documents...)
-				n.watch("partner-official:"+cc, c)
-			}
-		}
-		// A partner that publishes its officials: the fetched list decides,
-		// and the configured officials only bridge the time until a first
-		// list has been verified.
-		authorize := officials.Authorize
-		if p.OfficialsURL != "" {
-			reg, err := registry.New(cc, cas, registry.Options{Grace: cfg.Officials.Grace})
-			if err != nil {
-				fail(key+".officials_url", err)
-				continue
-			}
-			client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{
-				MinVersion: tls.VersionTLS12, RootCAs: pool,
-				GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return clientCert.get() },
-			}}}
-			n.registries = append(n.registries, partnerList{country: cc, url: p.OfficialsURL, reg: reg, client: client})
-			authorize = func(c *x509.Certificate, docType string) error {
-				if reg.List() == nil {
-					return officials.Authorize(c, docType)
-				}
-				return reg.Authorize(c, docType, time.Now())
-			}
-		}
-		rev := &certs.Revocation{CRLs: p.Revocation.CRLs}
-		policy := certs.HardFail
-		if p.Revocation.Policy == "soft-fail" {
-			policy = certs.SoftFail
-		}
-		warn := func(msg string) { logger.Warn("revocation", "partner", cc, "warning", msg) }
-		peer := &proxy.Peer{
-			Country:          cc,
-			Revocation:       rev,
-			RevocationPolicy: policy,
-			Warn:             warn,
-			ClientCAs:        pool,
-			Credentials:      &access.Basic{Username: p.InboundAuth.Username, Password: p.InboundAuth.Password},
-			Verifiers:        map[string]proxy.DocumentVerifier{},
-		}
-		if p.InboundAuth.PasswordHash != "" {
-			peer.Credentials.PasswordHash = []byte(p.InboundAuth.PasswordHash)
-		}
-		for docType := range cfg.Documents {
-			docType := docType
-			official := &certs.Verifier{
-				Roots:      pool,
-				Authorize:  func(c *x509.Certificate) error { return authorize(c, docType) },
-				Limits:     limits,
-				Revocation: rev, RevocationPolicy: policy, Warn: warn,
-				AllowSHA1: p.AcceptSHA1,
-			}
-			peer.Verifiers[docType] = official
-			if cfg.Documents[docType].Signature == "aladi-cod" {
-				// The exporter's certificate must chain to the partner's CAs
-				// (and not be revoked); the official's must also be in the
-				// partner's repository of officials.
-				exporter := &certs.Verifier{Roots: pool, Limits: limits, Revocation: rev, RevocationPolicy: policy, Warn: warn, AllowSHA1: p.AcceptSHA1}
-				peer.Verifiers[docType] = codVerifier{&certs.CODVerifier{Exporters: exporter, Officials: official, AllowSHA1: p.AcceptSHA1, Limits: limits}}
-			}
-		}
-		// A status message may be signed by any of the partner's officials.
-		peer.Verifiers[statusmsg.Type] = &certs.Verifier{
-			Roots: pool,
-			Authorize: func(c *x509.Certificate) error {
-				var err error
-				for docType := range cfg.Documents {
-					if err = authorize(c, docType); err == nil {
-						return nil
-					}
-				}
-				return err
-			},
-			Limits:     limits,
-			Revocation: rev, RevocationPolicy: policy, Warn: warn,
-		}
-		peers[cc] = peer
-		deliveryPartners[cc] = delivery.Partner{
-			URL: p.URL, RootCAs: pool,
-			Username: p.OutboundAuth.Username, Password: p.OutboundAuth.Password,
-			// Receipts come signed by any of the partner's officials.
-			Receipts: peer.Verifiers[statusmsg.Type],
-		}
-	}
-
-	deliverer, err := delivery.NewHTTPS(delivery.Options{
-		Sender: cfg.Node.Country,
-		ClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			return clientCert.get()
-		},
-		Partners:   deliveryPartners,
-		Timeout:    cfg.Delivery.Timeout,
-		Retries:    cfg.Delivery.Retries,
-		BackoffMin: cfg.Delivery.BackoffMin,
-		BackoffMax: cfg.Delivery.BackoffMax,
-		Logger:     logger.With("component", "delivery"),
-	})
-	if err != nil {
-		fail("partners", err)
-	}
-
-	// Outbound routes.
-	var routes []*proxy.Route
-	for i, r := range cfg.Routes {
-		key := fmt.Sprintf("routes[%d]", i)
-		rt := &proxy.Route{
-			Name: r.Name, Document: r.Document, Method: r.Method, Path: r.Path,
-			ForwardHosts: r.ForwardHosts, Partner: r.Partner, Wait: r.Response.Wait,
-			Signer: routeSigner(cfg.Documents[r.Document].Signature, signers[r.Document], exporters[r.Document], exporterTrust), Spec: specs[r.Document],
-			Status: r.Response.Status, ContentType: r.Response.ContentType,
-		}
-		n.rules.add(key+".rules", r.Rules, r.Document, "outbound")
-		rt.Mapper = n.rules.mapper(r.Rules)
-		if cfg.Documents[r.Document].Schema != "" {
-			rt.Validator = n.rules.validator(r.Document)
-		}
-		// Values are escaped for the answer's content type (a certificate
-		// number with a quote must not break the legacy system's JSON).
-		rt.Body, _ = config.ParseResponseTemplate(key+".response.body", r.Response.ContentType, r.Response.Body)
-		rt.ErrorBody, _ = config.ParseResponseTemplate(key+".response.error_body", r.Response.ContentType, r.Response.ErrorBody)
-		if h := r.Hub; h != nil { // node/hub.go
-			rt.ByDestination = n.hubRoute(key, rt, h, specs[h.Document], routeSigner(cfg.Documents[h.Document].Signature, signers[h.Document], exporters[h.Document], exporterTrust))
-		}
-		routes = append(routes, rt)
-	}
-
-	// Inbound targets.
-	targets := map[string]*proxy.Target{}
-	for i, in := range cfg.Legacy.Inbound {
-		key := fmt.Sprintf("legacy.inbound[%d]", i)
-		t := &proxy.Target{
-			Document: in.Document, Spec: specs[in.Document],
-			URL: cfg.Legacy.BaseURL + in.Path, Method: in.Method, ContentType: in.ContentType, DuplicateStatus: in.DuplicateStatus,
-		}
-		n.rules.add(key+".rules", in.Rules, in.Document, "inbound")
-		t.Mapper = n.rules.mapper(in.Rules)
-		if cfg.Documents[in.Document].Schema != "" {
-			t.Validator = n.rules.validator(in.Document)
-		}
-		targets[in.Document] = t
-	}
-
-	if err := n.rules.start(); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Officials.Published != "" {
-		n.published = registry.NewHandler(cfg.Officials.Published, logger.With("component", "officials"))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-
-	known := map[string]bool{}
-	for cc := range cfg.Partners {
-		known[cc] = true
-	}
-	n.deliverer = deliverer
-	n.signers = signers
-
-	n.Outbound = &proxy.Outbound{
-		Country: cfg.Node.Country, Routes: routes, Partners: known, Recorder: recorder,
-		MaxBodyBytes: cfg.Limits.MaxBodyBytes, Logger: logger.With("component", "outbound"),
-	}
-	n.Inbound = &proxy.Inbound{
-		// Receipts are signed by this node's first configured official.
-		ReceiptSigner: firstOfficial(cfg, signers),
-		Country:       cfg.Node.Country, Peers: peers, Targets: targets, Recorder: recorder,
-		MaxBodyBytes:          cfg.Limits.MaxBodyBytes,
-		MaxInflightPerPartner: cfg.Limits.MaxInflightPerPartner,
-		Legacy: &http.Client{
-			Timeout:   cfg.Legacy.Timeout,
-			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16},
-		},
-	}
-	if err := n.setupHub(); err != nil {
-		return nil, err
-	}
-	return n, nil
+	return n
 }
 
 // Start opens the listeners and serves in the background. It returns once
