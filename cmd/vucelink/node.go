@@ -42,7 +42,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if _, err := node.New(cfg, node.Options{Logger: slog.New(slog.DiscardHandler)}); err != nil {
+	// Warnings (rules the examples never exercise, open routes, …) are
+	// printed: check is where an analyst reads them.
+	warnings := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if _, err := node.New(cfg, node.Options{Logger: warnings}); err != nil {
 		return fmt.Errorf("%s:\n%w", *file, err)
 	}
 	fmt.Fprintf(stdout, "%s: OK — node %s, %d route(s), %d inbound document type(s), %d partner(s)\n",
