@@ -37,12 +37,14 @@ func build(data []byte, start int, lim Limits) (doc *etree.Document, failAt int,
 	b := &builder{s: string(data[start:]), maxDepth: lim.MaxDepth}
 	b.doc = etree.NewDocument()
 	b.stack = append(b.stack, &b.doc.Element)
+	b.open()
 	if !b.run() {
 		return nil, start + b.at, b.err
 	}
 	if len(b.stack) != 1 {
 		return nil, len(data), nil
 	}
+	b.close(&b.doc.Element)
 	return b.doc, 0, nil
 }
 
@@ -60,7 +62,14 @@ type builder struct {
 	// allocation: they were most of the allocations, and so of the time.
 	elements []etree.Element
 	texts    []etree.CharData
+
+	pending   []etree.Token // children of the open elements, not linked yet
+	marks     []int         // where each open element's children start in pending
+	tokens    []etree.Token // the block children's slices are taken from
+	attrBlock []etree.Attr  // the block attribute slices are taken from
 }
+
+const attrBlock = 256
 
 const slab = 64
 
@@ -78,6 +87,37 @@ func (b *builder) newElement() *etree.Element {
 type attrSpan struct{ name, value string }
 
 func (b *builder) top() *etree.Element { return b.stack[len(b.stack)-1] }
+
+// add makes t a child of the innermost open element. Children wait in
+// pending until their element closes (close), which then gives them a
+// slice of exactly their number, taken from a shared block: appending them
+// one by one grew each element's slice, with a copy and an allocation
+// every time it doubled.
+func (b *builder) add(t etree.Token) { b.pending = append(b.pending, t) }
+
+// open starts collecting the children of a new innermost element.
+func (b *builder) open() { b.marks = append(b.marks, len(b.pending)) }
+
+// close links the pending children of the innermost open element e.
+func (b *builder) close(e *etree.Element) {
+	mark := b.marks[len(b.marks)-1]
+	b.marks = b.marks[:len(b.marks)-1]
+	kids := b.pending[mark:]
+	if len(kids) > 0 {
+		if len(kids) > len(b.tokens) {
+			b.tokens = make([]etree.Token, max(len(kids), tokenBlock))
+		}
+		e.Child = b.tokens[:0:len(kids)]
+		b.tokens = b.tokens[len(kids):]
+		for _, t := range kids {
+			e.AddChild(t)
+		}
+		clear(kids)
+	}
+	b.pending = b.pending[:mark]
+}
+
+const tokenBlock = 1024
 
 func (b *builder) run() bool {
 	s := b.s
@@ -126,7 +166,7 @@ func (b *builder) charData(text string) {
 	c := &b.texts[0]
 	b.texts = b.texts[1:]
 	c.SetData(text) // sets the whitespace flag as etree's reader does
-	b.top().AddChild(c)
+	b.add(c)
 }
 
 // startTag reads the start tag at the beginning of s and returns its
@@ -212,15 +252,20 @@ func (b *builder) startTag(s string) (int, bool) {
 	}
 	e := b.newElement()
 	e.Space, e.Tag = space, local
-	if len(b.attrs) > 0 {
-		e.Attr = make([]etree.Attr, 0, len(b.attrs))
+	if n := len(b.attrs); n > 0 {
+		if n > len(b.attrBlock) {
+			b.attrBlock = make([]etree.Attr, max(n, attrBlock))
+		}
+		e.Attr = b.attrBlock[:0:n]
+		b.attrBlock = b.attrBlock[n:]
 		for _, a := range b.attrs {
 			e.CreateAttr(a.name, a.value)
 		}
 	}
-	b.top().AddChild(e)
+	b.add(e)
 	if !selfClosing {
 		b.stack = append(b.stack, e)
+		b.open()
 	}
 	return k, true
 }
@@ -244,6 +289,7 @@ func (b *builder) endTag(s string) (int, bool) {
 	if top := b.top(); top.Space != space || top.Tag != local {
 		return 0, false
 	}
+	b.close(b.top())
 	b.stack = b.stack[:len(b.stack)-1]
 	return k + 1, true
 }
@@ -263,7 +309,7 @@ func (b *builder) markup(s string) (int, bool) {
 		if strings.Contains(body, "--") || strings.HasSuffix(body, "-") {
 			return 0, false
 		}
-		b.top().AddChild(etree.NewComment(body))
+		b.add(etree.NewComment(body))
 		return 4 + end + 3, true
 	case strings.HasPrefix(s, "<![CDATA["):
 		const open = len("<![CDATA[")
@@ -312,7 +358,7 @@ func (b *builder) procInst(s string) (int, bool) {
 			return 0, false
 		}
 	}
-	b.top().AddChild(etree.NewProcInst(target, inst))
+	b.add(etree.NewProcInst(target, inst))
 	return 2 + end + 2, true
 }
 
