@@ -152,7 +152,7 @@ func (n *Node) startHub(ctx context.Context, role func(string, func(context.Cont
 		n.logger.Warn("hub: the kept NPPO list could not be read", "error", err)
 	}
 	role("hub-nppos", func(ctx context.Context) { dir.Run(ctx, h.NPPOInterval) })
-	target := n.Inbound.Targets["sps17a"]
+	target := n.Inbound.Targets[hubDocument]
 	if target == nil {
 		n.logger.Warn("hub: no legacy.inbound entry for sps17a: nothing is pulled from the hub", "key", "legacy.inbound")
 		return
@@ -175,4 +175,24 @@ func (p pendingAtHub) Record(ctx context.Context, e track.Event) {
 		e.Step, e.Code, e.Detail, e.Err = track.Queued, "hub.pending", e.Err+"; "+e.Detail, ""
 	}
 	p.Recorder.Record(ctx, e)
+}
+
+// hubDocument is the one document type the ePhyto Hub carries.
+const hubDocument = "sps17a"
+
+// hubCarries refuses, when a document is accepted, a document type the
+// hub does not carry for a country reached through it (a D13B certificate
+// from a route without routes[].hub, a certificate of origin): the hub
+// would refuse it as "not an SPS 17A certificate" only after the outbox
+// had retried it for a day. nil without a hub.
+func hubCarries(cfg *config.Config) func(partner, docType string) error {
+	if cfg.Hub == nil {
+		return nil
+	}
+	return func(partner, docType string) error {
+		if cfg.ViaHub(partner) && docType != hubDocument {
+			return fmt.Errorf("%s is reached through the IPPC ePhyto Hub, which carries %s certificates only, not %s (give the route a hub: section mapping to %s)", partner, hubDocument, docType, hubDocument)
+		}
+		return nil
+	}
 }

@@ -39,3 +39,21 @@ func TestFirstOfficial(t *testing.T) {
 		})
 	}
 }
+
+// TestHubCarries: through the hub only SPS 17A; partners reached
+// directly take anything; without a hub, no check at all.
+func TestHubCarries(t *testing.T) {
+	if hubCarries(&config.Config{}) != nil {
+		t.Fatal("a check without a hub")
+	}
+	carries := hubCarries(&config.Config{Hub: &config.Hub{Countries: []string{"AU", "NZ"}}})
+	for _, tt := range []struct {
+		partner, doc string
+		ok           bool
+	}{{"AU", "sps17a", true}, {"AU", "sps", false}, {"NZ", "cod", false}, {"PE", "cod", true}, {"PE", "sps", true}} {
+		err := carries(tt.partner, tt.doc)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s %s: %v", tt.partner, tt.doc, err)
+		}
+	}
+}

@@ -99,6 +99,7 @@ func (n *Node) proxies(routes []*proxy.Route, targets map[string]*proxy.Target, 
 	n.Outbound = &proxy.Outbound{
 		Country: cfg.Node.Country, Routes: routes, Partners: known, Recorder: n.recorder,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, Logger: n.logger.With("component", "outbound"),
+		Carries: hubCarries(cfg), // node/hub.go
 	}
 	n.Inbound = &proxy.Inbound{
 		// Receipts are signed by this node's first configured official.

@@ -153,6 +153,11 @@ type Outbound struct {
 	Queue Queue
 	// Partners are the countries documents may be sent to.
 	Partners map[string]bool
+	// Carries, if set, says whether a partner takes a document type (a
+	// country reached through the ePhyto Hub takes SPS 17A only); a
+	// document it refuses is answered 422 before it is signed or queued,
+	// instead of being refused by the partner a day of retries later.
+	Carries func(partner, docType string) error
 	// Recorder receives one event per step; nil records nothing.
 	Recorder track.Recorder
 	// MaxBodyBytes bounds the native payload; zero means 8 MiB.
@@ -323,6 +328,11 @@ func (o *Outbound) handle(ctx context.Context, rt *Route, body io.Reader) result
 			r.Name, r.Wait, r.Status, r.ContentType, r.Body, r.ErrorBody = rt.Name, rt.Wait, rt.Status, rt.ContentType, rt.Body, rt.ErrorBody
 			rt = &r
 			ev.Document, data.Document = rt.Document, rt.Document
+		}
+	}
+	if o.Carries != nil {
+		if err := o.Carries(ev.Partner, rt.Document); err != nil {
+			return fail(http.StatusUnprocessableEntity, "map", err)
 		}
 	}
 	ev.Step, ev.Detail, ev.Duration = track.Mapped, "native → "+rt.Document+" standard XML", time.Since(start)

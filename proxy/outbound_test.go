@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -285,5 +286,29 @@ func TestCheckEmail(t *testing.T) {
 		if got, err := CheckEmail(in); err == nil {
 			t.Errorf("CheckEmail(%q) = %q, want an error", in, got)
 		}
+	}
+}
+
+// TestOutbound_PartnerDoesNotCarry: a document type the partner does not
+// take (a country reached through the ePhyto Hub takes SPS 17A only) is
+// refused before it is signed or queued, saying why.
+func TestOutbound_PartnerDoesNotCarry(t *testing.T) {
+	f := newFixture(t)
+	f.out.Carries = func(partner, docType string) error {
+		if partner == "PE" && docType == "d" {
+			return fmt.Errorf("%s does not take %s", partner, docType)
+		}
+		return nil
+	}
+	status, got, _ := f.post(t, payload(t, "CL-1", nil))
+	if status != http.StatusUnprocessableEntity || !strings.Contains(got["error"], "PE does not take d") {
+		t.Fatalf("%d %v", status, got)
+	}
+	if len(f.queue.docs) != 0 || f.signer.n != 0 {
+		t.Errorf("queued %d, signed %d", len(f.queue.docs), f.signer.n)
+	}
+	f.out.Carries = func(string, string) error { return nil }
+	if status, got, _ := f.post(t, payload(t, "CL-2", nil)); status/100 != 2 || len(f.queue.docs) != 1 {
+		t.Fatalf("a carried document: %d %v", status, got)
 	}
 }
