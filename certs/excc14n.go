@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/beevik/etree"
 )
@@ -74,7 +75,9 @@ const c14nBlock = 8 << 10
 // Namespaces declared on e's ancestors are in scope, as the algorithm
 // requires for a subtree (SignedInfo inside Signature).
 func canonicalDigest(h hash.Hash, e, skip *etree.Element, document bool) error {
-	c := &excCanon{h: h, skip: skip, out: make([]byte, 0, c14nBlock+512)}
+	c := canonPool.Get().(*excCanon)
+	defer c.release()
+	c.h, c.skip = h, skip
 	c.inherit(e)
 	var doc *etree.Element
 	if document {
@@ -87,6 +90,21 @@ func canonicalDigest(h hash.Hash, e, skip *etree.Element, document bool) error {
 	}
 	c.flush()
 	return c.err
+}
+
+// canonPool keeps canonicalizers with their scratch space (the output
+// block, the namespace stacks), so that a signature costs no allocation
+// for them once the pool is warm.
+var canonPool = sync.Pool{New: func() any { return &excCanon{out: make([]byte, 0, c14nBlock+512)} }}
+
+// release clears c of its last document and returns it to the pool.
+func (c *excCanon) release() {
+	clear(c.inScope)
+	clear(c.rendered)
+	clear(c.attrs)
+	clear(c.decls)
+	*c = excCanon{out: c.out[:0], inScope: c.inScope[:0], rendered: c.rendered[:0], attrs: c.attrs[:0], decls: c.decls[:0]}
+	canonPool.Put(c)
 }
 
 // canonicalBytes returns the exclusive canonical form of e.

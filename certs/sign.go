@@ -220,19 +220,22 @@ func (s *Signer) Sign(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	at, empty := doc.RootEnd, doc.RootEmpty
-	var out bytes.Buffer
-	out.Grow(len(data) + 512 + 2*len(root.FullTag()) + 4*(len(s.der[0])+len(s.der))/3*len(s.der))
+	var sb bytes.Buffer
+	sb.Grow(4096)
+	sig.WriteTo(&sb, &writeSettings)
+	closing := ""
 	if empty {
 		// <r/> becomes <r><ds:Signature>…</ds:Signature></r>.
-		out.Write(data[:at])
-		out.WriteByte('>')
-		sig.WriteTo(&out, &writeSettings)
-		out.WriteString("</" + root.FullTag() + ">")
-		out.Write(data[at+2:])
-		return out.Bytes(), nil
+		closing = "</" + root.FullTag() + ">"
 	}
-	out.Write(data[:at])
-	sig.WriteTo(&out, &writeSettings)
-	out.Write(data[at:])
-	return out.Bytes(), nil
+	out := make([]byte, 0, len(data)+sb.Len()+len(closing)+1)
+	out = append(out, data[:at]...)
+	if empty {
+		out = append(out, '>')
+		out = append(out, sb.Bytes()...)
+		out = append(out, closing...)
+		return append(out, data[at+2:]...), nil
+	}
+	out = append(out, sb.Bytes()...)
+	return append(out, data[at:]...), nil
 }

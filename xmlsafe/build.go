@@ -71,11 +71,18 @@ type builder struct {
 
 const attrBlock = 256
 
+// Block sizes grow with the document, from a few entries for a small one
+// to slab (elements and text nodes), tokenBlock and attrBlock: a document
+// of a few kilobytes should not take blocks sized for a megabyte.
 const slab = 64
+
+// blockFor is the size of the blocks for a document of size bytes, of
+// which entries of one kind are expected every per bytes, at most limit.
+func blockFor(size, per, limit int) int { return min(max(size/per, 8), limit) }
 
 func (b *builder) newElement() *etree.Element {
 	if len(b.elements) == 0 {
-		b.elements = make([]etree.Element, slab)
+		b.elements = make([]etree.Element, blockFor(len(b.s), 40, slab))
 	}
 	e := &b.elements[0]
 	b.elements = b.elements[1:]
@@ -105,7 +112,7 @@ func (b *builder) close(e *etree.Element) {
 	kids := b.pending[mark:]
 	if len(kids) > 0 {
 		if len(kids) > len(b.tokens) {
-			b.tokens = make([]etree.Token, max(len(kids), tokenBlock))
+			b.tokens = make([]etree.Token, max(len(kids), blockFor(len(b.s), 16, tokenBlock)))
 		}
 		e.Child = b.tokens[:0:len(kids)]
 		b.tokens = b.tokens[len(kids):]
@@ -161,7 +168,7 @@ func (b *builder) run() bool {
 
 func (b *builder) charData(text string) {
 	if len(b.texts) == 0 {
-		b.texts = make([]etree.CharData, slab)
+		b.texts = make([]etree.CharData, blockFor(len(b.s), 40, slab))
 	}
 	c := &b.texts[0]
 	b.texts = b.texts[1:]
@@ -254,7 +261,7 @@ func (b *builder) startTag(s string) (int, bool) {
 	e.Space, e.Tag = space, local
 	if n := len(b.attrs); n > 0 {
 		if n > len(b.attrBlock) {
-			b.attrBlock = make([]etree.Attr, max(n, attrBlock))
+			b.attrBlock = make([]etree.Attr, max(n, blockFor(len(b.s), 64, attrBlock)))
 		}
 		e.Attr = b.attrBlock[:0:n]
 		b.attrBlock = b.attrBlock[n:]
