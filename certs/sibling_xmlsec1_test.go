@@ -218,3 +218,22 @@ func TestSiblingCOD_TemplatesAreTheSamples(t *testing.T) {
 		}
 	}
 }
+
+// A sibling signature over an element with attributes from two namespaces
+// (xml:lang sorts before p:k: its namespace URI is http://www.w3.org/...):
+// goxmldsig's canonical form put them the other way, and xmlsec1 refused.
+func TestSiblingInterop_AttributesFromTwoNamespaces(t *testing.T) {
+	bin := xmlsec1(t)
+	c := newCODFixture(t)
+	doc := parseCOD(t, []byte(`<r xmlns="urn:r" xmlns:p="urn:p"><a Id="x1" p:k="v" xml:lang="es"><p:b>1</p:b></a><tail/></r>`))
+	if _, err := c.officialSigner.SignSibling(doc, "x1", SiblingOptions{IDAttr: "Id", After: firstTag(doc.Root(), "tail")}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out, err := exec.Command(bin, "--verify", "--trusted-pem", writeFile(t, dir, "ca.pem", c.ca.CertPEM),
+		"--id-attr:Id", "urn:r:a", "--enabled-reference-uris", "same-doc",
+		writeFile(t, dir, "signed.xml", writeCOD(t, doc))).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("OK")) {
+		t.Fatalf("xmlsec1 --verify: %v\n%s", err, out)
+	}
+}
