@@ -19,15 +19,18 @@ import (
 
 // process is a real "vucelink run" process.
 type process struct {
-	t      *testing.T
+	t      testing.TB
 	bin    string
 	config string
 	addr   string // its legacy-side address, to know when it is up
 	cmd    *exec.Cmd
 	log    *os.File
+	// wrap, if set, runs the process under another (strace, to count its
+	// fsyncs): wrap's words, then the vucelink command line.
+	wrap []string
 }
 
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "vucelink")
 	out, err := exec.Command("go", "build", "-o", bin, "../cmd/vucelink").CombinedOutput()
@@ -39,7 +42,11 @@ func buildBinary(t *testing.T) string {
 
 func (p *process) start() {
 	p.t.Helper()
-	p.cmd = exec.Command(p.bin, "run", "--config", p.config, "--grace", "2s")
+	args := []string{p.bin, "run", "--config", p.config, "--grace", "2s"}
+	if len(p.wrap) > 0 {
+		args = append(append([]string{}, p.wrap...), args...)
+	}
+	p.cmd = exec.Command(args[0], args[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)

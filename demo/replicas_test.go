@@ -34,13 +34,13 @@ func TestReplicas_ExactlyOnce(t *testing.T) {
 	haproxy := requireHAProxy(t)
 	pg := pgtest.Start(t)
 	bin := buildBinary(t)
-	r := replicaRun(t, bin, haproxy, pg, 2, 1000, true)
+	r := replicaRun(t, bin, haproxy, runSpec{PG: pg, Replicas: 2, Total: 1000, Faults: true})
 	t.Logf("replicas on PostgreSQL, faults injected: %s", r)
 }
 
 // requireHAProxy finds haproxy; CI sets VUCELINK_REQUIRE_HAPROXY so the
 // test cannot silently skip there.
-func requireHAProxy(t *testing.T) string {
+func requireHAProxy(t testing.TB) string {
 	t.Helper()
 	p, err := exec.LookPath("haproxy")
 	if err != nil {
@@ -55,24 +55,36 @@ func requireHAProxy(t *testing.T) string {
 	return p
 }
 
-// runResult is what one run measured.
+// runResult is what one run measured, from the first document sent after
+// the warm-up to the last verdict recorded at CL.
 type runResult struct {
 	Docs     int
-	Elapsed  time.Duration // first send to last verdict at CL
-	WALSyncs int64         // PostgreSQL WAL fsyncs during the run (both countries), -1 if unknown
+	Elapsed  time.Duration
+	WALSyncs int64 // PostgreSQL's WAL fsyncs (both countries' databases), -1 if unknown or none
+	// ProcessFsyncs are the vucelink processes' own fsync and fdatasync
+	// calls (counted under strace; SQLite's commits), -1 if not counted.
+	ProcessFsyncs int64
 }
 
 func (r runResult) PerSecond() float64 { return float64(r.Docs) / r.Elapsed.Seconds() }
 
+// Fsyncs is every fsync counted during the run, -1 if none was counted.
+func (r runResult) Fsyncs() int64 {
+	if r.WALSyncs < 0 && r.ProcessFsyncs < 0 {
+		return -1
+	}
+	return max(r.WALSyncs, 0) + max(r.ProcessFsyncs, 0)
+}
+
 func (r runResult) String() string {
 	s := fmt.Sprintf("%d documents in %s (%.1f/s)", r.Docs, r.Elapsed.Round(time.Millisecond), r.PerSecond())
-	if r.WALSyncs >= 0 {
-		s += fmt.Sprintf(", %d WAL fsyncs (%.2f per document)", r.WALSyncs, float64(r.WALSyncs)/float64(r.Docs))
+	if n := r.Fsyncs(); n >= 0 {
+		s += fmt.Sprintf(", %d fsyncs (%.2f per document)", n, float64(n)/float64(r.Docs))
 	}
 	return s
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,9 +97,10 @@ func freeAddr(t *testing.T) string {
 var listenLine = regexp.MustCompile(`(?m)^  (legacy|admin|partners|forward_proxy): \S+$`)
 
 // replicaConfig derives replica i's configuration from the demo's: its own
-// listeners, the shared PostgreSQL database, and timings short enough for
-// a test (a dead replica's leases and hand-overs are taken over in seconds).
-func replicaConfig(t *testing.T, base, dsn string, i int) (path string, addrs map[string]string) {
+// listeners, the shared PostgreSQL database (dsn; "" keeps the demo's
+// SQLite store), and timings short enough for a test (a dead replica's
+// leases and hand-overs are taken over in seconds).
+func replicaConfig(t testing.TB, base, dsn string, i int) (path string, addrs map[string]string) {
 	t.Helper()
 	b, err := os.ReadFile(base)
 	if err != nil {
@@ -110,7 +123,9 @@ func replicaConfig(t *testing.T, base, dsn string, i int) (path string, addrs ma
 	if !store.MatchString(cfg) {
 		t.Fatal("demo configuration has no store.path line to replace")
 	}
-	cfg = store.ReplaceAllString(cfg, "store:\n  driver: postgres\n  dsn: "+dsn)
+	if dsn != "" {
+		cfg = store.ReplaceAllString(cfg, "store:\n  driver: postgres\n  dsn: "+dsn)
+	}
 	cfg = strings.Replace(cfg, "delivery:\n  timeout: 10s\n  retries: 2", "delivery:\n  timeout: 5s\n  retries: 1", 1)
 	cfg = strings.Replace(cfg, "  lease: 1m", "  lease: 12s", 1)
 	cfg = strings.Replace(cfg, "\nlegacy:\n", "\nlegacy:\n  timeout: 5s\n", 1)
@@ -124,7 +139,7 @@ func replicaConfig(t *testing.T, base, dsn string, i int) (path string, addrs ma
 // startHAProxy balances each frontend address over its backends, in TCP
 // mode (TLS and client certificates pass through to the replicas), with
 // health checks that take a dead replica out within a second.
-func startHAProxy(t *testing.T, bin, dir string, frontends map[string][]string) *exec.Cmd {
+func startHAProxy(t testing.TB, bin, dir string, frontends map[string][]string) *exec.Cmd {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("global\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  retries 2\n  option redispatch\n")
@@ -153,7 +168,7 @@ func startHAProxy(t *testing.T, bin, dir string, frontends map[string][]string) 
 	return cmd
 }
 
-func waitListening(t *testing.T, addr string) {
+func waitListening(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -182,11 +197,29 @@ func walSyncs(dsn string) int64 {
 	return n
 }
 
-// replicaRun sends total certificates CL → MX through replicas processes
-// per country on pg; with faults, it kills a replica of each and restarts
-// PostgreSQL mid-burst. It checks exactly-once delivery and returns what
-// it measured.
-func replicaRun(t *testing.T, bin, haproxy string, pg *pgtest.Server, replicas, total int, faults bool) runResult {
+// runSpec is how a run deploys CL and MX.
+type runSpec struct {
+	// PG is the database server of both countries (one database each);
+	// nil runs each country as one process on its own SQLite store.
+	PG       *pgtest.Server
+	Replicas int // processes per country (1 with SQLite)
+	Total    int // certificates sent, the warm-up's included
+	// Warmup certificates go first, delivered before the clock starts: the
+	// bcrypt checks (cost 12) of the route's and the partner's credentials
+	// are then paid, once per process, as on a node that has been running.
+	Warmup int
+	// Faults kills a replica of each country and restarts PostgreSQL
+	// mid-burst.
+	Faults bool
+	// Strace, if set, runs every vucelink process under it to count its
+	// fsyncs (only those calls stop the process: --seccomp-bpf).
+	Strace string
+}
+
+// replicaRun sends s.Total certificates CL → MX through s.Replicas
+// processes per country behind HAProxy (both the legacy and the partner
+// side). It checks exactly-once delivery and returns what it measured.
+func replicaRun(t testing.TB, bin, haproxy string, s runSpec) runResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -198,13 +231,22 @@ func replicaRun(t *testing.T, bin, haproxy string, pg *pgtest.Server, replicas, 
 	procs := map[string][]*process{}
 	frontends := map[string][]string{}
 	admins := map[string][]string{}
+	var traces []string
 	for _, cc := range []string{"CL", "MX"} {
-		dsn := pg.NewDatabase(t)
-		for i := range replicas {
+		dsn := ""
+		if s.PG != nil {
+			dsn = s.PG.NewDatabase(t)
+		}
+		for i := range s.Replicas {
 			cfg, addrs := replicaConfig(t, n.Configs[cc], dsn, i+1)
 			logf, _ := os.Create(filepath.Join(n.Dir, fmt.Sprintf("%s-%d.log", cc, i+1)))
 			defer logf.Close()
 			p := &process{t: t, bin: bin, config: cfg, addr: addrs["legacy"], log: logf}
+			if s.Strace != "" {
+				trace := filepath.Join(n.Dir, fmt.Sprintf("%s-%d.fsyncs", cc, i+1))
+				traces = append(traces, trace)
+				p.wrap = []string{s.Strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=fsync,fdatasync", "-o", trace}
+			}
 			p.start()
 			defer p.stop()
 			procs[cc] = append(procs[cc], p)
@@ -222,85 +264,129 @@ func replicaRun(t *testing.T, bin, haproxy string, pg *pgtest.Server, replicas, 
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}
 	var accepted atomic.Int64
 	faultAt := map[int64]func(){}
-	if faults {
-		faultAt[int64(total*2/10)] = func() { procs["CL"][0].kill9(); t.Log("SIGKILL CL replica 1") }
-		faultAt[int64(total*4/10)] = func() { procs["MX"][0].kill9(); t.Log("SIGKILL MX replica 1") }
-		faultAt[int64(total*6/10)] = func() {
+	if s.Faults {
+		faultAt[int64(s.Total*2/10)] = func() { procs["CL"][0].kill9(); t.Log("SIGKILL CL replica 1") }
+		faultAt[int64(s.Total*4/10)] = func() { procs["MX"][0].kill9(); t.Log("SIGKILL MX replica 1") }
+		faultAt[int64(s.Total*6/10)] = func() {
 			t.Log("restarting PostgreSQL")
-			if err := pg.Stop(); err != nil {
+			if err := s.PG.Stop(); err != nil {
 				t.Error(err)
 			}
 			time.Sleep(time.Second)
-			if err := pg.Start(); err != nil {
+			if err := s.PG.Start(); err != nil {
 				t.Error(err)
 			}
 		}
 	}
-	walBefore := walSyncs(pg.DSN("postgres"))
-	start := time.Now()
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	var faultMu sync.Mutex
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for seq := range jobs {
-				cert := legacysim.Sample("CL", "MX", seq, 3)
-				for {
-					status, _, err := legacysim.Send(ctx, client, outURL, f, cert)
-					if err == nil && status == http.StatusAccepted {
-						break
+	// send sends certificates from..to with 8 clients, each trying again
+	// until its certificate is accepted, as a legacy VUCE would.
+	send := func(from, to int) {
+		jobs := make(chan int)
+		var wg sync.WaitGroup
+		var faultMu sync.Mutex
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for seq := range jobs {
+					cert := legacysim.Sample("CL", "MX", seq, 3)
+					for {
+						status, _, err := legacysim.Send(ctx, client, outURL, f, cert)
+						if err == nil && status == http.StatusAccepted {
+							break
+						}
+						if ctx.Err() != nil {
+							t.Errorf("certificate %d never accepted: %v", seq, err)
+							return
+						}
+						time.Sleep(50 * time.Millisecond)
 					}
-					if ctx.Err() != nil {
-						t.Errorf("certificate %d never accepted: %v", seq, err)
-						return
+					if fault := faultAt[accepted.Add(1)]; fault != nil {
+						faultMu.Lock()
+						fault()
+						faultMu.Unlock()
 					}
-					time.Sleep(50 * time.Millisecond)
 				}
-				if fault := faultAt[accepted.Add(1)]; fault != nil {
-					faultMu.Lock()
-					fault()
-					faultMu.Unlock()
-				}
+			}()
+		}
+		for seq := from; seq <= to; seq++ {
+			jobs <- seq
+		}
+		close(jobs)
+		wg.Wait()
+	}
+	// settled waits until count certificates reached MX's legacy VUCE and
+	// are received-correctly at CL (asked of the last CL replica, which
+	// the faults spare; any replica would answer the same).
+	apiURL := admins["CL"][s.Replicas-1] + "/api/v1/documents?direction=outbound&state=received-correctly&limit=1000"
+	settled := func(count int) int {
+		deadline := time.Now().Add(3 * time.Minute)
+		for len(n.Legacy["MX"].Received()) < count && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		done := 0
+		for time.Now().Before(deadline) {
+			if done = countDocs(ctx, client, apiURL, n.ViewerToken); done >= count {
+				break
 			}
-		}()
+			time.Sleep(50 * time.Millisecond)
+		}
+		return done
 	}
-	for seq := 1; seq <= total; seq++ {
-		jobs <- seq
+	if s.Warmup > 0 {
+		send(1, s.Warmup)
+		if done := settled(s.Warmup); done != s.Warmup {
+			t.Fatalf("warm-up: %d of %d received-correctly at CL", done, s.Warmup)
+		}
 	}
-	close(jobs)
-	wg.Wait()
+	walBefore, fsyncsBefore := int64(-1), int64(-1)
+	if s.PG != nil {
+		walBefore = walSyncs(s.PG.DSN("postgres"))
+	}
+	if s.Strace != "" {
+		fsyncsBefore = countFsyncs(traces)
+	}
+	start := time.Now()
+	send(s.Warmup+1, s.Total)
 	if t.Failed() {
 		return runResult{}
 	}
-	// The surviving CL replica answers for the node (any replica would).
-	apiURL := admins["CL"][replicas-1] + "/api/v1/documents?direction=outbound&state=received-correctly&limit=1000"
-	done := 0
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
-		done = countDocs(ctx, client, apiURL, n.ViewerToken)
-		if done == total && len(n.Legacy["MX"].Received()) >= total {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	r := runResult{Docs: total, Elapsed: time.Since(start), WALSyncs: -1}
+	done := settled(s.Total)
+	r := runResult{Docs: s.Total - s.Warmup, Elapsed: time.Since(start), WALSyncs: -1, ProcessFsyncs: -1}
 	if walBefore >= 0 {
-		if after := walSyncs(pg.DSN("postgres")); after >= 0 {
+		if after := walSyncs(s.PG.DSN("postgres")); after >= 0 {
 			r.WALSyncs = after - walBefore
 		}
 	}
-	if done != total {
-		t.Errorf("%d of %d documents are received-correctly at CL", done, total)
+	if fsyncsBefore >= 0 {
+		r.ProcessFsyncs = countFsyncs(traces) - fsyncsBefore
 	}
-	checkExactlyOnce(t, n.Legacy["MX"], total)
+	if done != s.Total {
+		t.Errorf("%d of %d documents are received-correctly at CL", done, s.Total)
+	}
+	checkExactlyOnce(t, n.Legacy["MX"], s.Total)
 	return r
+}
+
+// countFsyncs counts the fsync and fdatasync calls strace has written so
+// far to the trace files (one line per call; an interrupted call is
+// counted at its start only).
+func countFsyncs(traces []string) int64 {
+	var n int64
+	for _, f := range traces {
+		b, _ := os.ReadFile(f)
+		for _, line := range strings.Split(string(b), "\n") {
+			if (strings.Contains(line, "fsync(") || strings.Contains(line, "fdatasync(")) && !strings.Contains(line, "resumed>") {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // checkExactlyOnce: every certificate 1..total reached the legacy VUCE
 // once, intact, and no repeat came unannounced.
-func checkExactlyOnce(t *testing.T, legacy *legacysim.Server, total int) {
+func checkExactlyOnce(t testing.TB, legacy *legacysim.Server, total int) {
 	t.Helper()
 	got := legacy.Received()
 	byID := map[string]int{}
