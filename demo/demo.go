@@ -398,7 +398,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 
 // Close shuts every node and simulator down and removes a temporary Dir.
 func (n *Network) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
 	for _, nd := range n.Nodes {
