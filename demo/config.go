@@ -319,7 +319,7 @@ func credentials(countries []string) (map[[2]string]string, map[[2]string]string
 
 // partnerCost is the bcrypt cost of the partners' credentials: the
 // default of vucelink hash-password and of config.yaml.
-const partnerCost = 12
+const partnerCost = productionCost
 
 // partnerSecrets holds, per ordered pair of countries, a password and its
 // bcrypt hash, made once per process.

@@ -183,7 +183,7 @@ var routeSecret = sync.OnceValues(func() ([2]string, error) {
 	var b [12]byte
 	rand.Read(b[:])
 	pw := "route-" + base64.RawURLEncoding.EncodeToString(b[:])
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), 12)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), productionCost)
 	return [2]string{pw, string(h)}, err
 })
 

@@ -23,6 +23,7 @@ import (
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/config"
 	"github.com/vucelink/vucelink/demo/legacysim"
+	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/mapping"
 	"github.com/vucelink/vucelink/rules"
 	"github.com/vucelink/vucelink/track"
@@ -75,6 +76,9 @@ func TestEndToEnd_TwoNodes(t *testing.T) {
 			if res.TrackingID == "" || !strings.HasPrefix(res.TrackingID, tc.from+"-") {
 				t.Errorf("tracking ID %q", res.TrackingID)
 			}
+			// Under load the receipt may come with the sender's next
+			// attempt (a replay): wait for it before reading the hops.
+			waitState(t, n, tc.from, res.TrackingID, lifecycle.ReceivedCorrectly)
 			var steps []string
 			for _, e := range n.Events.Events(res.TrackingID) {
 				steps = append(steps, e.Node+":"+string(e.Step))
@@ -84,8 +88,11 @@ func TestEndToEnd_TwoNodes(t *testing.T) {
 				tc.to + ":received", tc.to + ":verified", tc.to + ":validated", tc.to + ":mapped", tc.to + ":handed-over",
 				tc.from + ":delivered",
 			}
-			if strings.Join(steps, " ") != strings.Join(want, " ") {
-				t.Errorf("hops:\n got %v\nwant %v", steps, want)
+			// The hops in order; on a loaded machine a sender's retry may
+			// add its own (received, failed: in progress), never a second
+			// hand-over.
+			if !subsequence(want, steps) || strings.Count(strings.Join(steps, " "), tc.to+":handed-over") != 1 {
+				t.Errorf("hops:\n got %v\nwant %v in this order, one hand-over", steps, want)
 			}
 			// The origin keeps the destination's signed receipt as proof of
 			// delivery: it verifies against the destination's CA and names
@@ -487,7 +494,8 @@ func TestOutbound_Errors(t *testing.T) {
 // The whole demo, as README's first command runs it.
 func TestDemo_Run(t *testing.T) {
 	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Bounded, with room for a loaded machine under -race.
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	if err := Run(ctx, Options{Dir: t.TempDir(), Out: &out}, false); err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
@@ -634,4 +642,16 @@ func TestInbound_RateLimitsAuthFailures(t *testing.T) {
 	if status, _ := postInbound(t, endpoint, mxCA, call); status != http.StatusTooManyRequests {
 		t.Errorf("right password during the block: %d, want 429", status)
 	}
+}
+
+// subsequence reports whether want appears in got in order (not
+// necessarily adjacent).
+func subsequence(want, got []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
 }
