@@ -361,6 +361,9 @@ func (s *scanner) startTag(i int) (int, error) {
 	if nameLen > s.lim.MaxNameLen {
 		return 0, s.nameTooLong(b[1:k], i+1)
 	}
+	if err := qname(b[1:k], i+1); err != nil {
+		return 0, err
+	}
 	s.noteName(b[1:k])
 	// Attributes: each has exactly one quoted value, which may hold '>'.
 	// Between values, look at every byte (names and spaces); jump over
@@ -385,6 +388,9 @@ func (s *scanner) startTag(i int) (int, error) {
 		}
 		if len(name) > s.lim.MaxNameLen {
 			return 0, s.nameTooLong(name, i+k+at)
+		}
+		if err := qname(name, i+k+at); err != nil {
+			return 0, err
 		}
 		s.noteName(name)
 		if bytes.HasPrefix(name, xmlnsColon) {
@@ -475,3 +481,18 @@ func hasBreak(v []byte) bool {
 	}
 	return false
 }
+
+// qname refuses a name that is not a qualified name under Namespaces in
+// XML: an empty prefix or local part (":a", "a:") or a second colon. XML
+// itself allows them, and parsers then split them differently
+// (encoding/xml keeps "a:" whole, others take "a" as a prefix), so two
+// readers of one signed document could see two documents.
+func qname(name []byte, at int) error {
+	c := bytes.Count(name, colon)
+	if c == 0 || (c == 1 && name[0] != ':' && name[len(name)-1] != ':') {
+		return nil
+	}
+	return fmt.Errorf("%w: name %q at byte %d is not a qualified name (prefix:local, both non-empty, one colon)", ErrMalformed, shortName(name), at)
+}
+
+var colon = []byte(":")
