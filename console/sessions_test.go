@@ -13,7 +13,7 @@ import (
 
 	"github.com/vucelink/vucelink/ops"
 	"github.com/vucelink/vucelink/store"
-	"github.com/vucelink/vucelink/store/pgtest"
+	"github.com/vucelink/vucelink/store/storetest"
 )
 
 // Two replicas of a node, each with its own console, share the store: an
@@ -22,32 +22,9 @@ import (
 // one ends the session everywhere. Run on SQLite (one store, two consoles)
 // and on PostgreSQL (two connections, as two processes have).
 func TestSessions_AnyReplicaServesTheOperator(t *testing.T) {
-	open := map[string]func(t *testing.T) (store.Store, store.Store){
-		"sqlite": func(t *testing.T) (store.Store, store.Store) {
-			st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "node.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st, st
-		},
-		"postgres": func(t *testing.T) (store.Store, store.Store) {
-			dsn := pgtest.Start(t).NewDatabase(t)
-			var out [2]store.Store
-			for i := range out {
-				st, err := store.OpenPostgres(context.Background(), dsn, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-				out[i] = st
-			}
-			return out[0], out[1]
-		},
-	}
-	for _, kind := range []string{"sqlite", "postgres"} {
+	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			a, b := open[kind](t)
+			a, b := storetest.Pair(t, kind)
 			clk := &clock{t: time.Now()}
 			replica := func(st store.Store) string {
 				c, err := New(Options{

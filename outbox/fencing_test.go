@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +14,7 @@ import (
 	"github.com/vucelink/vucelink/delivery"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/store"
-	"github.com/vucelink/vucelink/store/pgtest"
+	"github.com/vucelink/vucelink/store/storetest"
 	"github.com/vucelink/vucelink/track"
 	"github.com/vucelink/vucelink/wire"
 )
@@ -62,32 +61,9 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // attempt, not its schedule, and it does not end the new holder's lease,
 // whose verdict is the one recorded.
 func TestOutbox_StaleWorkerRecordsNothing(t *testing.T) {
-	stores := map[string]func(t *testing.T) (store.Store, store.Store){
-		"sqlite": func(t *testing.T) (store.Store, store.Store) {
-			st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "node.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st, st
-		},
-		"postgres": func(t *testing.T) (store.Store, store.Store) {
-			dsn := pgtest.Start(t).NewDatabase(t)
-			var out [2]store.Store
-			for i := range out {
-				st, err := store.OpenPostgres(context.Background(), dsn, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-				out[i] = st
-			}
-			return out[0], out[1]
-		},
-	}
-	for _, kind := range []string{"sqlite", "postgres"} {
+	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			stA, stB := stores[kind](t)
+			stA, stB := storetest.Pair(t, kind)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			now := time.Now()
