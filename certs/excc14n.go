@@ -369,51 +369,32 @@ func (c *excCanon) name(space, local string) {
 	c.out = append(c.out, local...)
 }
 
-// text escapes character data as C14N requires: &, <, > and carriage
-// return.
-func (c *excCanon) text(s string) {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '\r':
-			esc = "&#xD;"
-		default:
-			continue
-		}
-		c.out = append(c.out, s[last:i]...)
-		c.out = append(c.out, esc...)
-		last = i + 1
+// C14N's escapes: in character data &, <, > and carriage return; in
+// attribute values &, <, ", tab, line feed and carriage return.
+var textEscapes, attrEscapes [256]string
+
+func init() {
+	for c, e := range map[byte]string{'&': "&amp;", '<': "&lt;", '>': "&gt;", '\r': "&#xD;"} {
+		textEscapes[c] = e
 	}
-	c.out = append(c.out, s[last:]...)
+	for c, e := range map[byte]string{'&': "&amp;", '<': "&lt;", '"': "&quot;", '\t': "&#x9;", '\n': "&#xA;", '\r': "&#xD;"} {
+		attrEscapes[c] = e
+	}
 }
 
-// attrValue escapes an attribute value as C14N requires: &, <, ", tab,
-// line feed and carriage return.
-func (c *excCanon) attrValue(s string) {
+// text writes character data, escaped.
+func (c *excCanon) text(s string) { c.escaped(s, &textEscapes) }
+
+// attrValue writes an attribute value, escaped.
+func (c *excCanon) attrValue(s string) { c.escaped(s, &attrEscapes) }
+
+// escaped writes s with each byte that has an escape in table replaced by
+// it (every escaped byte is ASCII, so UTF-8 sequences pass untouched).
+func (c *excCanon) escaped(s string, table *[256]string) {
 	last := 0
 	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '"':
-			esc = "&quot;"
-		case '\t':
-			esc = "&#x9;"
-		case '\n':
-			esc = "&#xA;"
-		case '\r':
-			esc = "&#xD;"
-		default:
+		esc := table[s[i]]
+		if esc == "" {
 			continue
 		}
 		c.out = append(c.out, s[last:i]...)
