@@ -1,13 +1,11 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -348,41 +346,15 @@ func reasonsText(rs []wire.Reason) string {
 	return strings.Join(parts, "; ")
 }
 
-// handOver posts the native document to the legacy VUCE, as the
-// partner-facing side does (proxy.Inbound). retry means no verdict now.
+// handOver gives the native document to the legacy VUCE exactly as the
+// partner-facing side does (proxy.Target.HandOver). retry means no
+// verdict now.
 func (p *Poller) handOver(ctx context.Context, rc *wire.Receipt, native []byte, redelivery bool) (r *refusal, retry bool) {
-	t := p.Target
-	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(native))
-	if err != nil {
-		return &refusal{"legacy.request", "the importing node could not reach its legacy VUCE", err.Error()}, true
-	}
-	req.Header.Set("Content-Type", t.ContentType)
-	req.Header.Set(wire.HeaderTrackingID, rc.TrackingID)
-	req.Header.Set(wire.HeaderSender, rc.From)
-	req.Header.Set(wire.HeaderDocumentID, rc.DocumentID)
-	if redelivery {
-		req.Header.Set(proxy.HeaderRedelivery, "true")
-	}
-	client := p.Legacy
-	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return &refusal{"legacy.unavailable", "the legacy VUCE is not available", "legacy VUCE unreachable: " + err.Error()}, true
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	detail := fmt.Sprintf("%s %s answered HTTP %d: %s", t.Method, t.URL, resp.StatusCode, strings.TrimSpace(string(msg)))
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300,
-		redelivery && t.DuplicateStatus != 0 && resp.StatusCode == t.DuplicateStatus:
+	le := p.Target.HandOver(ctx, p.Legacy, rc.TrackingID, rc.From, rc.DocumentID, native, redelivery)
+	if le == nil {
 		return nil, false
-	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		return &refusal{"legacy.refused", fmt.Sprintf("the importing country's legacy VUCE refused the certificate (HTTP %d)", resp.StatusCode), detail}, false
-	default:
-		return &refusal{"legacy.unavailable", "the legacy VUCE is not available", detail}, true
 	}
+	return &refusal{le.Code, le.Public, le.Internal}, le.Temporary
 }
 
 func verifyCode(err error) string {
