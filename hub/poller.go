@@ -179,7 +179,7 @@ func (p *Poller) take(ctx context.Context, h Header) error {
 	start := time.Now()
 	verified, err := v.Verify(ctx, body)
 	if err != nil {
-		return p.refuseUnverified(ctx, h, rc, body, &ev, refusal{verifyCode(err), "the certificate's signature was not accepted: " + err.Error(), ""})
+		return p.refuseUnverified(ctx, h, rc, body, &ev, refusal{proxy.VerifyCode(err), "the certificate's signature was not accepted: " + err.Error(), ""})
 	}
 	root := verified.Element
 	spec := p.Target.Spec
@@ -357,22 +357,6 @@ func (p *Poller) handOver(ctx context.Context, rc *wire.Receipt, native []byte, 
 	return &refusal{le.Code, le.Public, le.Internal}, le.Temporary
 }
 
-func verifyCode(err error) string {
-	for _, c := range []struct {
-		err  error
-		code string
-	}{
-		{xmlsafe.ErrDTD, "xml.dtd"}, {xmlsafe.ErrEntity, "xml.dtd"}, {xmlsafe.ErrTooLarge, "xml.limits"}, {xmlsafe.ErrMalformed, "xml.malformed"},
-		{certs.ErrNoSignature, "signature.missing"}, {certs.ErrBadSignature, "signature.mismatch"},
-		{certs.ErrUntrustedSigner, "signature.untrusted"}, {certs.ErrExpired, "signature.expired"},
-		{certs.ErrUnsignedContent, "document.unsigned-content"}, {certs.ErrAlgorithm, "signature.algorithm"},
-	} {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	return "signature.invalid"
-}
 
 func (p *Poller) hold() time.Duration {
 	if p.Hold > 0 {

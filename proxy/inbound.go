@@ -827,6 +827,18 @@ func (in *Inbound) slots(partner string) chan struct{} {
 	return ch
 }
 
+// VerifyCode is the reason code of a verification failure
+// ("signature.untrusted", "xml.dtd", …; "signature.invalid" when none
+// more specific applies), for every side that receives signed documents.
+func VerifyCode(err error) string {
+	for _, r := range verifyReasons {
+		if errors.Is(err, r.err) {
+			return r.code
+		}
+	}
+	return "signature.invalid"
+}
+
 // verifyRejection turns a verification failure into a specific reason.
 func verifyRejection(err error) *rejection {
 	for _, r := range verifyReasons {
