@@ -357,7 +357,6 @@ func (p *Poller) handOver(ctx context.Context, rc *wire.Receipt, native []byte, 
 	return &refusal{le.Code, le.Public, le.Internal}, le.Temporary
 }
 
-
 func (p *Poller) hold() time.Duration {
 	if p.Hold > 0 {
 		return p.Hold
