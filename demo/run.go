@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/vucelink/vucelink/demo/legacysim"
 )
@@ -32,10 +33,12 @@ var Trips = []Trip{
 // and returns an error if any document did not arrive intact. With serve it
 // then keeps the network up until ctx ends.
 func Run(ctx context.Context, o Options, serve bool) error {
-	out := o.Out
-	if out == nil {
-		out = io.Discard
+	if o.Out == nil {
+		o.Out = io.Discard
 	}
+	// The nodes trace hops from their own goroutines into the same writer.
+	out := &lockedWriter{w: o.Out}
+	o.Out = out
 	if o.HubMembers == nil && o.Countries == nil {
 		o.HubMembers = HubMembers // the full network: eight countries
 	}
@@ -128,4 +131,16 @@ Operators' consoles (user "operator" or "viewer", password %s):
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// lockedWriter serializes writes from Run and from the nodes' tracing.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

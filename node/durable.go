@@ -39,6 +39,10 @@ func (n *Node) openStore() error {
 	}
 	partners := cfg.PartnerCodes() // partner nodes and hub countries
 	n.Store = st
+	if n.hub != nil {
+		// Before the outbox exists: its workers read the deliverer.
+		n.hub.deliverer.Records = st
+	}
 	n.Outbox = outbox.New(cfg.Node.Country, st, n.deliverer, outbox.Options{
 		Partners: partners, Concurrency: cfg.Outbox.Concurrency, Lease: cfg.Outbox.Lease,
 		BackoffMin: cfg.Outbox.BackoffMin, BackoffMax: cfg.Outbox.BackoffMax, GiveUpAfter: cfg.Outbox.GiveUpAfter,

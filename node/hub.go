@@ -146,7 +146,6 @@ func (n *Node) startHub(ctx context.Context, role func(string, func(context.Cont
 		return
 	}
 	h := n.Config.Hub
-	n.hub.deliverer.Records = n.Store
 	dir := &hub.Directory{Client: n.hub.client, Records: n.Store, Roots: n.hub.roots, Logger: n.logger.With("component", "hub")}
 	if err := dir.Load(ctx); err != nil {
 		n.logger.Warn("hub: the kept NPPO list could not be read", "error", err)
