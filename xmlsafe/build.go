@@ -2,6 +2,7 @@ package xmlsafe
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 
@@ -34,39 +35,106 @@ import (
 // lim.MaxDepth (the scan does not check empty elements), a repeated
 // attribute.
 func build(data []byte, start int, lim Limits) (doc *etree.Document, failAt int, err error) {
-	b := &builder{s: string(data[start:]), maxDepth: lim.MaxDepth}
-	b.doc = etree.NewDocument()
-	b.stack = append(b.stack, &b.doc.Element)
-	b.open()
-	if !b.run() {
+	b := &builder{s: string(data[start:]), lim: lim}
+	b.slabShift = bits.Len(uint(blockFor(len(b.s), 40, slab))) - 1
+	doc = etree.NewDocument()
+	b.marks = append(b.marks, mark{0, -1, 0})
+	if !b.run(&doc.Element) {
 		return nil, start + b.at, b.err
 	}
-	if len(b.stack) != 1 {
+	if len(b.marks) != 1 {
 		return nil, len(data), nil
 	}
-	b.close(&b.doc.Element)
-	return b.doc, 0, nil
+	b.close(&doc.Element)
+	// What check does on encoding/xml's path, in the same order: the
+	// document's children, then each element's, which startTag checked.
+	if _, err := checkRoot(doc); err != nil {
+		return nil, 0, err
+	}
+	if b.checkErr != nil {
+		return nil, 0, b.checkErr
+	}
+	return doc, 0, nil
 }
 
+// builder holds the state of one build. It lives on build's stack, but
+// the compiler cannot know that in its methods, so each pointer written
+// into it pays the collector's write barrier while a collection runs
+// (most of the time, for a large document): what changes token by token
+// is therefore held in indices, which are not pointers, and the innermost
+// open element is passed along rather than kept here.
 type builder struct {
-	s        string // the input: tokens that need no decoding are substrings of it
-	maxDepth int
-	at       int   // the token being read
-	err      error // why build failed, where it knows
-	doc      *etree.Document
-	stack    []*etree.Element // the document, then each open element
-	attrs    []attrSpan       // the start tag being read
-	buf      []byte           // decoded text
+	s   string // the input: tokens that need no decoding are substrings of it
+	lim Limits
+	at  int    // the token being read
+	err error  // why build failed, where it knows
+	buf []byte // decoded text
 
-	// Elements and text nodes are taken from slabs, a few dozen to an
-	// allocation: they were most of the allocations, and so of the time.
-	elements []etree.Element
-	texts    []etree.CharData
+	// Elements and text nodes are taken from slabs of 1<<slabShift, a
+	// few dozen to an allocation: they were most of the allocations, and
+	// so of the time. The n-th element of the document is
+	// elements[n>>slabShift][n&(1<<slabShift-1)], and likewise for text
+	// nodes; others holds comments and processing instructions.
+	elements  [][]etree.Element
+	texts     [][]etree.CharData
+	others    []etree.Token
+	nElements int
+	nTexts    int
+	slabShift int
 
-	pending   []etree.Token // children of the open elements, not linked yet
-	marks     []int         // where each open element's children start in pending
-	tokens    []etree.Token // the block children's slices are taken from
-	attrBlock []etree.Attr  // the block attribute slices are taken from
+	// pending holds the children of the open elements, not linked yet, as
+	// references (ref); marks, where each open element's children start
+	// in it. When an element closes, its children get a slice of exactly
+	// their number, from a shared block (tokens, used from ti on), and
+	// are linked: appending them one by one grew each element's slice,
+	// with a copy and an allocation every time it doubled, and keeping
+	// the tokens themselves here cost three write barriers a child.
+	pending []uint32
+	marks   []mark
+	tokens  []etree.Token
+	ti      int
+
+	attrBlock []etree.Attr // the block attribute slices are taken from, from ai on
+	ai        int
+
+	// What check does on encoding/xml's path is done here, element by
+	// element as they are read: prefixes is its stack of the prefixes
+	// declared in scope, and checkErr the first error it found. That
+	// error waits until the document has been read, as check waited for
+	// the tree: an error of build's own comes first.
+	prefixes []string
+	checkErr error
+}
+
+// path names the element e, about to open, from the root, as written
+// (elementPath, but e and the open elements are not linked yet).
+func (b *builder) path(e *etree.Element) string {
+	path := ""
+	for _, m := range b.marks[1:] {
+		path += "/" + b.element(m.element).FullTag()
+	}
+	return path + "/" + e.FullTag()
+}
+
+// A ref names a token in the builder's slabs: its kind in the low two
+// bits, its number among its kind above. build is not used for inputs of
+// a gigabyte or more (parse), so the numbers fit.
+const (
+	refElement = iota
+	refText
+	refOther
+	refKinds = 2 // bits
+)
+
+func (b *builder) token(r uint32) etree.Token {
+	n := int(r >> refKinds)
+	switch r & (1<<refKinds - 1) {
+	case refElement:
+		return b.element(n)
+	case refText:
+		return &b.texts[n>>b.slabShift][n&(1<<b.slabShift-1)]
+	}
+	return b.others[n]
 }
 
 const attrBlock = 256
@@ -80,54 +148,62 @@ const slab = 64
 // which entries of one kind are expected every per bytes, at most limit.
 func blockFor(size, per, limit int) int { return min(max(size/per, 8), limit) }
 
+// newElement returns a new element, pending as a child of the innermost
+// open element.
 func (b *builder) newElement() *etree.Element {
-	if len(b.elements) == 0 {
-		b.elements = make([]etree.Element, blockFor(len(b.s), 40, slab))
+	n := b.nElements
+	i := n & (1<<b.slabShift - 1)
+	if i == 0 {
+		b.elements = append(b.elements, make([]etree.Element, 1<<b.slabShift))
 	}
-	e := &b.elements[0]
-	b.elements = b.elements[1:]
-	return e
+	b.nElements++
+	b.pending = append(b.pending, uint32(n<<refKinds|refElement))
+	return &b.elements[n>>b.slabShift][i]
 }
 
-// attrSpan is an attribute of the start tag being read: its name and its
-// value, decoded.
-type attrSpan struct{ name, value string }
-
-func (b *builder) top() *etree.Element { return b.stack[len(b.stack)-1] }
-
-// add makes t a child of the innermost open element. Children wait in
-// pending until their element closes (close), which then gives them a
-// slice of exactly their number, taken from a shared block: appending them
-// one by one grew each element's slice, with a copy and an allocation
-// every time it doubled.
-func (b *builder) add(t etree.Token) { b.pending = append(b.pending, t) }
-
-// open starts collecting the children of a new innermost element.
-func (b *builder) open() { b.marks = append(b.marks, len(b.pending)) }
+// open starts collecting the children of a new innermost element, the
+// last one newElement returned; scope is how many prefixes were declared
+// around it.
+func (b *builder) open(scope int) {
+	b.marks = append(b.marks, mark{len(b.pending), b.nElements - 1, scope})
+}
 
 // close links the pending children of the innermost open element e.
 func (b *builder) close(e *etree.Element) {
-	mark := b.marks[len(b.marks)-1]
+	m := b.marks[len(b.marks)-1]
+	mark := m.start
 	b.marks = b.marks[:len(b.marks)-1]
+	b.prefixes = b.prefixes[:m.prefixes]
 	kids := b.pending[mark:]
-	if len(kids) > 0 {
-		if len(kids) > len(b.tokens) {
-			b.tokens = make([]etree.Token, max(len(kids), blockFor(len(b.s), 16, tokenBlock)))
+	if n := len(kids); n > 0 {
+		if n > len(b.tokens)-b.ti {
+			b.tokens = make([]etree.Token, max(n, blockFor(len(b.s), 16, tokenBlock)))
+			b.ti = 0
 		}
-		e.Child = b.tokens[:0:len(kids)]
-		b.tokens = b.tokens[len(kids):]
-		for _, t := range kids {
-			e.AddChild(t)
+		e.Child = b.tokens[b.ti : b.ti : b.ti+n]
+		b.ti += n
+		for _, r := range kids {
+			e.AddChild(b.token(r))
 		}
-		clear(kids)
 	}
 	b.pending = b.pending[:mark]
 }
 
 const tokenBlock = 1024
 
-func (b *builder) run() bool {
+// mark is an open element: where its children start in pending, and its
+// number among the elements (-1 for the document).
+type mark struct{ start, element, prefixes int }
+
+// element returns the n-th element of the document.
+func (b *builder) element(n int) *etree.Element {
+	return &b.elements[n>>b.slabShift][n&(1<<b.slabShift-1)]
+}
+
+// run reads the input into the document, whose element doc is.
+func (b *builder) run(doc *etree.Element) bool {
 	s := b.s
+	cur := doc // the innermost open element
 	for i := 0; i < len(s); {
 		b.at = i
 		if s[i] != '<' {
@@ -150,13 +226,22 @@ func (b *builder) run() bool {
 		var ok bool
 		switch s[i+1] {
 		case '/':
-			n, ok = b.endTag(s[i:])
+			if n, ok = b.endTag(s[i:], cur); ok {
+				if e := b.marks[len(b.marks)-1].element; e >= 0 {
+					cur = b.element(e)
+				} else {
+					cur = doc
+				}
+			}
 		case '?':
 			n, ok = b.procInst(s[i:])
 		case '!':
 			n, ok = b.markup(s[i:])
 		default:
-			n, ok = b.startTag(s[i:])
+			var e *etree.Element
+			if n, e, ok = b.startTag(s[i:]); e != nil {
+				cur = e
+			}
 		}
 		if !ok {
 			return false
@@ -167,28 +252,44 @@ func (b *builder) run() bool {
 }
 
 func (b *builder) charData(text string) {
-	if len(b.texts) == 0 {
-		b.texts = make([]etree.CharData, blockFor(len(b.s), 40, slab))
+	n := b.nTexts
+	i := n & (1<<b.slabShift - 1)
+	if i == 0 {
+		b.texts = append(b.texts, make([]etree.CharData, 1<<b.slabShift))
 	}
-	c := &b.texts[0]
-	b.texts = b.texts[1:]
-	c.SetData(text) // sets the whitespace flag as etree's reader does
-	b.add(c)
+	b.nTexts++
+	b.pending = append(b.pending, uint32(n<<refKinds|refText))
+	b.texts[n>>b.slabShift][i].SetData(text) // sets the whitespace flag as etree's reader does
+}
+
+// other adds a comment or processing instruction.
+func (b *builder) other(t etree.Token) {
+	b.pending = append(b.pending, uint32(len(b.others)<<refKinds|refOther))
+	b.others = append(b.others, t)
 }
 
 // startTag reads the start tag at the beginning of s and returns its
-// length.
-func (b *builder) startTag(s string) (int, bool) {
-	k := 1
-	for k < len(s) && isNameByte(s[k]) {
-		k++
+// length and, unless it is empty (<a/>), its element, now the innermost
+// open one.
+func (b *builder) startTag(s string) (int, *etree.Element, bool) {
+	k, colon, ok := readName(s, 1)
+	if !ok {
+		return 0, nil, false
 	}
 	nameEnd := k
-	space, local, ok := splitName(s[1:k])
-	if !ok {
-		return 0, false
+	space, local := "", s[1:k]
+	if colon > 0 {
+		space, local = s[1:colon], s[colon+1:k]
 	}
-	b.attrs = b.attrs[:0]
+	e := b.newElement()
+	e.Space, e.Tag = space, local
+	// Attributes go straight into e, in what is left of the block: once
+	// the tag is read, e keeps as many entries as it has.
+	if len(b.attrBlock)-b.ai < 8 {
+		b.attrBlock = make([]etree.Attr, blockFor(len(b.s), 64, attrBlock))
+		b.ai = 0
+	}
+	e.Attr = b.attrBlock[b.ai:b.ai]
 	selfClosing := false
 	for {
 		// Attributes need no whitespace between them here, as in
@@ -198,7 +299,7 @@ func (b *builder) startTag(s string) (int, bool) {
 			k++
 		}
 		if k >= len(s) {
-			return 0, false
+			return 0, nil, false
 		}
 		if s[k] == '>' {
 			k++
@@ -206,85 +307,85 @@ func (b *builder) startTag(s string) (int, bool) {
 		}
 		if s[k] == '/' {
 			if k+1 >= len(s) || s[k+1] != '>' {
-				return 0, false
+				return 0, nil, false
 			}
 			k += 2
 			selfClosing = true
 			break
 		}
 		n := k
-		for k < len(s) && isNameByte(s[k]) {
-			k++
+		if k, _, ok = readName(s, k); !ok {
+			return 0, nil, false
 		}
 		name := s[n:k]
-		if _, _, ok := splitName(name); !ok {
-			return 0, false
-		}
 		for k < len(s) && isSpace(s[k]) {
 			k++
 		}
 		if k >= len(s) || s[k] != '=' {
-			return 0, false
+			return 0, nil, false
 		}
 		k++
 		for k < len(s) && isSpace(s[k]) {
 			k++
 		}
 		if k >= len(s) || (s[k] != '"' && s[k] != '\'') {
-			return 0, false
+			return 0, nil, false
 		}
 		end := strings.IndexByte(s[k+1:], s[k])
 		if end < 0 {
-			return 0, false
+			return 0, nil, false
 		}
 		value, ok := b.text(s[k+1:k+1+end], true)
 		if !ok {
-			return 0, false
+			return 0, nil, false
 		}
-		for _, a := range b.attrs {
-			if a.name == name {
-				// etree would keep one of them (check refuses repeats on
-				// encoding/xml's path, with the same words).
-				b.err = fmt.Errorf("%w: attribute %s repeated on <%s>", ErrMalformed, name, s[1:nameEnd])
-				return 0, false
-			}
+		// CreateAttr replaces an attribute of the same name rather than
+		// add one: that is a repeat, of which etree would silently keep
+		// one (check refuses repeats on encoding/xml's path, with the
+		// same words).
+		n = len(e.Attr)
+		e.CreateAttr(name, value)
+		if len(e.Attr) == n {
+			b.err = fmt.Errorf("%w: attribute %s repeated on <%s>", ErrMalformed, name, s[1:nameEnd])
+			return 0, nil, false
 		}
-		b.attrs = append(b.attrs, attrSpan{name, value})
 		k += 1 + end + 1
 	}
+	if n := len(e.Attr); n == 0 {
+		e.Attr = nil
+	} else {
+		if b.ai < len(b.attrBlock) && &e.Attr[0] == &b.attrBlock[b.ai] {
+			b.ai += n
+		} // else append moved them out of the block
+		e.Attr = e.Attr[:n:n]
+	}
 
-	if len(b.stack) > b.maxDepth {
+	if len(b.marks) > b.lim.MaxDepth {
 		b.err = fmt.Errorf("%w: %v", ErrTooDeep, etree.ErrMaxDepth)
-		return 0, false
+		return 0, nil, false
 	}
-	e := b.newElement()
-	e.Space, e.Tag = space, local
-	if n := len(b.attrs); n > 0 {
-		if n > len(b.attrBlock) {
-			b.attrBlock = make([]etree.Attr, max(n, blockFor(len(b.s), 64, attrBlock)))
-		}
-		e.Attr = b.attrBlock[:0:n]
-		b.attrBlock = b.attrBlock[n:]
-		for _, a := range b.attrs {
-			e.CreateAttr(a.name, a.value)
+	scope := len(b.prefixes) // without e's declarations
+	if b.checkErr == nil {
+		if b.nElements > b.lim.MaxElements {
+			b.checkErr = tooManyElements(b.lim)
+		} else {
+			b.checkErr = checkPrefixes(e, &b.prefixes, b)
 		}
 	}
-	b.add(e)
-	if !selfClosing {
-		b.stack = append(b.stack, e)
-		b.open()
+	if selfClosing {
+		b.prefixes = b.prefixes[:scope]
+		return k, nil, true
 	}
-	return k, true
+	b.open(scope)
+	return k, e, true
 }
 
-// endTag reads the end tag at the beginning of s.
-func (b *builder) endTag(s string) (int, bool) {
-	k := 2
-	for k < len(s) && isNameByte(s[k]) {
-		k++
-	}
-	space, local, ok := splitName(s[2:k])
-	if !ok || len(b.stack) < 2 {
+// endTag reads the end tag at the beginning of s, which closes cur.
+func (b *builder) endTag(s string, cur *etree.Element) (int, bool) {
+	// The name must be cur's, which was read as a name: no need to read
+	// this one byte by byte.
+	k := 2 + nameIn(s[2:], cur)
+	if k == 2 || len(b.marks) < 2 || k < len(s) && nameByte[s[k]] {
 		return 0, false
 	}
 	for k < len(s) && isSpace(s[k]) {
@@ -293,11 +394,7 @@ func (b *builder) endTag(s string) (int, bool) {
 	if k >= len(s) || s[k] != '>' {
 		return 0, false
 	}
-	if top := b.top(); top.Space != space || top.Tag != local {
-		return 0, false
-	}
-	b.close(b.top())
-	b.stack = b.stack[:len(b.stack)-1]
+	b.close(cur)
 	return k + 1, true
 }
 
@@ -316,7 +413,7 @@ func (b *builder) markup(s string) (int, bool) {
 		if strings.Contains(body, "--") || strings.HasSuffix(body, "-") {
 			return 0, false
 		}
-		b.add(etree.NewComment(body))
+		b.other(etree.NewComment(body))
 		return 4 + end + 3, true
 	case strings.HasPrefix(s, "<![CDATA["):
 		const open = len("<![CDATA[")
@@ -365,7 +462,7 @@ func (b *builder) procInst(s string) (int, bool) {
 			return 0, false
 		}
 	}
-	b.add(etree.NewProcInst(target, inst))
+	b.other(etree.NewProcInst(target, inst))
 	return 2 + end + 2, true
 }
 
@@ -405,7 +502,16 @@ func procInstParam(param, s string) string {
 // normalizeAttrs does for encoding/xml). A value needing none of that is
 // returned as it is, a substring of the input.
 func (b *builder) text(raw string, attr bool) (string, bool) {
+	// Most bytes are plain ASCII, which a table says: the loop below looks
+	// at the rest.
+	plain := &plainText
+	if attr {
+		plain = &plainValue
+	}
 	i := 0
+	for i < len(raw) && plain[raw[i]] {
+		i++
+	}
 	for ; i < len(raw); i++ {
 		c := raw[i]
 		if c == '&' || c == '\r' || (attr && (c == '\t' || c == '\n')) {
@@ -450,6 +556,20 @@ func (b *builder) text(raw string, attr bool) (string, bool) {
 	}
 	b.buf = buf
 	return string(buf), true
+}
+
+// plainText and plainValue hold the ASCII bytes text and attribute
+// values take as they are (plainByte accepts them, and text has nothing
+// to decode): not a control character but tab and line feed (in text), not
+// '<' or '&', and not ']' in text, which could start "]]>".
+var plainText, plainValue [256]bool
+
+func init() {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		plainText[c] = c != '<' && c != '&' && c != ']'
+		plainValue[c] = c != '<' && c != '&'
+	}
+	plainText['\t'], plainText['\n'] = true, true
 }
 
 // plainByte checks the character at raw[*i], which is not '&' or a CR,
@@ -583,22 +703,54 @@ func inCharRange(r rune) bool {
 		r >= 0x10000 && r <= 0x10FFFF
 }
 
-// splitName validates and splits an ASCII name as encoding/xml does: a
-// letter, '_' or ':' first, at most one colon, split there if both sides
-// are non-empty (otherwise it is all local name, which etree's attributes
-// cannot hold: the scan sends such documents to encoding/xml).
-func splitName(name string) (space, local string, ok bool) {
-	if name == "" || !isNameStart(name[0]) {
-		return "", "", false
+// readName reads the ASCII name at s[k:] as encoding/xml does and
+// returns where it ends and where its colon is (0 if none): a letter, '_'
+// or ':' first, at most one colon, which etree splits the name at, so
+// both sides must be non-empty (otherwise encoding/xml keeps it whole as
+// the local name, which etree's attributes cannot hold: the scan sends
+// such documents to encoding/xml).
+func readName(s string, k int) (end, colon int, ok bool) {
+	start := k
+	if k >= len(s) || !isNameStart(s[k]) {
+		return 0, 0, false
 	}
-	c := strings.IndexByte(name, ':')
-	if c < 0 {
-		return "", name, true
+	for ; k < len(s) && nameByte[s[k]]; k++ {
+		if s[k] == ':' {
+			if colon > 0 {
+				return 0, 0, false
+			}
+			colon = k
+		}
 	}
-	if c == 0 || c == len(name)-1 || strings.IndexByte(name[c+1:], ':') >= 0 {
-		return "", "", false
+	if colon == start || colon == k-1 {
+		return 0, 0, false
 	}
-	return name[:c], name[c+1:], true
+	return k, colon, true
+}
+
+// nameIn returns the length of e's name, as written, if s starts with
+// it, and 0 if not.
+func nameIn(s string, e *etree.Element) int {
+	if e.Space == "" {
+		if strings.HasPrefix(s, e.Tag) {
+			return len(e.Tag)
+		}
+		return 0
+	}
+	n := len(e.Space)
+	if len(s) > n && s[n] == ':' && s[:n] == e.Space && strings.HasPrefix(s[n+1:], e.Tag) {
+		return n + 1 + len(e.Tag)
+	}
+	return 0
+}
+
+// nameByte holds the bytes isNameByte accepts.
+var nameByte [256]bool
+
+func init() {
+	for c := range 256 {
+		nameByte[c] = isNameByte(byte(c))
+	}
 }
 
 func isNameStart(c byte) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -27,6 +28,19 @@ func buildAgrees(t *testing.T, data []byte, lim Limits) {
 	}
 	built, failAt, berr := build(data, start, lim)
 	decoded, derr := decode(data, start, s.tags, lim)
+	if derr == nil {
+		// build does check's work as it reads: the same verdict, in the
+		// same words (but for its own errors, which come first).
+		cerr := check(decoded, lim)
+		switch {
+		case built != nil && cerr != nil:
+			t.Fatalf("build accepts what check refuses (%v): %q", cerr, data)
+		case berr != nil && cerr == nil && !errors.Is(berr, ErrTooDeep):
+			t.Fatalf("build refuses (%v) what check accepts: %q", berr, data)
+		case berr != nil && cerr != nil && !errors.Is(berr, ErrTooDeep) && !strings.Contains(berr.Error(), " repeated on ") && berr.Error() != cerr.Error():
+			t.Fatalf("build: %v; check: %v\n%q", berr, cerr, data)
+		}
+	}
 	if derr == nil && berr != nil && !errors.Is(berr, ErrTooDeep) {
 		derr = check(decoded, lim) // a repeated attribute: refused after decode
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"unicode/utf8"
 )
 
 // What the tree costs, in heap bytes, as measured on beevik/etree 1.8 over
@@ -328,15 +329,17 @@ func (s *scanner) endTag(i, n int) error {
 	if len(s.open) == 1 {
 		return fmt.Errorf("%w: end tag without a start tag at byte %d", ErrMalformed, i)
 	}
-	name := s.data[i+2 : i+n-1]
-	k := 0
-	for k < len(name) && name[k] > ' ' {
-		k++
-	}
-	name = name[:k] // the parser refuses anything but spaces after it
+	// The name runs to the first space or the '>' (the parser refuses
+	// anything but spaces after it), and must be the open element's.
+	body := s.data[i+2 : i+n-1]
 	f := s.open[len(s.open)-1]
-	if open := s.data[f.name : f.name+f.nameLen]; !bytes.Equal(name, open) {
-		return fmt.Errorf("%w: </%s> at byte %d, but <%s> is open", ErrMalformed, shortName(name), i, shortName(open))
+	open := s.data[f.name : f.name+f.nameLen]
+	if !bytes.HasPrefix(body, open) || len(body) > len(open) && body[len(open)] > ' ' {
+		k := 0
+		for k < len(body) && body[k] > ' ' {
+			k++
+		}
+		return fmt.Errorf("%w: </%s> at byte %d, but <%s> is open", ErrMalformed, shortName(body[:k]), i, shortName(open))
 	}
 	s.inScope -= f.decls
 	s.open = s.open[:len(s.open)-1]
@@ -353,18 +356,25 @@ func (s *scanner) startTag(i int) (int, error) {
 	if s.elements++; s.elements > s.lim.MaxElements {
 		return 0, fmt.Errorf("%w: more than %d, the last at byte %d", ErrTooManyElements, s.lim.MaxElements, i)
 	}
-	k := 1
-	for k < len(b) && !nameEnd[b[k]] {
-		k++
+	// One loop finds the end of the name, counts its colons and sees
+	// whether it is all ASCII.
+	k, colons, high := 1, 0, byte(0)
+	for ; k < len(b) && !nameEnd[b[k]]; k++ {
+		high |= b[k]
+		if b[k] == ':' {
+			colons++
+		}
 	}
 	nameLen := k - 1
 	if nameLen > s.lim.MaxNameLen {
 		return 0, s.nameTooLong(b[1:k], i+1)
 	}
-	if err := qname(b[1:k], i+1); err != nil {
+	if err := qnameColons(b[1:k], colons, i+1); err != nil {
 		return 0, err
 	}
-	s.noteName(b[1:k])
+	if high >= utf8.RuneSelf {
+		s.exotic = true // as noteName, which finds nothing else once qname passes
+	}
 	// Attributes: each has exactly one quoted value, which may hold '>'.
 	// Between values, look at every byte (names and spaces); jump over
 	// values with IndexByte. Both are linear, however many attributes.
@@ -488,7 +498,11 @@ func hasBreak(v []byte) bool {
 // (encoding/xml keeps "a:" whole, others take "a" as a prefix), so two
 // readers of one signed document could see two documents.
 func qname(name []byte, at int) error {
-	c := bytes.Count(name, colon)
+	return qnameColons(name, bytes.Count(name, colon), at)
+}
+
+// qnameColons is qname, given the colons in name.
+func qnameColons(name []byte, c, at int) error {
 	if c == 0 || (c == 1 && name[0] != ':' && name[len(name)-1] != ':') {
 		return nil
 	}

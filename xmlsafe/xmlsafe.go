@@ -199,12 +199,14 @@ func parse(data []byte, lim Limits, fast bool) (*etree.Document, *scanner, error
 		return nil, nil, err
 	}
 	var doc *etree.Document
-	if fast && !s.exotic {
+	built := false
+	if fast && !s.exotic && len(data) < maxBuild {
 		var failAt int
 		doc, failAt, err = build(data, start, lim)
 		if err != nil {
 			return nil, nil, err
 		}
+		built = doc != nil
 		if doc == nil {
 			// encoding/xml says what is wrong there, as it always did.
 			if err := locate(data, start, failAt, lim); err != nil {
@@ -220,11 +222,19 @@ func parse(data []byte, lim Limits, fast bool) (*etree.Document, *scanner, error
 		}
 	}
 	doc.ReadSettings = readSettings(lim)
-	if err := check(doc, lim); err != nil {
-		return nil, nil, err
+	if !built {
+		// build has checked its tree as it read it.
+		if err := check(doc, lim); err != nil {
+			return nil, nil, err
+		}
 	}
 	return doc, s, nil
 }
+
+// maxBuild bounds the documents build reads (its references number
+// tokens in 30 bits); larger ones, far beyond DefaultMaxBytes, go to
+// encoding/xml.
+const maxBuild = 1 << 30
 
 func readSettings(lim Limits) etree.ReadSettings {
 	return etree.ReadSettings{
@@ -415,30 +425,40 @@ var newline = []byte{'\n'}
 // elements on the tree itself, so the limit holds even if the scan and the
 // parser were ever to disagree about a document.
 func check(doc *etree.Document, lim Limits) error {
+	root, err := checkRoot(doc)
+	if err != nil {
+		return err
+	}
+	n := 0
+	var prefixes []string
+	return walk(root, lim, &n, &prefixes)
+}
+
+// checkRoot is check's look at the document's own children, and returns
+// the root element.
+func checkRoot(doc *etree.Document) (*etree.Element, error) {
 	var root *etree.Element
 	for _, t := range doc.Child {
 		switch c := t.(type) {
 		case *etree.Element:
 			if root != nil {
-				return fmt.Errorf("%w: a second root element <%s> after <%s>", ErrMalformed, c.FullTag(), root.FullTag())
+				return nil, fmt.Errorf("%w: a second root element <%s> after <%s>", ErrMalformed, c.FullTag(), root.FullTag())
 			}
 			root = c
 		case *etree.CharData:
 			if !c.IsWhitespace() {
-				return fmt.Errorf("%w: text outside the root element", ErrMalformed)
+				return nil, fmt.Errorf("%w: text outside the root element", ErrMalformed)
 			}
 		case *etree.Directive:
 			// The scan refuses every "<!" declaration, so this is
 			// unreachable unless the two disagree.
-			return fmt.Errorf("%w: <!%s> outside the scan", ErrDTD, c.Data)
+			return nil, fmt.Errorf("%w: <!%s> outside the scan", ErrDTD, c.Data)
 		}
 	}
 	if root == nil {
-		return fmt.Errorf("%w: no root element", ErrMalformed)
+		return nil, fmt.Errorf("%w: no root element", ErrMalformed)
 	}
-	n := 0
-	var prefixes []string
-	return walk(root, lim, &n, &prefixes)
+	return root, nil
 }
 
 // walk checks e and below; prefixes holds the prefixes declared on e's
@@ -448,28 +468,14 @@ func check(doc *etree.Document, lim Limits) error {
 // not each copy it.
 func walk(e *etree.Element, lim Limits, n *int, stack *[]string) error {
 	if *n++; *n > lim.MaxElements {
-		return fmt.Errorf("%w: more than %d", ErrTooManyElements, lim.MaxElements)
+		return tooManyElements(lim)
 	}
 	if err := uniqueAttrs(e); err != nil {
 		return err
 	}
 	mark := len(*stack)
-	for _, a := range e.Attr {
-		if a.Space == "xmlns" {
-			if a.Value == "" {
-				return fmt.Errorf("%w: %s=\"\" on %s: a prefix cannot be undeclared", ErrMalformed, a.FullKey(), elementPath(e))
-			}
-			*stack = append(*stack, a.Key)
-		}
-	}
-	prefixes := *stack
-	if !declared(e.Space, prefixes) {
-		return fmt.Errorf("%w: prefix %q of %s is not declared (no xmlns:%s in scope)", ErrMalformed, e.Space, elementPath(e), e.Space)
-	}
-	for _, a := range e.Attr {
-		if a.Space != "xmlns" && !declared(a.Space, prefixes) {
-			return fmt.Errorf("%w: prefix %q of attribute %s on %s is not declared (no xmlns:%s in scope)", ErrMalformed, a.Space, a.FullKey(), elementPath(e), a.Space)
-		}
+	if err := checkPrefixes(e, stack, treePath{}); err != nil {
+		return err
 	}
 	for _, t := range e.Child {
 		switch c := t.(type) {
@@ -484,6 +490,42 @@ func walk(e *etree.Element, lim Limits, n *int, stack *[]string) error {
 	*stack = (*stack)[:mark]
 	return nil
 }
+
+func tooManyElements(lim Limits) error {
+	return fmt.Errorf("%w: more than %d", ErrTooManyElements, lim.MaxElements)
+}
+
+// checkPrefixes pushes the prefixes e declares onto stack, refusing an
+// empty declaration, and checks that the prefixes of e and of its
+// attributes are declared there. at names e in errors.
+func checkPrefixes(e *etree.Element, stack *[]string, at pather) error {
+	for _, a := range e.Attr {
+		if a.Space == "xmlns" {
+			if a.Value == "" {
+				return fmt.Errorf("%w: %s=\"\" on %s: a prefix cannot be undeclared", ErrMalformed, a.FullKey(), at.path(e))
+			}
+			*stack = append(*stack, a.Key)
+		}
+	}
+	prefixes := *stack
+	if !declared(e.Space, prefixes) {
+		return fmt.Errorf("%w: prefix %q of %s is not declared (no xmlns:%s in scope)", ErrMalformed, e.Space, at.path(e), e.Space)
+	}
+	for _, a := range e.Attr {
+		if a.Space != "xmlns" && !declared(a.Space, prefixes) {
+			return fmt.Errorf("%w: prefix %q of attribute %s on %s is not declared (no xmlns:%s in scope)", ErrMalformed, a.Space, a.FullKey(), at.path(e), a.Space)
+		}
+	}
+	return nil
+}
+
+// A pather names an element for an error, from the root, as written.
+type pather interface{ path(e *etree.Element) string }
+
+// treePath names an element in a linked tree (elementPath).
+type treePath struct{}
+
+func (treePath) path(e *etree.Element) string { return elementPath(e) }
 
 // declared reports whether prefix needs no declaration or has one.
 func declared(prefix string, prefixes []string) bool {
