@@ -53,7 +53,7 @@ type c14nAttr struct {
 // excCanon holds the state of one canonicalization. Its slices are scratch
 // space reused across elements.
 type excCanon struct {
-	out []byte // pending output, flushed to h in blocks
+	out []byte // the output block, kept between documents (canonicalDigest)
 	h   hash.Hash
 
 	inScope  []nsBinding // every declaration on the path from the top, outermost first
@@ -61,7 +61,6 @@ type excCanon struct {
 
 	skip *etree.Element // the enveloped signature, left out with its subtree
 
-	attrs []c14nAttr
 	decls []nsBinding
 	err   error
 }
@@ -83,12 +82,16 @@ func canonicalDigest(h hash.Hash, e, skip *etree.Element, document bool) error {
 	if document {
 		doc = e.Parent()
 	}
+	// The output is passed along rather than kept in c: appending to a
+	// slice in c wrote its pointer back each time, a write barrier while
+	// the collector runs.
+	out := c.out[:0]
 	if doc == nil {
-		c.element(e)
+		out = c.element(out, e)
 	} else {
-		c.document(doc, e)
+		out = c.document(out, doc, e)
 	}
-	c.flush()
+	c.out = c.flush(out)
 	return c.err
 }
 
@@ -101,9 +104,8 @@ var canonPool = sync.Pool{New: func() any { return &excCanon{out: make([]byte, 0
 func (c *excCanon) release() {
 	clear(c.inScope)
 	clear(c.rendered)
-	clear(c.attrs)
 	clear(c.decls)
-	*c = excCanon{out: c.out[:0], inScope: c.inScope[:0], rendered: c.rendered[:0], attrs: c.attrs[:0], decls: c.decls[:0]}
+	*c = excCanon{out: c.out[:0], inScope: c.inScope[:0], rendered: c.rendered[:0], decls: c.decls[:0]}
 	canonPool.Put(c)
 }
 
@@ -142,13 +144,13 @@ func (c *excCanon) declare(e *etree.Element) {
 // processing instructions before it (each followed by a line feed) and
 // after it (each preceded by one). Comments, the XML declaration and the
 // whitespace between them are not part of the canonical form.
-func (c *excCanon) document(doc, root *etree.Element) {
+func (c *excCanon) document(out []byte, doc, root *etree.Element) []byte {
 	after := false
 	for _, t := range doc.Child {
 		switch n := t.(type) {
 		case *etree.Element:
 			if n == root {
-				c.element(n)
+				out = c.element(out, n)
 				after = true
 			}
 		case *etree.ProcInst:
@@ -156,24 +158,25 @@ func (c *excCanon) document(doc, root *etree.Element) {
 				continue
 			}
 			if after {
-				c.out = append(c.out, '\n')
+				out = append(out, '\n')
 			}
-			c.procInst(n)
+			out = procInst(out, n)
 			if !after {
-				c.out = append(c.out, '\n')
+				out = append(out, '\n')
 			}
 		}
 	}
+	return out
 }
 
-func (c *excCanon) procInst(p *etree.ProcInst) {
-	c.out = append(c.out, "<?"...)
-	c.out = append(c.out, p.Target...)
+func procInst(out []byte, p *etree.ProcInst) []byte {
+	out = append(out, "<?"...)
+	out = append(out, p.Target...)
 	if p.Inst != "" {
-		c.out = append(c.out, ' ')
-		c.out = append(c.out, p.Inst...)
+		out = append(out, ' ')
+		out = append(out, p.Inst...)
 	}
-	c.out = append(c.out, "?>"...)
+	return append(out, "?>"...)
 }
 
 // lookup returns the URI bound to prefix in stack, and whether it is bound.
@@ -187,9 +190,9 @@ func lookup(stack []nsBinding, prefix string) (string, bool) {
 }
 
 // element writes e and its subtree.
-func (c *excCanon) element(e *etree.Element) {
+func (c *excCanon) element(out []byte, e *etree.Element) []byte {
 	if c.err != nil {
-		return
+		return out
 	}
 	scope, rend := len(c.inScope), len(c.rendered)
 	c.declare(e)
@@ -198,7 +201,11 @@ func (c *excCanon) element(e *etree.Element) {
 	// namespace if none) and its attributes' prefixes.
 	c.decls = c.decls[:0]
 	c.utilize(e.Space, e)
-	c.attrs = c.attrs[:0]
+	// Attributes are sorted in an array on the stack (more than a few go
+	// to the heap): a slice in c cost a write barrier for every entry
+	// while the collector runs.
+	var few [8]c14nAttr
+	attrs := few[:0]
 	for i := range e.Attr {
 		a := &e.Attr[i]
 		if a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns") {
@@ -213,56 +220,57 @@ func (c *excCanon) element(e *etree.Element) {
 			c.utilize(a.Space, e)
 			ca.uri = c.uriOf(a.Space)
 		}
-		c.attrs = append(c.attrs, ca)
+		attrs = append(attrs, ca)
 	}
 	if c.err != nil {
-		return
+		return out
 	}
 	sortDecls(c.decls)
-	sortAttrs(c.attrs)
+	sortAttrs(attrs)
 
-	c.out = append(c.out, '<')
-	c.name(e.Space, e.Tag)
+	out = append(out, '<')
+	out = c14nName(out, e.Space, e.Tag)
 	for _, d := range c.decls {
 		if d.prefix == "" {
-			c.out = append(c.out, " xmlns=\""...)
+			out = append(out, " xmlns=\""...)
 		} else {
-			c.out = append(c.out, " xmlns:"...)
-			c.out = append(c.out, d.prefix...)
-			c.out = append(c.out, '=', '"')
+			out = append(out, " xmlns:"...)
+			out = append(out, d.prefix...)
+			out = append(out, '=', '"')
 		}
-		c.attrValue(d.uri)
-		c.out = append(c.out, '"')
+		out = escaped(out, d.uri, &attrEscapes)
+		out = append(out, '"')
 	}
 	c.rendered = append(c.rendered, c.decls...)
-	for _, a := range c.attrs {
-		c.out = append(c.out, ' ')
-		c.name(a.a.Space, a.a.Key)
-		c.out = append(c.out, '=', '"')
-		c.attrValue(a.a.Value)
-		c.out = append(c.out, '"')
+	for _, a := range attrs {
+		out = append(out, ' ')
+		out = c14nName(out, a.a.Space, a.a.Key)
+		out = append(out, '=', '"')
+		out = escaped(out, a.a.Value, &attrEscapes)
+		out = append(out, '"')
 	}
-	c.out = append(c.out, '>')
+	out = append(out, '>')
 
 	for _, t := range e.Child {
 		switch n := t.(type) {
 		case *etree.Element:
 			if n != c.skip {
-				c.element(n)
+				out = c.element(out, n)
 			}
 		case *etree.CharData:
-			c.text(n.Data)
+			out = escaped(out, n.Data, &textEscapes)
 		case *etree.ProcInst:
-			c.procInst(n)
+			out = procInst(out, n)
 		}
-		if len(c.out) >= c14nBlock {
-			c.flush()
+		if len(out) >= c14nBlock {
+			out = c.flush(out)
 		}
 	}
-	c.out = append(c.out, '<', '/')
-	c.name(e.Space, e.Tag)
-	c.out = append(c.out, '>')
+	out = append(out, '<', '/')
+	out = c14nName(out, e.Space, e.Tag)
+	out = append(out, '>')
 	c.inScope, c.rendered = c.inScope[:scope], c.rendered[:rend]
+	return out
 }
 
 var emptyURI, xmlURI = "", xmlNamespace
@@ -361,12 +369,13 @@ func mergeSortAttrs(a, tmp []c14nAttr) {
 	copy(a[k:], tmp[j:])
 }
 
-func (c *excCanon) name(space, local string) {
+// c14nName appends a qualified name.
+func c14nName(out []byte, space, local string) []byte {
 	if space != "" {
-		c.out = append(c.out, space...)
-		c.out = append(c.out, ':')
+		out = append(out, space...)
+		out = append(out, ':')
 	}
-	c.out = append(c.out, local...)
+	return append(out, local...)
 }
 
 // C14N's escapes: in character data &, <, > and carriage return; in
@@ -382,31 +391,27 @@ func init() {
 	}
 }
 
-// text writes character data, escaped.
-func (c *excCanon) text(s string) { c.escaped(s, &textEscapes) }
-
-// attrValue writes an attribute value, escaped.
-func (c *excCanon) attrValue(s string) { c.escaped(s, &attrEscapes) }
-
-// escaped writes s with each byte that has an escape in table replaced by
-// it (every escaped byte is ASCII, so UTF-8 sequences pass untouched).
-func (c *excCanon) escaped(s string, table *[256]string) {
+// escaped appends s with each byte that has an escape in table replaced
+// by it (every escaped byte is ASCII, so UTF-8 sequences pass untouched):
+// textEscapes for character data, attrEscapes for attribute values.
+func escaped(out []byte, s string, table *[256]string) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
 		esc := table[s[i]]
 		if esc == "" {
 			continue
 		}
-		c.out = append(c.out, s[last:i]...)
-		c.out = append(c.out, esc...)
+		out = append(out, s[last:i]...)
+		out = append(out, esc...)
 		last = i + 1
 	}
-	c.out = append(c.out, s[last:]...)
+	return append(out, s[last:]...)
 }
 
-func (c *excCanon) flush() {
-	c.h.Write(c.out)
-	c.out = c.out[:0]
+// flush writes out to the hash and returns it emptied.
+func (c *excCanon) flush(out []byte) []byte {
+	c.h.Write(out)
+	return out[:0]
 }
 
 // bytesHash is a hash.Hash that keeps what is written: the canonical bytes

@@ -38,11 +38,11 @@ func build(data []byte, start int, lim Limits) (doc *etree.Document, failAt int,
 	b := &builder{s: string(data[start:]), lim: lim}
 	b.slabShift = bits.Len(uint(blockFor(len(b.s), 40, slab))) - 1
 	doc = etree.NewDocument()
-	b.marks = append(b.marks, mark{0, -1, 0})
+	b.open(-1, 0)
 	if !b.run(&doc.Element) {
 		return nil, start + b.at, b.err
 	}
-	if len(b.marks) != 1 {
+	if b.nm != 1 {
 		return nil, len(data), nil
 	}
 	b.close(&doc.Element)
@@ -83,14 +83,18 @@ type builder struct {
 	slabShift int
 
 	// pending holds the children of the open elements, not linked yet, as
-	// references (ref); marks, where each open element's children start
-	// in it. When an element closes, its children get a slice of exactly
-	// their number, from a shared block (tokens, used from ti on), and
-	// are linked: appending them one by one grew each element's slice,
-	// with a copy and an allocation every time it doubled, and keeping
-	// the tokens themselves here cost three write barriers a child.
+	// references (ref); marks, the open elements (the document first)
+	// and where each one's children start in pending. When an element
+	// closes, its children get a slice of exactly their number, from a
+	// shared block (tokens, used from ti on), and are linked: appending
+	// them one by one grew each element's slice, with a copy and an
+	// allocation every time it doubled, and keeping the tokens themselves
+	// here cost three write barriers a child. Both are used up to np and
+	// nm, and grown to their capacity: appending would write the slice's
+	// pointer back, with a barrier, every time.
 	pending []uint32
 	marks   []mark
+	np, nm  int
 	tokens  []etree.Token
 	ti      int
 
@@ -110,7 +114,7 @@ type builder struct {
 // (elementPath, but e and the open elements are not linked yet).
 func (b *builder) path(e *etree.Element) string {
 	path := ""
-	for _, m := range b.marks[1:] {
+	for _, m := range b.marks[1:b.nm] {
 		path += "/" + b.element(m.element).FullTag()
 	}
 	return path + "/" + e.FullTag()
@@ -157,24 +161,38 @@ func (b *builder) newElement() *etree.Element {
 		b.elements = append(b.elements, make([]etree.Element, 1<<b.slabShift))
 	}
 	b.nElements++
-	b.pending = append(b.pending, uint32(n<<refKinds|refElement))
+	b.push(uint32(n<<refKinds | refElement))
 	return &b.elements[n>>b.slabShift][i]
 }
 
 // open starts collecting the children of a new innermost element, the
 // last one newElement returned; scope is how many prefixes were declared
 // around it.
-func (b *builder) open(scope int) {
-	b.marks = append(b.marks, mark{len(b.pending), b.nElements - 1, scope})
+func (b *builder) open(element, scope int) {
+	if b.nm == len(b.marks) {
+		b.marks = append(b.marks, mark{})
+		b.marks = b.marks[:cap(b.marks)]
+	}
+	b.marks[b.nm] = mark{b.np, element, scope}
+	b.nm++
+}
+
+// push adds r to pending.
+func (b *builder) push(r uint32) {
+	if b.np == len(b.pending) {
+		b.pending = append(b.pending, 0)
+		b.pending = b.pending[:cap(b.pending)]
+	}
+	b.pending[b.np] = r
+	b.np++
 }
 
 // close links the pending children of the innermost open element e.
 func (b *builder) close(e *etree.Element) {
-	m := b.marks[len(b.marks)-1]
-	mark := m.start
-	b.marks = b.marks[:len(b.marks)-1]
+	b.nm--
+	m := b.marks[b.nm]
 	b.prefixes = b.prefixes[:m.prefixes]
-	kids := b.pending[mark:]
+	kids := b.pending[m.start:b.np]
 	if n := len(kids); n > 0 {
 		if n > len(b.tokens)-b.ti {
 			b.tokens = make([]etree.Token, max(n, blockFor(len(b.s), 16, tokenBlock)))
@@ -186,7 +204,7 @@ func (b *builder) close(e *etree.Element) {
 			e.AddChild(b.token(r))
 		}
 	}
-	b.pending = b.pending[:mark]
+	b.np = m.start
 }
 
 const tokenBlock = 1024
@@ -227,7 +245,7 @@ func (b *builder) run(doc *etree.Element) bool {
 		switch s[i+1] {
 		case '/':
 			if n, ok = b.endTag(s[i:], cur); ok {
-				if e := b.marks[len(b.marks)-1].element; e >= 0 {
+				if e := b.marks[b.nm-1].element; e >= 0 {
 					cur = b.element(e)
 				} else {
 					cur = doc
@@ -258,13 +276,13 @@ func (b *builder) charData(text string) {
 		b.texts = append(b.texts, make([]etree.CharData, 1<<b.slabShift))
 	}
 	b.nTexts++
-	b.pending = append(b.pending, uint32(n<<refKinds|refText))
+	b.push(uint32(n<<refKinds | refText))
 	b.texts[n>>b.slabShift][i].SetData(text) // sets the whitespace flag as etree's reader does
 }
 
 // other adds a comment or processing instruction.
 func (b *builder) other(t etree.Token) {
-	b.pending = append(b.pending, uint32(len(b.others)<<refKinds|refOther))
+	b.push(uint32(len(b.others)<<refKinds | refOther))
 	b.others = append(b.others, t)
 }
 
@@ -360,7 +378,7 @@ func (b *builder) startTag(s string) (int, *etree.Element, bool) {
 		e.Attr = e.Attr[:n:n]
 	}
 
-	if len(b.marks) > b.lim.MaxDepth {
+	if b.nm > b.lim.MaxDepth {
 		b.err = fmt.Errorf("%w: %v", ErrTooDeep, etree.ErrMaxDepth)
 		return 0, nil, false
 	}
@@ -368,15 +386,15 @@ func (b *builder) startTag(s string) (int, *etree.Element, bool) {
 	if b.checkErr == nil {
 		if b.nElements > b.lim.MaxElements {
 			b.checkErr = tooManyElements(b.lim)
-		} else {
-			b.checkErr = checkPrefixes(e, &b.prefixes, b)
+		} else if err := checkPrefixes(e, &b.prefixes, b); err != nil {
+			b.checkErr = err
 		}
 	}
 	if selfClosing {
 		b.prefixes = b.prefixes[:scope]
 		return k, nil, true
 	}
-	b.open(scope)
+	b.open(b.nElements-1, scope)
 	return k, e, true
 }
 
@@ -385,7 +403,7 @@ func (b *builder) endTag(s string, cur *etree.Element) (int, bool) {
 	// The name must be cur's, which was read as a name: no need to read
 	// this one byte by byte.
 	k := 2 + nameIn(s[2:], cur)
-	if k == 2 || len(b.marks) < 2 || k < len(s) && nameByte[s[k]] {
+	if k == 2 || b.nm < 2 || k < len(s) && nameByte[s[k]] {
 		return 0, false
 	}
 	for k < len(s) && isSpace(s[k]) {
