@@ -19,9 +19,17 @@ import (
 // (row locks, fsync control, notifications, the audit trail's order).
 type sqlStore struct {
 	db *sql.DB
-	d  dialect
-	// commits by durability, for Stats.
-	durable, relaxed atomic.Int64
+	// rdb serves reads outside transactions: db itself, or (SQLite) a
+	// pool of read connections, which in WAL mode read the last commit
+	// while the writer's connection commits the next.
+	rdb *sql.DB
+	d   dialect
+	// group, if not nil, lets concurrent writers share a transaction
+	// (SQLite: see groupCommit).
+	group *groupCommit
+	// commits by durability, for Stats; shared: those that shared their
+	// transaction with others.
+	durable, relaxed, shared atomic.Int64
 }
 
 type dialect struct {
@@ -106,18 +114,29 @@ func nanos(t time.Time) any {
 type txn struct {
 	*sql.Tx
 	s *sqlStore
+	// detached: the transaction is shared with other writers (group
+	// commit), so one writer's context ending must not interrupt a
+	// statement (SQLite would roll the whole transaction back).
+	detached bool
+}
+
+func (t txn) ctx(ctx context.Context) context.Context {
+	if t.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 func (t txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.ExecContext(ctx, t.s.d.rebind(q), args...)
+	return t.ExecContext(t.ctx(ctx), t.s.d.rebind(q), args...)
 }
 
 func (t txn) row(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.QueryRowContext(ctx, t.s.d.rebind(q), args...)
+	return t.QueryRowContext(t.ctx(ctx), t.s.d.rebind(q), args...)
 }
 
 func (t txn) rows(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.QueryContext(ctx, t.s.d.rebind(q), args...)
+	return t.QueryContext(t.ctx(ctx), t.s.d.rebind(q), args...)
 }
 
 func (t txn) notify(ctx context.Context, channel, payload string) error {
@@ -128,6 +147,14 @@ func (t txn) notify(ctx context.Context, channel, payload string) error {
 }
 
 func (s *sqlStore) tx(ctx context.Context, relaxed bool, f func(txn) error) error {
+	if s.group != nil {
+		return s.group.do(ctx, relaxed, f)
+	}
+	return s.txAlone(ctx, relaxed, f)
+}
+
+// txAlone runs f in a transaction of its own.
+func (s *sqlStore) txAlone(ctx context.Context, relaxed bool, f func(txn) error) error {
 	tx, done, err := s.d.begin(ctx, relaxed)
 	if err != nil {
 		return err
@@ -135,19 +162,23 @@ func (s *sqlStore) tx(ctx context.Context, relaxed bool, f func(txn) error) erro
 	if done != nil {
 		defer done()
 	}
-	if err := f(txn{tx, s}); err != nil {
+	if err := f(txn{Tx: tx, s: s}); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	s.count(relaxed)
+	return nil
+}
+
+func (s *sqlStore) count(relaxed bool) {
 	if relaxed {
 		s.relaxed.Add(1)
 	} else {
 		s.durable.Add(1)
 	}
-	return nil
 }
 
 func (s *sqlStore) exec(ctx context.Context, q string, args ...any) error {
@@ -159,15 +190,24 @@ func (s *sqlStore) exec(ctx context.Context, q string, args ...any) error {
 }
 
 func (s *sqlStore) row(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.db.QueryRowContext(ctx, s.d.rebind(q), args...)
+	return s.reader().QueryRowContext(ctx, s.d.rebind(q), args...)
 }
 
 func (s *sqlStore) rows(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.db.QueryContext(ctx, s.d.rebind(q), args...)
+	return s.reader().QueryContext(ctx, s.d.rebind(q), args...)
+}
+
+func (s *sqlStore) reader() *sql.DB {
+	if s.rdb != nil {
+		return s.rdb
+	}
+	return s.db
 }
 
 // Stats counts commits by durability.
-func (s *sqlStore) Stats() Stats { return Stats{Durable: s.durable.Load(), Relaxed: s.relaxed.Load()} }
+func (s *sqlStore) Stats() Stats {
+	return Stats{Durable: s.durable.Load(), Relaxed: s.relaxed.Load(), Shared: s.shared.Load()}
+}
 
 func (t txn) record(ctx context.Context, seq int64, at time.Time, from, to lifecycle.State, actor, reason string) error {
 	if t.s.d.beforeTrail != nil {

@@ -117,12 +117,22 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err := migrate(ctx, db); err != nil {
 		return fail(err)
 	}
+	// Reads outside transactions take connections of their own: in WAL
+	// mode they read the last commit while the writer commits the next,
+	// instead of queueing behind its fsync.
+	rdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		return fail(err)
+	}
+	rdb.SetMaxOpenConns(4)
+	rdb.SetMaxIdleConns(4)
 	s := &SQLite{lock: lock}
-	s.sqlStore = &sqlStore{db: db, d: dialect{
+	s.sqlStore = &sqlStore{db: db, rdb: rdb, d: dialect{
 		rebind:   func(q string) string { return q },
 		greatest: "MAX",
 		begin:    s.begin,
 	}}
+	s.group = newGroupCommit(s.sqlStore)
 	return s, nil
 }
 
@@ -199,6 +209,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes the database and lets another process open it.
 func (s *SQLite) Close() error {
+	s.group.close()
+	s.rdb.Close()
 	err := s.db.Close()
 	s.lock.Close()
 	return err

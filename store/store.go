@@ -24,7 +24,11 @@
 // accepted from the legacy VUCE, a verdict signed for a partner) waits for
 // fsync. A claim, and an outbox transition whose outcome the partner can
 // tell again (Change.Recoverable: a repeat gets the same receipt), do not
-// wait for their own fsync; the next durable commit carries them.
+// wait for their own fsync; the next durable commit carries them. SQLite
+// has one writer: writers that queue while it commits share its next
+// transaction, and its one fsync (group commit), each answered only once
+// that transaction is committed; reads outside transactions do not queue
+// behind the writer.
 package store
 
 import (
@@ -168,6 +172,9 @@ func (r Reception) String() string {
 type Stats struct {
 	Durable int64 // commits that waited for fsync
 	Relaxed int64 // commits that did not (claims, recoverable transitions)
+	// Shared counts the commits above that shared one transaction, and
+	// its one fsync, with other writers' (SQLite's group commit).
+	Shared int64
 }
 
 // Store is the durable store of a node. Every implementation passes the

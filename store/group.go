@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// groupCommit lets concurrent writers share one transaction, and so one
+// fsync (SQLite: one connection, one writer, a commit costs an fsync of
+// the WAL). Writers queue; the committer takes every writer waiting, runs
+// each one's work inside its own savepoint of one transaction, commits
+// once and only then answers each of them: no one is answered before its
+// data is durable, and a writer whose work fails is rolled back to its
+// savepoint without touching the others'. A writer alone runs as before,
+// in a transaction of its own.
+type groupCommit struct {
+	s    *sqlStore
+	reqs chan *groupReq
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+	// observe, if set (tests), is told of every shared transaction before
+	// it commits: whether it is relaxed, and whether each writer in it
+	// asked for a relaxed commit.
+	observe func(relaxed bool, members []bool)
+}
+
+type groupReq struct {
+	ctx     context.Context
+	relaxed bool
+	f       func(txn) error
+	err     chan error
+}
+
+// maxGroup bounds how many writers share one transaction.
+const maxGroup = 64
+
+var errClosed = errors.New("store closed")
+
+func newGroupCommit(s *sqlStore) *groupCommit {
+	g := &groupCommit{s: s, reqs: make(chan *groupReq), stop: make(chan struct{}), done: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+// do runs f in a transaction shared with the writers waiting alongside,
+// and returns once that transaction is committed (or f failed). A writer
+// whose context ends before its turn runs nothing; once its work has run
+// it waits for the commit, so that it never reports a failure for work
+// that is committed.
+func (g *groupCommit) do(ctx context.Context, relaxed bool, f func(txn) error) error {
+	r := &groupReq{ctx: ctx, relaxed: relaxed, f: f, err: make(chan error, 1)}
+	select {
+	case g.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-g.stop:
+		return errClosed
+	}
+	return <-r.err
+}
+
+func (g *groupCommit) close() {
+	g.once.Do(func() { close(g.stop) })
+	<-g.done
+}
+
+func (g *groupCommit) run() {
+	defer close(g.done)
+	for {
+		var batch []*groupReq
+		select {
+		case r := <-g.reqs:
+			batch = append(batch, r)
+		case <-g.stop:
+			return
+		}
+		// Every writer already waiting joins: they queued while the
+		// previous transaction was committing.
+	more:
+		for len(batch) < maxGroup {
+			select {
+			case r := <-g.reqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		g.commit(batch)
+	}
+}
+
+func (g *groupCommit) commit(batch []*groupReq) {
+	live := make([]*groupReq, 0, len(batch))
+	relaxed := true
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err <- err
+			continue
+		}
+		live = append(live, r)
+		relaxed = relaxed && r.relaxed
+	}
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		r := live[0]
+		r.err <- g.s.txAlone(r.ctx, r.relaxed, func(t txn) error { return member(r.f, t) })
+		return
+	}
+	results := make([]error, len(live))
+	fail := func(err error) {
+		for _, r := range live {
+			r.err <- err
+		}
+	}
+	// The transaction is everyone's: no one writer's context may end it.
+	ctx := context.Background()
+	tx, done, err := g.s.d.begin(ctx, relaxed)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if done != nil {
+		defer done()
+	}
+	for i, r := range live {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT member`); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("group commit: %w", err))
+			return
+		}
+		if results[i] = member(r.f, txn{Tx: tx, s: g.s, detached: true}); results[i] != nil {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO member`); err != nil {
+				// The transaction itself is gone (SQLite rolls it back
+				// whole on some errors): nothing of the group is kept.
+				tx.Rollback()
+				fail(fmt.Errorf("group commit: %w (after %w)", err, results[i]))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE member`); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("group commit: %w", err))
+			return
+		}
+	}
+	if g.observe != nil {
+		members := make([]bool, len(live))
+		for i, r := range live {
+			members[i] = r.relaxed
+		}
+		g.observe(relaxed, members)
+	}
+	if err := tx.Commit(); err != nil {
+		for i, r := range live {
+			if results[i] == nil {
+				results[i] = err
+			}
+			r.err <- results[i]
+		}
+		return
+	}
+	g.s.shared.Add(int64(len(live)))
+	// Answered only now, the transaction committed (and, unless every
+	// writer in it was relaxed, fsynced).
+	for i, r := range live {
+		if results[i] == nil {
+			g.s.count(r.relaxed)
+		}
+		r.err <- results[i]
+	}
+}
+
+// member runs one writer's work; a panic in it is that writer's error
+// (its savepoint is rolled back), not the end of the committer.
+func member(f func(txn) error, t txn) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: panic in a transaction: %v", p)
+		}
+	}()
+	return f(t)
+}
