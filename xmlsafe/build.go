@@ -37,6 +37,11 @@ import (
 func build(data []byte, start int, lim Limits) (doc *etree.Document, failAt int, err error) {
 	b := &builder{s: string(data[start:]), lim: lim}
 	b.slabShift = bits.Len(uint(blockFor(len(b.s), 40, slab))) - 1
+	// Room for the slabs a document of this size usually takes (an element
+	// and a text node every 40 bytes or more), so that the lists seldom grow.
+	slabs := len(b.s)/40>>b.slabShift + 1
+	b.elements = make([][]etree.Element, 0, slabs)
+	b.texts = make([][]etree.CharData, 0, slabs)
 	doc = etree.NewDocument()
 	b.open(-1, 0)
 	if !b.run(&doc.Element) {

@@ -424,7 +424,13 @@ func (s *scanner) startTag(i int) (int, error) {
 		if len(s.open) > s.lim.MaxDepth {
 			return 0, fmt.Errorf("%w: deeper than %d at byte %d", ErrTooDeep, s.lim.MaxDepth, i)
 		}
-		s.open = append(s.open, frame{name: i + 1, nameLen: nameLen, decls: decls})
+		// Grown by hand: append would write the slice's pointer back, a
+		// write barrier per element while the collector runs.
+		if len(s.open) == cap(s.open) {
+			s.open = append(s.open, frame{})[:len(s.open)]
+		}
+		s.open = s.open[:len(s.open)+1]
+		s.open[len(s.open)-1] = frame{name: i + 1, nameLen: nameLen, decls: decls}
 		s.inScope += decls
 	}
 	if ws {
