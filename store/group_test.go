@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -184,5 +185,36 @@ func TestSQLite_GroupCommitDurableIfAnyWriterIs(t *testing.T) {
 	}
 	if !mixed {
 		t.Errorf("no group mixed relaxed and durable writers: %v", groups)
+	}
+}
+
+// The WAL is copied into the database beside the writer, not by it.
+func TestSQLite_CheckpointsBesideTheWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ckpt.db")
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	for i := range 50 {
+		d := outbound(fmt.Sprint("W", i), "d")
+		d.Body = make([]byte, 8192)
+		if _, err := s.Add(ctx, d, "legacy", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); size() < before+50*8192; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is %d bytes after 50 commits of 8 KB: not checkpointed", size())
+		}
 	}
 }
