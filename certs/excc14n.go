@@ -241,7 +241,9 @@ func (c *excCanon) element(out []byte, e *etree.Element) []byte {
 		out = escaped(out, d.uri, &attrEscapes)
 		out = append(out, '"')
 	}
-	c.rendered = append(c.rendered, c.decls...)
+	if len(c.decls) > 0 { // appending nothing would still write c.rendered back, with a barrier
+		c.rendered = append(c.rendered, c.decls...)
+	}
 	for _, a := range attrs {
 		out = append(out, ' ')
 		out = c14nName(out, a.a.Space, a.a.Key)

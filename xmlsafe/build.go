@@ -30,10 +30,16 @@ import (
 // for token, and whatever it refuses, encoding/xml refuses too (FuzzParse
 // checks both).
 //
+// It also does check's work as it reads, element by element (the count,
+// the prefixes), then on the document's children (checkRoot), so that the
+// tree is not walked again; an error check would return comes, in check's
+// words, once the whole document has been read without one of build's own
+// (buildAgrees checks the words against check's).
+//
 // On failure it returns the offset in data of the token it could not read
 // and, where it knows what is wrong, the error: an element deeper than
 // lim.MaxDepth (the scan does not check empty elements), a repeated
-// attribute.
+// attribute, or check's.
 func build(data []byte, start int, lim Limits) (doc *etree.Document, failAt int, err error) {
 	b := &builder{s: string(data[start:]), lim: lim}
 	b.slabShift = bits.Len(uint(blockFor(len(b.s), 40, slab))) - 1
@@ -737,15 +743,18 @@ func readName(s string, k int) (end, colon int, ok bool) {
 	if k >= len(s) || !isNameStart(s[k]) {
 		return 0, 0, false
 	}
-	for ; k < len(s) && nameByte[s[k]]; k++ {
-		if s[k] == ':' {
-			if colon > 0 {
-				return 0, 0, false
-			}
-			colon = k
-		}
+	for k+4 <= len(s) && nameByte[s[k]] && nameByte[s[k+1]] && nameByte[s[k+2]] && nameByte[s[k+3]] {
+		k += 4
 	}
-	if colon == start || colon == k-1 {
+	for k < len(s) && nameByte[s[k]] {
+		k++
+	}
+	c := strings.IndexByte(s[start:k], ':')
+	if c < 0 {
+		return k, 0, true
+	}
+	colon = start + c
+	if colon == start || colon == k-1 || strings.IndexByte(s[colon+1:k], ':') >= 0 {
 		return 0, 0, false
 	}
 	return k, colon, true

@@ -356,23 +356,28 @@ func (s *scanner) startTag(i int) (int, error) {
 	if s.elements++; s.elements > s.lim.MaxElements {
 		return 0, fmt.Errorf("%w: more than %d, the last at byte %d", ErrTooManyElements, s.lim.MaxElements, i)
 	}
-	// One loop finds the end of the name, counts its colons and sees
-	// whether it is all ASCII.
-	k, colons, high := 1, 0, byte(0)
-	for ; k < len(b) && !nameEnd[b[k]]; k++ {
-		high |= b[k]
-		if b[k] == ':' {
-			colons++
+	// The end of the name, four bytes at a time while they are ASCII.
+	k, high := 1, false
+	for k+4 <= len(b) && asciiName[b[k]] && asciiName[b[k+1]] && asciiName[b[k+2]] && asciiName[b[k+3]] {
+		k += 4
+	}
+	for k < len(b) && asciiName[b[k]] {
+		k++
+	}
+	if k < len(b) && b[k] >= utf8.RuneSelf {
+		high = true
+		for k < len(b) && !nameEnd[b[k]] {
+			k++
 		}
 	}
 	nameLen := k - 1
 	if nameLen > s.lim.MaxNameLen {
 		return 0, s.nameTooLong(b[1:k], i+1)
 	}
-	if err := qnameColons(b[1:k], colons, i+1); err != nil {
+	if err := qnameColons(b[1:k], colons(b[1:k]), i+1); err != nil {
 		return 0, err
 	}
-	if high >= utf8.RuneSelf {
+	if high {
 		s.exotic = true // as noteName, which finds nothing else once qname passes
 	}
 	// Attributes: each has exactly one quoted value, which may hold '>'.
@@ -465,13 +470,27 @@ var xmlnsColon = []byte("xmlns:")
 // scan reads it. The parser checks names properly; for a name it accepts,
 // the scan reads the same bytes. valueOrEnd holds the bytes that start an
 // attribute value or end a start tag.
-var nameEnd, valueOrEnd [256]bool
+// asciiName holds the ASCII bytes that continue a name.
+var nameEnd, valueOrEnd, asciiName [256]bool
 
 func init() {
 	for c := range 256 {
 		nameEnd[c] = c <= ' ' || c == '/' || c == '>' || c == '=' || c == '"' || c == '\''
 		valueOrEnd[c] = c == '"' || c == '\'' || c == '>'
+		asciiName[c] = !nameEnd[c] && c < utf8.RuneSelf
 	}
+}
+
+// colons returns the number of colons in name, or 2 if there are more.
+func colons(name []byte) int {
+	i := bytes.IndexByte(name, ':')
+	if i < 0 {
+		return 0
+	}
+	if bytes.IndexByte(name[i+1:], ':') < 0 {
+		return 1
+	}
+	return 2
 }
 
 // attrName returns the attribute name in seg, the bytes between one quoted
