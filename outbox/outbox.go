@@ -200,6 +200,14 @@ func (o *Outbox) relay(ctx context.Context, news News) {
 }
 
 func (o *Outbox) worker(ctx context.Context, partner string) {
+	// The outcome of a delivery is recorded while the worker claims its
+	// next document: the two commits then share the store's next
+	// transaction rather than following each other. At most one outcome
+	// per worker is being recorded at a time, and the worker returns only
+	// once it is.
+	recorded := make(chan struct{})
+	close(recorded)
+	defer func() { <-recorded }()
 	for ctx.Err() == nil {
 		d, err := o.store.Claim(ctx, partner, o.now(), o.opts.Lease)
 		if err != nil {
@@ -217,7 +225,14 @@ func (o *Outbox) worker(ctx context.Context, partner string) {
 			o.sleep(ctx, partner, wait)
 			continue
 		}
-		o.attempt(ctx, d)
+		record := o.attempt(ctx, d)
+		<-recorded
+		if record == nil {
+			continue
+		}
+		done := make(chan struct{})
+		recorded = done
+		go func() { defer close(done); record() }()
 	}
 }
 
@@ -231,8 +246,9 @@ func (o *Outbox) sleep(ctx context.Context, partner string, d time.Duration) {
 	}
 }
 
-// attempt delivers one claimed document and records what happened.
-func (o *Outbox) attempt(ctx context.Context, d *store.Document) {
+// attempt delivers one claimed document and returns what records the
+// outcome (nil if there is nothing to record).
+func (o *Outbox) attempt(ctx context.Context, d *store.Document) (record func()) {
 	ev := track.Event{Node: o.country, TrackingID: d.TrackingID, DocumentID: d.DocumentID, Document: d.Type,
 		Direction: track.Outbound, Partner: d.Partner}
 	// The claim recorded the first attempt (accepted → sent).
@@ -244,7 +260,7 @@ func (o *Outbox) attempt(ctx context.Context, d *store.Document) {
 	if ctx.Err() != nil {
 		// Shutting down: the lease is released at next start, and the
 		// receiving side answers a repeat with its original receipt.
-		return
+		return nil
 	}
 	now := o.now()
 	var change store.Change
@@ -277,6 +293,12 @@ func (o *Outbox) attempt(ctx context.Context, d *store.Document) {
 	// Whatever the outcome, the partner tells it again if it is lost (a
 	// repeat gets the original receipt): no need to wait for fsync.
 	change.Lease, change.Recoverable = d.Lease, true
+	return func() { o.record(ctx, d, now, change, ev) }
+}
+
+// record records a delivery's outcome: the document's transition, the
+// track event, and the verdict to those waiting for it.
+func (o *Outbox) record(ctx context.Context, d *store.Document, now time.Time, change store.Change, ev track.Event) {
 	done, terr := o.store.Transition(ctx, d.TrackingID, now, change)
 	if errors.Is(terr, store.ErrLeaseLost) {
 		o.logger.Warn("delivery outcome not recorded: another worker took the document over", "tracking_id", d.TrackingID, "attempt", d.Attempts)
