@@ -246,6 +246,55 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 		}
 		return string(d.Body)
 	}
+	admin := func(path string) string {
+		t.Helper()
+		resp, err := n.AdminRequest(context.Background(), "CL", "GET", path, n.ViewerToken, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	// The watcher looks every 2 s, and a reload runs the examples: on a
+	// loaded machine that takes a while, so each change is waited for
+	// (bounded) rather than slept on.
+	const reloadWithin = 45 * time.Second
+	reloads := func() string {
+		for _, line := range strings.Split(admin("/metrics"), "\n") {
+			if strings.HasPrefix(line, "vucelink_rules_last_good_reload_timestamp_seconds ") {
+				return line
+			}
+		}
+		return ""
+	}
+	lastReload := reloads()
+	waitReload := func(seq int) {
+		t.Helper()
+		for deadline := time.Now().Add(reloadWithin); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if r := reloads(); r != lastReload {
+				lastReload = r
+				return
+			}
+		}
+		t.Fatalf("change %d: the rules were not reloaded within %s", seq, reloadWithin)
+	}
+	// readyzUntil returns /readyz once it says want, or as it was at the end.
+	readyzUntil := func(want ...string) string {
+		t.Helper()
+		var got string
+		for deadline := time.Now().Add(reloadWithin); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			got = admin("/readyz")
+			all := true
+			for _, w := range want {
+				all = all && strings.Contains(got, w)
+			}
+			if all {
+				break
+			}
+		}
+		return got
+	}
 	const before, after = "Servicio Agrícola y Ganadero (SAG)", "SAG Chile (reloaded)"
 	if body := send(1); !strings.Contains(body, before) {
 		t.Fatal("the copied rules are not in use")
@@ -268,7 +317,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(text), before, after)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(4 * time.Second) // rules_dir is looked at every 2 s; a reload runs the examples
+	waitReload(2) // rules_dir is looked at every 2 s; a reload runs the examples
 	if body := send(2); !strings.Contains(body, after) {
 		t.Fatal("the changed rule file is not in use")
 	}
@@ -277,13 +326,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	if err := os.WriteFile(file, []byte(broken), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(4 * time.Second)
-	resp, err := n.AdminRequest(context.Background(), "CL", "GET", "/readyz", n.ViewerToken, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	ready := readyzUntil("did not load", "sps.outbound.yaml")
 	if !strings.Contains(string(ready), "did not load") || !strings.Contains(string(ready), "sps.outbound.yaml") {
 		t.Errorf("/readyz does not report the broken change:\n%s", ready)
 	}
@@ -294,17 +337,6 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	// Changes that load on their own but not against the schema: a rule
 	// writing an element the SPS schema does not have, then a schema that
 	// does not compile. Each is refused, naming the file (and line).
-	readyz := func() string {
-		t.Helper()
-		time.Sleep(4 * time.Second)
-		resp, err := n.AdminRequest(context.Background(), "CL", "GET", "/readyz", n.ViewerToken, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
 	good := strings.ReplaceAll(string(text), before, after)
 	head, tail, ok := strings.Cut(good, "\nfields:\n")
 	if !ok {
@@ -316,7 +348,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("sps.outbound.yaml:%d: rule rsm:SPSExchangedDocument/ram:Nonsense: target: rsm:SPSCertificate/rsm:SPSExchangedDocument/ram:Nonsense: ram:Nonsense is not an element of rsm:SPSExchangedDocument", strings.Count(head, "\n"))
-	if got := readyz(); !strings.Contains(got, "did not load") || !strings.Contains(got, want) {
+	if got := readyzUntil("did not load", want); !strings.Contains(got, "did not load") || !strings.Contains(got, want) {
 		t.Errorf("/readyz does not report the target the schema lacks (%q):\n%s", want, got)
 	}
 	if err := os.WriteFile(file, []byte(good), 0o644); err != nil {
@@ -330,7 +362,8 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	if err := os.WriteFile(xsd, schemaText[:len(schemaText)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := readyz(); !strings.Contains(got, "did not load") || !strings.Contains(got, "documents.sps.schema: schema: documents/sps-d13b/SPSCertificate_11p0.xsd does not compile") {
+	const brokenSchema = "documents.sps.schema: schema: documents/sps-d13b/SPSCertificate_11p0.xsd does not compile"
+	if got := readyzUntil("did not load", brokenSchema); !strings.Contains(got, "did not load") || !strings.Contains(got, brokenSchema) {
 		t.Errorf("/readyz does not report the broken schema:\n%s", got)
 	}
 	if body := send(4); !strings.Contains(body, after) {
@@ -339,7 +372,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	if err := os.WriteFile(xsd, schemaText, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := readyz(); !strings.Contains(got, "loaded and checked") {
+	if got := readyzUntil("loaded and checked"); !strings.Contains(got, "loaded and checked") {
 		t.Errorf("/readyz after the repair:\n%s", got)
 	}
 }
