@@ -4,23 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
 // groupCommit lets concurrent writers share one transaction, and so one
 // fsync (SQLite: one connection, one writer, a commit costs an fsync of
-// the WAL). Writers queue; the committer takes every writer waiting, runs
-// each one's work inside its own savepoint of one transaction, commits
-// once and only then answers each of them: no one is answered before its
-// data is durable, and a writer whose work fails is rolled back to its
-// savepoint without touching the others'. A writer alone runs as before,
-// in a transaction of its own.
+// the WAL). A writer that finds the store idle commits its own work at
+// once, in its own goroutine (no hand-off: on busy cores a goroutine woken
+// to commit may wait a scheduling quantum). Writers arriving while a
+// commit runs queue; when it ends, the first of them leads the next
+// commit and takes every writer waiting, runs each one's work inside its
+// own savepoint of one transaction, commits once and only then answers
+// each of them: no one is answered before its data is durable, and a
+// writer whose work fails is rolled back to its savepoint without
+// touching the others'. A writer alone runs as before, in a transaction
+// of its own. Leading passes on after one commit, so no writer's answer
+// waits for others' later commits.
 type groupCommit struct {
-	s    *sqlStore
-	reqs chan *groupReq
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	s *sqlStore
+
+	mu      sync.Mutex
+	busy    bool        // a writer is leading a commit
+	queue   []*groupReq // writers waiting for the next commit
+	closed  bool
+	settled sync.Cond // signalled when busy turns false (close waits)
+
 	// observe, if set (tests), is told of every shared transaction before
 	// it commits: whether it is relaxed, and whether each writer in it
 	// asked for a relaxed commit.
@@ -31,7 +40,8 @@ type groupReq struct {
 	ctx     context.Context
 	relaxed bool
 	f       func(txn) error
-	err     chan error
+	err     chan error    // the writer's answer (buffered)
+	lead    chan struct{} // closed when the writer is to lead the next commit
 }
 
 // maxGroup bounds how many writers share one transaction.
@@ -40,8 +50,8 @@ const maxGroup = 64
 var errClosed = errors.New("store closed")
 
 func newGroupCommit(s *sqlStore) *groupCommit {
-	g := &groupCommit{s: s, reqs: make(chan *groupReq), stop: make(chan struct{}), done: make(chan struct{})}
-	go g.run()
+	g := &groupCommit{s: s}
+	g.settled.L = &g.mu
 	return g
 }
 
@@ -51,44 +61,52 @@ func newGroupCommit(s *sqlStore) *groupCommit {
 // it waits for the commit, so that it never reports a failure for work
 // that is committed.
 func (g *groupCommit) do(ctx context.Context, relaxed bool, f func(txn) error) error {
-	r := &groupReq{ctx: ctx, relaxed: relaxed, f: f, err: make(chan error, 1)}
-	select {
-	case g.reqs <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-g.stop:
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &groupReq{ctx: ctx, relaxed: relaxed, f: f, err: make(chan error, 1), lead: make(chan struct{})}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
 		return errClosed
 	}
+	g.queue = append(g.queue, r)
+	if g.busy {
+		g.mu.Unlock()
+		select {
+		case err := <-r.err: // a leader took it
+			return err
+		case <-r.lead:
+		}
+		g.mu.Lock()
+	}
+	g.busy = true
+	n := min(len(g.queue), maxGroup)
+	batch := slices.Clone(g.queue[:n])
+	g.queue = slices.Delete(g.queue, 0, n)
+	g.mu.Unlock()
+
+	g.commit(batch)
+
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		close(g.queue[0].lead) // busy stays true: leading passes on
+	} else {
+		g.busy = false
+		g.settled.Broadcast()
+	}
+	g.mu.Unlock()
 	return <-r.err
 }
 
+// close refuses new writers and waits for those already queued to be
+// answered.
 func (g *groupCommit) close() {
-	g.once.Do(func() { close(g.stop) })
-	<-g.done
-}
-
-func (g *groupCommit) run() {
-	defer close(g.done)
-	for {
-		var batch []*groupReq
-		select {
-		case r := <-g.reqs:
-			batch = append(batch, r)
-		case <-g.stop:
-			return
-		}
-		// Every writer already waiting joins: they queued while the
-		// previous transaction was committing.
-	more:
-		for len(batch) < maxGroup {
-			select {
-			case r := <-g.reqs:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		g.commit(batch)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for g.busy {
+		g.settled.Wait()
 	}
 }
 

@@ -30,7 +30,7 @@ func waitQueued(n int, queued func() int) {
 	for deadline := time.Now().Add(5 * time.Second); queued() < n && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond) // each is past its count and into the send
+	time.Sleep(20 * time.Millisecond) // each is past its count and queued
 }
 
 // A writer of a group is answered only once the group's transaction is
