@@ -218,3 +218,22 @@ func TestSQLite_CheckpointsBesideTheWriter(t *testing.T) {
 		}
 	}
 }
+
+// Closing twice is harmless (a test's cleanup may close what the test
+// closed), and a closed store refuses writers instead of hanging.
+func TestSQLite_CloseTwice(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "close.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	if _, err := s.Add(ctx, outbound("Z", "d"), "legacy", ""); err == nil {
+		t.Fatal("a closed store accepted a document")
+	}
+}

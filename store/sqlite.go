@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,6 +22,9 @@ type SQLite struct {
 	// ckpt is the checkpointer's connection; stop ends it.
 	ckpt          *sql.DB
 	stop, stopped chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // checkpointEvery is how often the checkpointer looks for new commits.
@@ -248,16 +252,19 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Close closes the database and lets another process open it.
+// Close closes the database and lets another process open it. Closing
+// again does nothing (tests and shutdown paths may both close).
 func (s *SQLite) Close() error {
-	s.group.close()
-	close(s.stop)
-	<-s.stopped
-	s.ckpt.Close()
-	s.rdb.Close()
-	err := s.db.Close()
-	s.lock.Close()
-	return err
+	s.closeOnce.Do(func() {
+		s.group.close()
+		close(s.stop)
+		<-s.stopped
+		s.ckpt.Close()
+		s.rdb.Close()
+		s.closeErr = s.db.Close()
+		s.lock.Close()
+	})
+	return s.closeErr
 }
 
 // Ping checks the store is writable (for readiness).
