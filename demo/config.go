@@ -20,24 +20,25 @@ import (
 // nodeSpec is what the demo decides about one node before writing its
 // configuration file.
 type nodeSpec struct {
-	Country      string
-	PKI          string // PKI root directory
-	Dir          string // the network's directory
-	Wait         string // how long legacy answers wait for the partner's verdict
-	GiveUpAfter  string // outbox give-up horizon
-	Legacy       string // listen address for the legacy VUCE (reverse side)
-	Admin        string // listen address of the console, API and metrics
-	Partners     string // listen address for partners
-	ForwardProxy string // listen address of the forward proxy
-	Public       string // listen address of the public verification page of paper copies
-	LegacyURL    string // base URL of the simulated legacy VUCE
-	OutboundPath string
-	InboundPath  string
-	ContentType  string
-	ForwardHost  string // host the legacy client addresses through the forward proxy
-	Response     response
-	Peers        []peerSpec
-	ConsoleHash  string // bcrypt hash of the console password
+	Country       string
+	PKI           string // PKI root directory
+	Dir           string // the network's directory
+	Wait          string // how long legacy answers wait for the partner's verdict
+	GiveUpAfter   string // outbox give-up horizon
+	OutboxWorkers int    // outbox.concurrency
+	Legacy        string // listen address for the legacy VUCE (reverse side)
+	Admin         string // listen address of the console, API and metrics
+	Partners      string // listen address for partners
+	ForwardProxy  string // listen address of the forward proxy
+	Public        string // listen address of the public verification page of paper copies
+	LegacyURL     string // base URL of the simulated legacy VUCE
+	OutboundPath  string
+	InboundPath   string
+	ContentType   string
+	ForwardHost   string // host the legacy client addresses through the forward proxy
+	Response      response
+	Peers         []peerSpec
+	ConsoleHash   string // bcrypt hash of the console password
 	// The inside's credentials: the legacy VUCE's on its routes (basic)
 	// and the API clients' token hashes, one per role.
 	RouteUser, RouteHash                      string
@@ -132,7 +133,7 @@ delivery:
 store:
   path: {{.Dir}}/{{.Country}}/vucelink.db
 outbox:
-  concurrency: 4
+  concurrency: {{.OutboxWorkers}}
   backoff_min: 200ms
   backoff_max: 5s
   give_up_after: {{.GiveUpAfter}}

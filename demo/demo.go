@@ -70,6 +70,9 @@ type Options struct {
 	NoWait bool
 	// GiveUpAfter is the outbox's give-up horizon; zero means 1h.
 	GiveUpAfter time.Duration
+	// OutboxWorkers is outbox.concurrency, delivery workers per partner;
+	// zero means 4.
+	OutboxWorkers int
 	// External writes the PKI and configurations and starts the legacy
 	// simulators, but leaves the nodes to be run as separate processes
 	// ("vucelink run --config", see Configs and Addrs).
@@ -296,7 +299,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		n.legacyURL[cc] = "http://" + addr(cc, "sim")
 
 		spec := nodeSpec{
-			Country: cc, PKI: n.PKI, Dir: n.Dir, Wait: "10s", GiveUpAfter: "1h",
+			Country: cc, PKI: n.PKI, Dir: n.Dir, Wait: "10s", GiveUpAfter: "1h", OutboxWorkers: 4,
 			Legacy: addr(cc, "legacy"), Admin: addr(cc, "admin"), Partners: addr(cc, "partners"), ForwardProxy: addr(cc, "forward_proxy"), Public: addr(cc, "public"),
 			LegacyURL: n.legacyURL[cc], ForwardHost: ForwardHost(cc), ConsoleHash: consoleHash,
 			RouteUser: n.RouteUser, RouteHash: routeHash,
@@ -342,6 +345,9 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		}
 		if o.GiveUpAfter > 0 {
 			spec.GiveUpAfter = o.GiveUpAfter.String()
+		}
+		if o.OutboxWorkers > 0 {
+			spec.OutboxWorkers = o.OutboxWorkers
 		}
 		for _, p := range countries {
 			if p == cc {
