@@ -6,8 +6,12 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -145,6 +149,49 @@ func BenchmarkLegacyLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer n.Close()
+	legacyLatency(b, n)
+}
+
+// BenchmarkLegacyLatencyProcesses is BenchmarkLegacyLatency with each
+// node a "vucelink run" process on a core of its own (taskset: CL on CPU 0,
+// MX on CPU 1), as in production, where the partner's node runs in
+// another country: in BenchmarkLegacyLatency both nodes share the test
+// process's cores, so the receiver's verification and receipt signature
+// compete with the sender's next request. The legacy simulators and the
+// client stay in the test process.
+//
+//	go test -run '^$' -bench LegacyLatencyProcesses -benchtime 1x ./demo/
+func BenchmarkLegacyLatencyProcesses(b *testing.B) {
+	if runtime.NumCPU() < 2 {
+		b.Skip("needs two CPUs")
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		b.Skip("needs taskset (util-linux)")
+	}
+	ctx := context.Background()
+	bin := buildBinary(b)
+	n, err := Start(ctx, Options{Dir: b.TempDir(), Countries: []string{"CL", "MX"}, NoWait: true, External: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close()
+	for i, cc := range []string{"CL", "MX"} {
+		logf, err := os.Create(filepath.Join(n.Dir, cc+".log"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer logf.Close()
+		p := &process{t: b, bin: bin, config: n.Configs[cc], addr: n.Addrs[cc]["legacy"], log: logf,
+			wrap: []string{"taskset", "-c", strconv.Itoa(i)}}
+		p.start()
+		defer p.stop()
+	}
+	legacyLatency(b, n)
+}
+
+// legacyLatency is the measurement of BenchmarkLegacyLatency on n.
+func legacyLatency(b *testing.B, n *Network) {
+	ctx := context.Background()
 	f, _ := legacysim.FormatFor("CL")
 	client := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 32}}
 	url := n.LegacyOutboundURL("CL")
