@@ -119,8 +119,9 @@ type Network struct {
 	legacyURL map[string]string
 	servers   []*http.Server
 	ownDir    bool
-	out       io.Writer
-	outMu     sync.Mutex
+	// out takes the hop trace, written from the nodes' goroutines, and
+	// Run's narration: one lock for both.
+	out *lockedWriter
 }
 
 // consolePassword makes the network's console password and returns its
@@ -217,10 +218,10 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	}
 	n := &Network{
 		Dir: o.Dir, Nodes: map[string]*node.Node{}, Legacy: map[string]*legacysim.Server{},
-		Configs: map[string]string{}, Addrs: map[string]map[string]string{}, legacyURL: map[string]string{}, out: o.Out,
+		Configs: map[string]string{}, Addrs: map[string]map[string]string{}, legacyURL: map[string]string{}, out: &lockedWriter{w: o.Out},
 	}
-	if n.out == nil {
-		n.out = io.Discard
+	if o.Out == nil {
+		n.out.w = io.Discard
 	}
 	n.Events = track.NewMemory(n.printEvent)
 	if n.Dir == "" {
@@ -592,8 +593,6 @@ func (n *Network) printEvent(e track.Event) {
 	if to == "" {
 		to = "…"
 	}
-	n.outMu.Lock()
-	defer n.outMu.Unlock()
 	fmt.Fprintf(n.out, "  [%s→%s] %-12s at %s  %-11s %s\n", from, to, short(e.TrackingID), e.Node, e.Step, detail)
 }
 

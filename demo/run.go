@@ -33,12 +33,6 @@ var Trips = []Trip{
 // and returns an error if any document did not arrive intact. With serve it
 // then keeps the network up until ctx ends.
 func Run(ctx context.Context, o Options, serve bool) error {
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
-	// The nodes trace hops from their own goroutines into the same writer.
-	out := &lockedWriter{w: o.Out}
-	o.Out = out
 	if o.HubMembers == nil && o.Countries == nil {
 		o.HubMembers = HubMembers // the full network: eight countries
 	}
@@ -47,6 +41,7 @@ func Run(ctx context.Context, o Options, serve bool) error {
 		return err
 	}
 	defer net.Close()
+	out := net.out // shared with the nodes' hop trace
 
 	fmt.Fprintf(out, "vucelink demo: %d nodes on loopback; PKI and configurations in %s\n\n", len(net.Nodes), net.Dir)
 	for _, cc := range Countries {
@@ -133,7 +128,8 @@ Operators' consoles (user "operator" or "viewer", password %s):
 	return nil
 }
 
-// lockedWriter serializes writes from Run and from the nodes' tracing.
+// lockedWriter serializes writes: Run's narration and the nodes' hop
+// trace, each line one Write.
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer
