@@ -29,11 +29,6 @@ type groupCommit struct {
 	queue   []*groupReq // writers waiting for the next commit
 	closed  bool
 	settled sync.Cond // signalled when busy turns false (close waits)
-
-	// observe, if set (tests), is told of every shared transaction before
-	// it commits: whether it is relaxed, and whether each writer in it
-	// asked for a relaxed commit.
-	observe func(relaxed bool, members []bool)
 }
 
 type groupReq struct {
@@ -165,13 +160,6 @@ func (g *groupCommit) commit(batch []*groupReq) {
 			fail(fmt.Errorf("group commit: %w", err))
 			return
 		}
-	}
-	if g.observe != nil {
-		members := make([]bool, len(live))
-		for i, r := range live {
-			members[i] = r.relaxed
-		}
-		g.observe(relaxed, members)
 	}
 	if err := tx.Commit(); err != nil {
 		for i, r := range live {
