@@ -65,7 +65,7 @@ func OpenPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*Postgr
 		return nil, fmt.Errorf("store (postgres): %w", err)
 	}
 	p := &Postgres{dsn: dsn, logger: logger, settled: make(chan string, 1024), due: make(chan string, 64), done: make(chan struct{}), ready: make(chan struct{})}
-	p.sqlStore = &sqlStore{db: db, d: dialect{
+	p.sqlStore = &sqlStore{db: db, rdb: db, d: dialect{
 		rebind:   rebindDollar,
 		lockRow:  " FOR UPDATE",
 		claimRow: " FOR UPDATE SKIP LOCKED",

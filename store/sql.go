@@ -190,18 +190,11 @@ func (s *sqlStore) exec(ctx context.Context, q string, args ...any) error {
 }
 
 func (s *sqlStore) row(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.reader().QueryRowContext(ctx, s.d.rebind(q), args...)
+	return s.rdb.QueryRowContext(ctx, s.d.rebind(q), args...)
 }
 
 func (s *sqlStore) rows(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.reader().QueryContext(ctx, s.d.rebind(q), args...)
-}
-
-func (s *sqlStore) reader() *sql.DB {
-	if s.rdb != nil {
-		return s.rdb
-	}
-	return s.db
+	return s.rdb.QueryContext(ctx, s.d.rebind(q), args...)
 }
 
 // Stats counts commits by durability.
