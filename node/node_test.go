@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -279,21 +280,18 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 		}
 		t.Fatalf("change %d: the rules were not reloaded within %s", seq, reloadWithin)
 	}
-	// readyzUntil returns /readyz once it says want, or as it was at the end.
-	readyzUntil := func(want ...string) string {
+	// expectReadyz waits until /readyz says every one of want, and
+	// reports what it said instead if it never does.
+	expectReadyz := func(what string, want ...string) {
 		t.Helper()
 		var got string
 		for deadline := time.Now().Add(reloadWithin); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 			got = admin("/readyz")
-			all := true
-			for _, w := range want {
-				all = all && strings.Contains(got, w)
-			}
-			if all {
-				break
+			if !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(got, w) }) {
+				return
 			}
 		}
-		return got
+		t.Errorf("/readyz does not report %s (want %q):\n%s", what, want, got)
 	}
 	const before, after = "Servicio Agrícola y Ganadero (SAG)", "SAG Chile (reloaded)"
 	if body := send(1); !strings.Contains(body, before) {
@@ -326,10 +324,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	if err := os.WriteFile(file, []byte(broken), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ready := readyzUntil("did not load", "sps.outbound.yaml")
-	if !strings.Contains(string(ready), "did not load") || !strings.Contains(string(ready), "sps.outbound.yaml") {
-		t.Errorf("/readyz does not report the broken change:\n%s", ready)
-	}
+	expectReadyz("the broken change", "did not load", "sps.outbound.yaml")
 	if body := send(3); !strings.Contains(body, after) {
 		t.Fatal("a broken change replaced the rules in force")
 	}
@@ -348,9 +343,7 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("sps.outbound.yaml:%d: rule rsm:SPSExchangedDocument/ram:Nonsense: target: rsm:SPSCertificate/rsm:SPSExchangedDocument/ram:Nonsense: ram:Nonsense is not an element of rsm:SPSExchangedDocument", strings.Count(head, "\n"))
-	if got := readyzUntil("did not load", want); !strings.Contains(got, "did not load") || !strings.Contains(got, want) {
-		t.Errorf("/readyz does not report the target the schema lacks (%q):\n%s", want, got)
-	}
+	expectReadyz("the target the schema lacks", "did not load", want)
 	if err := os.WriteFile(file, []byte(good), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -362,17 +355,12 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 	if err := os.WriteFile(xsd, schemaText[:len(schemaText)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const brokenSchema = "documents.sps.schema: schema: documents/sps-d13b/SPSCertificate_11p0.xsd does not compile"
-	if got := readyzUntil("did not load", brokenSchema); !strings.Contains(got, "did not load") || !strings.Contains(got, brokenSchema) {
-		t.Errorf("/readyz does not report the broken schema:\n%s", got)
-	}
+	expectReadyz("the broken schema", "did not load", "documents.sps.schema: schema: documents/sps-d13b/SPSCertificate_11p0.xsd does not compile")
 	if body := send(4); !strings.Contains(body, after) {
 		t.Fatal("a broken schema replaced the rules in force")
 	}
 	if err := os.WriteFile(xsd, schemaText, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := readyzUntil("loaded and checked"); !strings.Contains(got, "loaded and checked") {
-		t.Errorf("/readyz after the repair:\n%s", got)
-	}
+	expectReadyz("the repair", "loaded and checked")
 }
