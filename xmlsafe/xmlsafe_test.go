@@ -128,6 +128,10 @@ func TestParse_LimitsAreInclusive(t *testing.T) {
 		{"depth at the limit", "<a><b><c/></b></a>", Limits{MaxDepth: 3}, nil},
 		{"depth over the limit", "<a><b><c><d/></c></b></a>", Limits{MaxDepth: 3}, ErrTooDeep},
 		{"self-closing leaf does not nest", "<a><b/><b/></a>", Limits{MaxDepth: 1}, ErrTooDeep},
+		// A name build does not read: etree over encoding/xml bounds the
+		// self-closing leaf, which the scan leaves to the parser.
+		{"self-closing leaf, encoding/xml's path", "<é><b/></é>", Limits{MaxDepth: 1}, ErrTooDeep},
+		{"self-closing leaf at the limit, encoding/xml's path", "<é><b/></é>", Limits{MaxDepth: 2}, nil},
 		{"elements at the limit", "<a><b/><b/></a>", Limits{MaxElements: 3}, nil},
 		{"elements over the limit", "<a><b/><b/><b/></a>", Limits{MaxElements: 3}, ErrTooManyElements},
 		{"bytes at the limit", "<a/>", Limits{MaxBytes: 4}, nil},
