@@ -198,35 +198,29 @@ func parse(data []byte, lim Limits, fast bool) (*etree.Document, *scanner, error
 	if err != nil {
 		return nil, nil, err
 	}
-	var doc *etree.Document
-	built := false
 	if fast && !s.exotic && len(data) < maxBuild {
-		var failAt int
-		doc, failAt, err = build(data, start, lim)
+		// build checks its tree as it reads it.
+		doc, failAt, err := build(data, start, lim)
 		if err != nil {
 			return nil, nil, err
 		}
-		built = doc != nil
-		if doc == nil {
-			// encoding/xml says what is wrong there, as it always did.
-			if err := locate(data, start, failAt, lim); err != nil {
-				return nil, nil, err
-			}
-			// build refused what encoding/xml reads (FuzzParse looks
-			// for such documents): read it that way.
+		if doc != nil {
+			doc.ReadSettings = readSettings(lim)
+			return doc, s, nil
 		}
-	}
-	if doc == nil {
-		if doc, err = decode(data, start, s.tags, lim); err != nil {
+		// encoding/xml says what is wrong there, as it always did.
+		if err := locate(data, start, failAt, lim); err != nil {
 			return nil, nil, err
 		}
+		// build refused what encoding/xml reads (FuzzParse looks for
+		// such documents): read it that way.
 	}
-	doc.ReadSettings = readSettings(lim)
-	if !built {
-		// build has checked its tree as it read it.
-		if err := check(doc, lim); err != nil {
-			return nil, nil, err
-		}
+	doc, err := decode(data, start, s.tags, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := check(doc, lim); err != nil {
+		return nil, nil, err
 	}
 	return doc, s, nil
 }
