@@ -82,7 +82,6 @@ type scanner struct {
 
 	cost, budget int64 // estimated heap, and its limit
 	maxRun       int   // the longest token, which the decoder buffers whole
-	normalized   bool  // some attribute value needs normalizeAttrs
 	// exotic: a name build does not read (not ASCII, or a colon at either
 	// end), so the document goes to encoding/xml (build.go).
 	exotic bool
@@ -92,7 +91,7 @@ type scanner struct {
 	rootEnd   int
 	rootEmpty bool
 
-	tags [][2]int // start tags for normalizeAttrs
+	tags [][2]int // start tags for normalizeAttrs (usually none)
 
 	stop, last int // see restart
 }
@@ -439,9 +438,8 @@ func (s *scanner) startTag(i int) (int, error) {
 		s.inScope += decls
 	}
 	if ws {
-		if !s.normalized {
+		if len(s.tags) == 0 {
 			// normalizeAttrs copies the whole document.
-			s.normalized = true
 			c += int64(len(s.data))
 		}
 		if len(s.tags) == cap(s.tags) {
