@@ -373,7 +373,7 @@ func (s *scanner) startTag(i int) (int, error) {
 	if nameLen > s.lim.MaxNameLen {
 		return 0, s.nameTooLong(b[1:k], i+1)
 	}
-	if err := qnameColons(b[1:k], colons(b[1:k]), i+1); err != nil {
+	if err := qname(b[1:k], i+1); err != nil {
 		return 0, err
 	}
 	if high {
@@ -521,15 +521,8 @@ func hasBreak(v []byte) bool {
 // (encoding/xml keeps "a:" whole, others take "a" as a prefix), so two
 // readers of one signed document could see two documents.
 func qname(name []byte, at int) error {
-	return qnameColons(name, bytes.Count(name, colon), at)
-}
-
-// qnameColons is qname, given the colons in name.
-func qnameColons(name []byte, c, at int) error {
-	if c == 0 || (c == 1 && name[0] != ':' && name[len(name)-1] != ':') {
+	if c := colons(name); c == 0 || (c == 1 && name[0] != ':' && name[len(name)-1] != ':') {
 		return nil
 	}
 	return fmt.Errorf("%w: name %q at byte %d is not a qualified name (prefix:local, both non-empty, one colon)", ErrMalformed, shortName(name), at)
 }
-
-var colon = []byte(":")
