@@ -220,8 +220,9 @@ func (b *builder) close(e *etree.Element) {
 
 const tokenBlock = 1024
 
-// mark is an open element: where its children start in pending, and its
-// number among the elements (-1 for the document).
+// mark is an open element: where its children start in pending, its
+// number among the elements (-1 for the document), and how many prefixes
+// were declared around it (the length of builder.prefixes to go back to).
 type mark struct{ start, element, prefixes int }
 
 // element returns the n-th element of the document.

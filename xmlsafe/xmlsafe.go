@@ -36,9 +36,10 @@
 // and refusing what encoding/xml refuses, several times faster and in
 // less heap (BenchmarkParse measures both readers side by side).
 // Documents with names it does not read (not ASCII), which the scan
-// spots, are still read by encoding/xml, and so are its errors worded. The heap estimate stays calibrated on etree over
-// encoding/xml, the costlier of the two, so it bounds both
-// (TestHeapEstimateBoundsAllocation measures each).
+// spots, are still read by encoding/xml, and so are its errors worded.
+// The heap estimate stays calibrated on etree over encoding/xml, the
+// costlier of the two, so it bounds both (TestHeapEstimateBoundsAllocation
+// measures each).
 //
 // Parse also refuses what encoding/xml, under etree, lets through although
 // XML forbids it: a second root element, text outside the root, and
