@@ -1,16 +1,21 @@
 package paper
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"image"
 	"image/color"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -91,12 +96,16 @@ func TestPrint_QRDecodesAndVerifies(t *testing.T) {
 	}
 	q, _ := QR(code)
 	t.Logf("code: %d characters; QR code %d×%d modules", len(code), q.Size, q.Size)
-	got, err := Decode(rasterize(t, svg))
+	img := rasterize(t, svg)
+	got, err := Decode(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got != code {
 		t.Fatalf("decoded %q\nwant    %q", got, code)
+	}
+	if z := zbarDecode(t, img); z != "" && z != code {
+		t.Fatalf("ZBar read %q\nwant      %q", z, code)
 	}
 	c, err := Verify(got, p.roots, now)
 	if err != nil {
@@ -110,6 +119,77 @@ func TestPrint_QRDecodesAndVerifies(t *testing.T) {
 	if !strings.HasPrefix(c.URL, "https://verificar.vuce.cl.example/p/"+d.TrackingID+"/abababab") {
 		t.Fatalf("URL %s", c.URL)
 	}
+}
+
+// Every code must be readable by ZXing (inside many phone scanners) and
+// by ZBar (another reader altogether) from the SVG the page carries,
+// drawn at 4 pixels a module. mask0-unreadable.txt is a real code whose
+// lowest-penalty mask ZXing cannot find (QR's read-back skips it); the
+// others are fresh codes, each with its own certificate, since the
+// certificate is most of a code's bits.
+func TestQR_EveryCodeReadable(t *testing.T) {
+	fixture, err := os.ReadFile(filepath.Join("testdata", "mask0-unreadable.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]string{"mask0-unreadable.txt": strings.TrimSpace(string(fixture))}
+	for i := range 6 {
+		p := newPKI(t, "CL")
+		pr := &Printer{Country: "CL", BaseURL: "https://verificar.vuce.cl.example/", Signer: func(string) (Signer, error) { return p.signer, nil }}
+		code, _, err := pr.Print(sampleDoc())
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes["fresh "+strconv.Itoa(i)] = code
+	}
+	for name, code := range codes {
+		t.Run(name, func(t *testing.T) {
+			q, err := QR(code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := rasterize(t, SVG(q, "QR"))
+			if got, err := Decode(img); err != nil || got != code {
+				t.Errorf("ZXing: %v (read %d of %d characters)", err, len(got), len(code))
+			}
+			if z := zbarDecode(t, img); z != "" && z != code {
+				t.Errorf("ZBar read %d characters, want %d: %q", len(z), len(code), z)
+			}
+		})
+	}
+}
+
+// zbarDecode reads the QR code in img with ZBar's zbarimg (Debian's
+// zbar-tools), or returns "" when it is not installed and
+// VUCELINK_REQUIRE_ZBAR is unset (CI sets it). A code ZBar cannot find
+// fails the test.
+func zbarDecode(t *testing.T, img image.Image) string {
+	t.Helper()
+	bin, err := exec.LookPath("zbarimg")
+	if err != nil {
+		if os.Getenv("VUCELINK_REQUIRE_ZBAR") != "" {
+			t.Fatal("zbarimg not found but VUCELINK_REQUIRE_ZBAR is set")
+		}
+		t.Log("zbarimg not installed: codes not read by ZBar")
+		return ""
+	}
+	file := filepath.Join(t.TempDir(), "code.png")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", file)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ZBar found no QR code: %v\n%s", err, stderr.Bytes())
+	}
+	return strings.TrimSuffix(string(out), "\n")
 }
 
 // tamper changes one field of the signed summary and keeps the signature.

@@ -8,29 +8,109 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
-	"rsc.io/qr"
+	qrdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
+	qrencoder "github.com/makiuchi-d/gozxing/qrcode/encoder"
 )
 
 // quiet is the white margin around a QR code, in modules (the standard's
 // minimum).
 const quiet = 4
 
+// Symbol is a QR code's modules (a "symbol" in ISO/IEC 18004), without
+// the quiet zone.
+type Symbol struct {
+	Size int // modules a side
+	m    *qrencoder.ByteMatrix
+}
+
+// Black reports whether the module at column x, row y is dark.
+func (c *Symbol) Black(x, y int) bool { return c.m.Get(x, y) == 1 }
+
 // QR encodes text as a QR code: level M (15% of the code may be dirty
 // or torn) when it fits, else L.
-func QR(text string) (*qr.Code, error) {
-	c, err := qr.Encode(text, qr.M)
-	if err != nil {
-		c, err = qr.Encode(text, qr.L)
+//
+// The encoder is ZXing's (through gozxing), which picks the mask with the
+// lowest ISO/IEC 18004 penalty. The penalty is not enough for codes as
+// dense as ours (version 35 and up: the signer's certificate is most of
+// a code): ZXing's finder-pattern search, inside many phone scanners, is
+// misled by finder-like runs in the data of about one mask in eleven,
+// and then cannot find the code even in a perfect image
+// (testdata/mask0-unreadable.txt: four of its eight masks). So each
+// code is read back, as a printer's verifier would, before it is
+// used; a mask ZXing cannot find is replaced by the next.
+func QR(text string) (*Symbol, error) {
+	var lastErr error
+	for _, level := range []qrdecoder.ErrorCorrectionLevel{qrdecoder.ErrorCorrectionLevel_M, qrdecoder.ErrorCorrectionLevel_L} {
+		best, err := qrencoder.Encoder_encodeWithoutHint(text, level)
+		if err != nil {
+			lastErr = err // too long for this level
+			continue
+		}
+		masks := []int{best.GetMaskPattern()}
+		for m := range 8 {
+			if m != best.GetMaskPattern() {
+				masks = append(masks, m)
+			}
+		}
+		for i, mask := range masks {
+			c := best
+			if i > 0 {
+				if c, err = qrencoder.Encoder_encode(text, level, map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_QR_MASK_PATTERN: mask}); err != nil {
+					return nil, fmt.Errorf("QR code of %d bytes, mask %d: %w", len(text), mask, err)
+				}
+			}
+			m := c.GetMatrix()
+			s := &Symbol{Size: m.GetWidth(), m: m}
+			if s.readsBack(text) {
+				return s, nil
+			}
+		}
+		return nil, fmt.Errorf("QR code of %d bytes: ZXing cannot read it back under any mask", len(text))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("QR code of %d bytes: %w", len(text), err)
+	return nil, fmt.Errorf("QR code of %d bytes: %w", len(text), lastErr)
+}
+
+// readBackScales are the pixels a module the read-back draws: a screen's
+// and a scanned page's range.
+var readBackScales = []int{2, 3, 4, 5, 6}
+
+// readsBack reports whether ZXing finds and reads the code, drawn with
+// its quiet zone at each of readBackScales.
+func (c *Symbol) readsBack(text string) bool {
+	for _, scale := range readBackScales {
+		if got, err := Decode(c.Image(scale)); err != nil || got != text {
+			return false
+		}
 	}
-	return c, nil
+	return true
+}
+
+// Image draws the code with its quiet zone, scale pixels a module.
+func (c *Symbol) Image(scale int) *image.Gray {
+	n := (c.Size + 2*quiet) * scale
+	img := image.NewGray(image.Rect(0, 0, n, n))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for y := range c.Size {
+		for x := range c.Size {
+			if !c.Black(x, y) {
+				continue
+			}
+			for py := (y + quiet) * scale; py < (y+quiet+1)*scale; py++ {
+				row := img.Pix[py*img.Stride:]
+				for px := (x + quiet) * scale; px < (x+quiet+1)*scale; px++ {
+					row[px] = 0
+				}
+			}
+		}
+	}
+	return img
 }
 
 // SVG draws a QR code as an SVG image: one path, a run of dark modules
 // per row segment, with a quiet zone; title is its accessible name.
-func SVG(c *qr.Code, title string) string {
+func SVG(c *Symbol, title string) string {
 	n := c.Size + 2*quiet
 	var b strings.Builder
 	// Two pixels a module on screen, whole pixels so no module blurs into
@@ -59,8 +139,9 @@ func escape(s string) string {
 }
 
 // Decode reads the QR code in an image (a photo or a scan of the paper)
-// with ZXing's decoder (github.com/makiuchi-d/gozxing, an independent
-// implementation from the encoder above).
+// with ZXing's decoder (github.com/makiuchi-d/gozxing). The tests also
+// read every code with ZBar, an independent reader, so the encoder and
+// decoder sharing a project cannot hide a code only ZXing reads.
 func Decode(img image.Image) (string, error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
 	if err != nil {
