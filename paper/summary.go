@@ -27,6 +27,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -109,6 +110,23 @@ func algorithm(pub crypto.PublicKey) (cose.Algorithm, error) {
 // carries the algorithm, a content type and the signer's certificate
 // chain (x5chain, RFC 9360: protected, so it cannot be swapped).
 func SignCOSE(s Signer, contentType string, payload []byte) ([]byte, error) {
+	return signCOSE(s, contentType, payload, fullChain)
+}
+
+// certForm is how a signed message names its signer's certificate.
+type certForm int
+
+const (
+	fullChain  certForm = iota // x5chain: the leaf and every intermediate
+	leafOnly                   // x5chain: the leaf alone
+	thumbprint                 // x5t: the leaf's SHA-256 only (RFC 9360)
+)
+
+func (f certForm) String() string {
+	return [...]string{"the certificate chain", "the signer's certificate", "the certificate's SHA-256 thumbprint"}[f]
+}
+
+func signCOSE(s Signer, contentType string, payload []byte, form certForm) ([]byte, error) {
 	if s.Key == nil || len(s.Chain) == 0 {
 		return nil, errors.New("no signing key or certificate")
 	}
@@ -120,22 +138,38 @@ func SignCOSE(s Signer, contentType string, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var chain any
-	if len(s.Chain) == 1 {
-		chain = s.Chain[0].Raw
-	} else {
+	hdr := cose.Headers{Protected: cose.ProtectedHeader{
+		cose.HeaderLabelAlgorithm:   alg,
+		cose.HeaderLabelContentType: contentType,
+	}}
+	switch {
+	case form == thumbprint:
+		sum := sha256.Sum256(s.Chain[0].Raw)
+		hdr.Protected[cose.HeaderLabelX5T] = []any{int64(hashSHA256), sum[:]}
+	case form == leafOnly || len(s.Chain) == 1:
+		hdr.Protected[cose.HeaderLabelX5Chain] = s.Chain[0].Raw
+	default:
 		ders := make([][]byte, len(s.Chain))
 		for i, c := range s.Chain {
 			ders[i] = c.Raw
 		}
-		chain = ders
+		hdr.Protected[cose.HeaderLabelX5Chain] = ders
 	}
-	hdr := cose.Headers{Protected: cose.ProtectedHeader{
-		cose.HeaderLabelAlgorithm:   alg,
-		cose.HeaderLabelContentType: contentType,
-		cose.HeaderLabelX5Chain:     chain,
-	}}
 	return cose.Sign1(rand.Reader, signer, hdr, payload, nil)
+}
+
+// hashSHA256 is SHA-256's COSE algorithm identifier (RFC 9054), the
+// first half of an x5t header.
+const hashSHA256 = -16
+
+// VerifyOptions say what a signature is checked against.
+type VerifyOptions struct {
+	Roots *x509.CertPool // trusted CAs of the signer's country
+	// Certificates are certificates the message may not carry: the
+	// signer's, when the message names it by thumbprint only (x5t), and
+	// intermediate CAs. Those the message carries are used first.
+	Certificates []*x509.Certificate
+	Now          time.Time
 }
 
 // Verified is a checked COSE_Sign1 message.
@@ -149,6 +183,12 @@ type Verified struct {
 // that certificate's chain to roots at now, and that its content type is
 // contentType.
 func VerifyCOSE(msg []byte, contentType string, roots *x509.CertPool, now time.Time) (*Verified, error) {
+	return VerifyCOSEWith(msg, contentType, VerifyOptions{Roots: roots, Now: now})
+}
+
+// VerifyCOSEWith is VerifyCOSE with certificates the message may name
+// without carrying (o.Certificates).
+func VerifyCOSEWith(msg []byte, contentType string, o VerifyOptions) (*Verified, error) {
 	var m cose.Sign1Message
 	if err := m.UnmarshalCBOR(msg); err != nil {
 		return nil, fmt.Errorf("not a COSE_Sign1 message: %w", err)
@@ -156,34 +196,18 @@ func VerifyCOSE(msg []byte, contentType string, roots *x509.CertPool, now time.T
 	if ct, _ := m.Headers.Protected[cose.HeaderLabelContentType].(string); ct != contentType {
 		return nil, fmt.Errorf("content type %q, want %q", ct, contentType)
 	}
-	var ders [][]byte
-	switch v := m.Headers.Protected[cose.HeaderLabelX5Chain].(type) {
-	case []byte:
-		ders = [][]byte{v}
-	case []any:
-		for _, e := range v {
-			b, ok := e.([]byte)
-			if !ok {
-				return nil, errors.New("x5chain holds something other than certificates")
-			}
-			ders = append(ders, b)
-		}
-	default:
-		return nil, errors.New("no signer certificate (protected x5chain)")
-	}
-	certs := make([]*x509.Certificate, len(ders))
-	for i, d := range ders {
-		c, err := x509.ParseCertificate(d)
-		if err != nil {
-			return nil, fmt.Errorf("certificate %d of x5chain: %w", i+1, err)
-		}
-		certs[i] = c
+	certs, err := signerCertificates(m.Headers.Protected, o.Certificates)
+	if err != nil {
+		return nil, err
 	}
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	chains, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
+	for _, c := range o.Certificates {
+		inter.AddCert(c)
+	}
+	chains, err := certs[0].Verify(x509.VerifyOptions{Roots: o.Roots, Intermediates: inter, CurrentTime: o.Now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	if err != nil {
 		return nil, fmt.Errorf("signer %q: %w", certs[0].Subject, err)
@@ -205,17 +229,78 @@ func VerifyCOSE(msg []byte, contentType string, roots *x509.CertPool, now time.T
 	return &Verified{Payload: m.Payload, Signer: certs[0], Chain: chains[0]}, nil
 }
 
+// ErrSignerNotGiven: the message names its signer's certificate by
+// thumbprint and none of the certificates given has it.
+var ErrSignerNotGiven = errors.New("the signer's certificate is named by its thumbprint only")
+
+// signerCertificates are the certificates a protected header names,
+// signer first: those it carries (x5chain), or the one of known whose
+// SHA-256 its x5t holds.
+func signerCertificates(h cose.ProtectedHeader, known []*x509.Certificate) ([]*x509.Certificate, error) {
+	if t, ok := h[cose.HeaderLabelX5T]; ok {
+		if _, both := h[cose.HeaderLabelX5Chain]; both {
+			return nil, errors.New("both x5chain and x5t: one names the signer")
+		}
+		pair, _ := t.([]any)
+		if len(pair) != 2 {
+			return nil, errors.New("x5t is not [hash algorithm, hash]")
+		}
+		alg, _ := pair[0].(int64)
+		sum, _ := pair[1].([]byte)
+		if alg != hashSHA256 || len(sum) != sha256.Size {
+			return nil, fmt.Errorf("x5t: hash algorithm %v (%d bytes), want SHA-256 (%d)", pair[0], len(sum), hashSHA256)
+		}
+		for _, c := range known {
+			if got := sha256.Sum256(c.Raw); subtle.ConstantTimeCompare(got[:], sum) == 1 {
+				return []*x509.Certificate{c}, nil
+			}
+		}
+		return nil, fmt.Errorf("%w (sha256:%x) and none of the %d certificates given has it: give the issuing official's certificate", ErrSignerNotGiven, sum, len(known))
+	}
+	var ders [][]byte
+	switch v := h[cose.HeaderLabelX5Chain].(type) {
+	case []byte:
+		ders = [][]byte{v}
+	case []any:
+		for _, e := range v {
+			b, ok := e.([]byte)
+			if !ok {
+				return nil, errors.New("x5chain holds something other than certificates")
+			}
+			ders = append(ders, b)
+		}
+	default:
+		return nil, errors.New("no signer certificate (protected x5chain or x5t)")
+	}
+	if len(ders) == 0 {
+		return nil, errors.New("x5chain is empty")
+	}
+	certs := make([]*x509.Certificate, len(ders))
+	for i, d := range ders {
+		c, err := x509.ParseCertificate(d)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d of x5chain: %w", i+1, err)
+		}
+		certs[i] = c
+	}
+	return certs, nil
+}
+
 // contentType of a paper summary.
 const contentType = "application/vnd.vucelink.paper+cbor"
 
-// Sign signs a summary.
+// Sign signs a summary, carrying the signer's certificate chain.
 func Sign(s Signer, sum *Summary) ([]byte, error) {
+	return sign(s, sum, fullChain)
+}
+
+func sign(s Signer, sum *Summary, form certForm) ([]byte, error) {
 	sum.Version = version
 	payload, err := cbor.Marshal(sum)
 	if err != nil {
 		return nil, err
 	}
-	return SignCOSE(s, contentType, payload)
+	return signCOSE(s, contentType, payload, form)
 }
 
 // Code is what a QR code on paper holds: the public page's URL, a "#",
@@ -247,6 +332,13 @@ var ErrURLMismatch = errors.New("the page URL does not name the signed document"
 // signature and its signer's chain to roots, and that the URL names the
 // same document.
 func Verify(code string, roots *x509.CertPool, now time.Time) (*Checked, error) {
+	return VerifyWith(code, VerifyOptions{Roots: roots, Now: now})
+}
+
+// VerifyWith is Verify with certificates the code may name without
+// carrying them (see Printer.Print): the signing official's and
+// intermediate CAs.
+func VerifyWith(code string, o VerifyOptions) (*Checked, error) {
 	code = strings.TrimSpace(code)
 	page, enc, ok := strings.Cut(code, "#")
 	if !ok {
@@ -256,7 +348,7 @@ func Verify(code string, roots *x509.CertPool, now time.Time) (*Checked, error) 
 	if err != nil {
 		return nil, fmt.Errorf("signed summary is not base64url: %w", err)
 	}
-	v, err := VerifyCOSE(raw, contentType, roots, now)
+	v, err := VerifyCOSEWith(raw, contentType, o)
 	if err != nil {
 		return nil, err
 	}

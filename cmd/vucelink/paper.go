@@ -24,6 +24,7 @@ import (
 func cmdVerifyPaper(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify-paper", flag.ContinueOnError)
 	ca := fs.String("ca", "", "comma-separated PEM files of the issuing country's trusted CAs (required)")
+	more := fs.String("certs", "", "comma-separated PEM files of certificates the code may name without carrying: the signing officials' (a code whose chain does not fit names its official by thumbprint) and intermediate CAs")
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
@@ -39,7 +40,13 @@ func cmdVerifyPaper(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	c, err := paper.Verify(code, roots, time.Now())
+	var known []*x509.Certificate
+	if *more != "" {
+		if known, err = certs.LoadCertificates(splitList(*more)...); err != nil {
+			return err
+		}
+	}
+	c, err := paper.VerifyWith(code, paper.VerifyOptions{Roots: roots, Certificates: known, Now: time.Now()})
 	if err != nil {
 		return fmt.Errorf("NOT valid (%s): %w", from, err)
 	}
