@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -196,17 +198,31 @@ func (m *memorySessions) Delete(_ context.Context, kind, key string) error {
 	return nil
 }
 
-// limiter counts failed logins per source address in a fixed window.
+// loginFailureKind is the kind of the store's records that count failed
+// logins, one record per source.
+const loginFailureKind = "console-login-failures"
+
+// limiter counts failed logins per source over a sliding window, in this
+// process and in the node's store (kv), so that replicas, each with its
+// own admin listener, refuse a source together: without the store, a
+// node of n replicas would allow n times the limit. The shared count is
+// read, changed and written without a transaction: replicas failing the
+// same source at the same instant may each miss the other's failure,
+// which lets a few more guesses through, never locks anyone out early.
+// If the store cannot be read, this process's own count still applies.
 type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	now    func() time.Time
-	fails  map[string][]time.Time
+	mu        sync.Mutex
+	max       int
+	window    time.Duration
+	now       func() time.Time
+	fails     map[string][]time.Time
+	kv        SessionStore // nil: this process only
+	lastPurge time.Time
+	logger    *slog.Logger
 }
 
-func newLimiter(max int, window time.Duration, now func() time.Time) *limiter {
-	return &limiter{max: max, window: window, now: now, fails: map[string][]time.Time{}}
+func newLimiter(max int, window time.Duration, now func() time.Time, kv SessionStore, logger *slog.Logger) *limiter {
+	return &limiter{max: max, window: window, now: now, fails: map[string][]time.Time{}, kv: kv, logger: logger}
 }
 
 func (l *limiter) recent(src string, now time.Time) []time.Time {
@@ -224,25 +240,92 @@ func (l *limiter) recent(src string, now time.Time) []time.Time {
 	return kept
 }
 
-func (l *limiter) blocked(src string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.recent(src, l.now())) >= l.max
+// shared is the store's recent failures of src (Unix milliseconds).
+func (l *limiter) shared(ctx context.Context, src string, now time.Time) ([]int64, error) {
+	b, err := l.kv.Value(ctx, loginFailureKind, src)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var all, kept []int64
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, fmt.Errorf("failed-login record of %s: %w", src, err)
+	}
+	for _, ms := range all {
+		if now.Sub(time.UnixMilli(ms)) < l.window {
+			kept = append(kept, ms)
+		}
+	}
+	return kept, nil
 }
 
-func (l *limiter) fail(src string) {
+func (l *limiter) blocked(ctx context.Context, src string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if len(l.recent(src, now)) >= l.max {
+		return true
+	}
+	if l.kv == nil {
+		return false
+	}
+	fails, err := l.shared(ctx, src, now)
+	if err != nil {
+		l.logger.Error("console: reading failed logins from the store; counting this replica's only", "source", src, "error", err)
+		return false
+	}
+	return len(fails) >= l.max
+}
+
+func (l *limiter) fail(ctx context.Context, src string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	l.fails[src] = append(l.recent(src, now), now)
+	if l.kv == nil {
+		return
+	}
+	fails, err := l.shared(ctx, src, now)
+	if err == nil {
+		fails = append(fails, now.UnixMilli())
+		if len(fails) > l.max {
+			fails = fails[len(fails)-l.max:] // enough to refuse; bounded
+		}
+		b, _ := json.Marshal(fails)
+		err = l.kv.Put(ctx, loginFailureKind, src, b, now.Add(l.window))
+	}
+	if err != nil {
+		l.logger.Error("console: recording a failed login in the store; counted by this replica only", "source", src, "error", err)
+	}
+	// Sources that stopped failing leave expired records; Delete
+	// forgets those of the kind (SessionStore), once a window.
+	if now.Sub(l.lastPurge) >= l.window {
+		l.lastPurge = now
+		if err := l.kv.Delete(ctx, loginFailureKind, ""); err != nil {
+			l.logger.Warn("console: forgetting expired failed-login records", "error", err)
+		}
+	}
 }
 
+// source is who a login attempt counts against: the client's address,
+// or for IPv6 its /64, which one subscriber usually holds whole.
 func source(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 func equal(a, b string) bool {
@@ -282,7 +365,7 @@ func localPath(p string) bool {
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	src := source(r)
-	if c.logins.blocked(src) {
+	if c.logins.blocked(r.Context(), src) {
 		c.opts.Logger.Warn("console login refused: too many failures", "source", src)
 		c.renderLogin(w, r, http.StatusTooManyRequests, c.tr(r).T("login.tooMany"))
 		return
@@ -304,7 +387,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		hash = user.PasswordHash
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || user == nil {
-		c.logins.fail(src)
+		c.logins.fail(r.Context(), src)
 		// The name is logged, never the password.
 		c.opts.Logger.Warn("console login failed", "user", name, "source", src)
 		c.renderLogin(w, r, http.StatusUnauthorized, c.tr(r).T("login.wrong"))

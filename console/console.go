@@ -184,7 +184,7 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{opts: o, pages: pages, mux: http.NewServeMux(), bundle: bundle,
 		sessions: newSessions(o.Sessions, o.SessionIdle, o.SessionMax, o.Now),
-		logins:   newLimiter(10, time.Minute, o.Now)}
+		logins:   newLimiter(10, time.Minute, o.Now, o.Sessions, o.Logger)}
 	c.routes()
 	// Browsers say where a request comes from (Sec-Fetch-Site, Origin);
 	// a cross-origin POST is refused before any handler runs. The CSRF

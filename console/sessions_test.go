@@ -106,3 +106,67 @@ func TestSessions_StoreHoldsNoToken(t *testing.T) {
 		t.Fatalf("session %+v, %v", got, err)
 	}
 }
+
+// Failed logins count across replicas: ten wrong passwords split between
+// two replicas' consoles lock the source out of both, as ten through one
+// would; after the window, either lets the right password in.
+func TestLogin_LimitSharedByReplicas(t *testing.T) {
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			a, b := storetest.Pair(t, kind)
+			clk := &clock{t: time.Now()}
+			replica := func(st store.Store) string {
+				c, err := New(Options{
+					Country: "CL", Partners: []string{"MX"}, Store: st, Sessions: st,
+					Ops:             &ops.Service{Store: st, Partners: []string{"MX"}, Now: clk.now},
+					Users:           []User{{Name: "ana", Role: Operator, PasswordHash: hash(t, "operator-secret")}},
+					InsecureCookies: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv := httptest.NewServer(c)
+				t.Cleanup(srv.Close)
+				return srv.URL
+			}
+			bases := []string{replica(a), replica(b)}
+			br := (&fixture{srv: &httptest.Server{URL: bases[0]}}).browser(t)
+			attempt := func(base, password string) int {
+				br.base = base
+				tok := csrfOf(t, br.do("GET", "/console/login", nil).body)
+				return br.do("POST", "/console/login", url.Values{"csrf": {tok}, "username": {"ana"}, "password": {password}}).status
+			}
+			for i := range 10 {
+				if s := attempt(bases[i%2], "guess"); s != http.StatusUnauthorized {
+					t.Fatalf("attempt %d: %d", i+1, s)
+				}
+			}
+			for i, base := range bases {
+				if s := attempt(base, "operator-secret"); s != http.StatusTooManyRequests {
+					t.Fatalf("replica %d after ten failures split between two: %d, want 429", i+1, s)
+				}
+			}
+			clk.add(61 * time.Second)
+			if s := attempt(bases[1], "operator-secret"); s != http.StatusSeeOther {
+				t.Fatalf("after the window: %d, want the login", s)
+			}
+		})
+	}
+}
+
+// An IPv6 subscriber holds a whole /64: its addresses count as one
+// source, or a guesser would rotate through them.
+func TestSource(t *testing.T) {
+	for remote, want := range map[string]string{
+		"192.0.2.7:51000":                  "192.0.2.7",
+		"[::ffff:192.0.2.7]:51000":         "192.0.2.7",
+		"[2001:db8:1:2::1]:443":            "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff:0:0:9]:443":    "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]:443":            "2001:db8:1:3::/64",
+		"not an address, kept as it comes": "not an address, kept as it comes",
+	} {
+		if got := source(&http.Request{RemoteAddr: remote}); got != want {
+			t.Errorf("%s: %q, want %q", remote, got, want)
+		}
+	}
+}
