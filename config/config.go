@@ -376,6 +376,10 @@ type Console struct {
 	// ExpiryWarning highlights certificates expiring sooner than this (and
 	// is when notifications about them start).
 	ExpiryWarning time.Duration `yaml:"expiry_warning"`
+	// TrustedProxies are the reverse proxies in front of the admin
+	// listener, if any: failed logins then count against the address they
+	// forward (X-Forwarded-For), not theirs (as public.trusted_proxies).
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // ConsoleUser is one console account.

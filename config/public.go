@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/vucelink/vucelink/access"
 )
 
 // Public is the public listener: the verification page a paper copy's QR
@@ -26,6 +28,12 @@ type Public struct {
 	RatePerMinute  int `yaml:"rate_per_minute"`
 	Burst          int `yaml:"burst"`
 	TotalPerMinute int `yaml:"total_per_minute"`
+	// TrustedProxies are the addresses and CIDR ranges of the proxies in
+	// front (a reverse proxy, a CDN): a request from one of them counts
+	// against the client address it forwards (X-Forwarded-For), not its
+	// own. Empty: every request is its socket peer, and behind a proxy
+	// all visitors would share one limit.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Enabled reports whether the public listener is configured.
@@ -70,6 +78,9 @@ func (v *validator) public(c *Config) {
 		v.addf("public.url", "must be https (paper copies will carry it for years), got %q", p.URL)
 	case u.RawQuery != "" || u.Fragment != "":
 		v.addf("public.url", "must have no query or fragment, got %q", p.URL)
+	}
+	if _, err := access.NewClientAddr("public.trusted_proxies", p.TrustedProxies); err != nil {
+		v.problems = append(v.problems, err.Error())
 	}
 	if p.TLS != nil {
 		v.file("public.tls.cert", p.TLS.Cert, true)

@@ -28,6 +28,11 @@ func TestLoad_Public(t *testing.T) {
 			[]string{"public.tls.client_ca: does not apply"}},
 		{"missing TLS files", "public:\n  listen: 0.0.0.0:8443\n  url: https://v.example\n  tls: {cert: nope.pem, key: nope.key}\n",
 			[]string{"public.tls.cert: cannot read", "public.tls.key: cannot read"}},
+		{"behind trusted proxies", "public:\n  listen: 0.0.0.0:8443\n  url: https://v.example\n  trusted_proxies: [10.0.0.0/8, 192.0.2.10, '2001:db8::/32']\n", nil},
+		{"a proxy that is not an address", "public:\n  listen: 0.0.0.0:8443\n  url: https://v.example\n  trusted_proxies: [10.0.0.0/8, proxy.example]\n",
+			[]string{`public.trusted_proxies[1]: "proxy.example" is neither an IP address nor a CIDR range`}},
+		{"a console proxy that is not a range", "console:\n  trusted_proxies: [10.0.0.0/40]\n",
+			[]string{`console.trusted_proxies[0]: "10.0.0.0/40"`}},
 		{"a total below one address's rate", "public:\n  listen: 0.0.0.0:8443\n  url: https://v.example\n  rate_per_minute: 100\n  total_per_minute: 50\n",
 			[]string{"public.rate_per_minute:"}},
 	}

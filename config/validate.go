@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/vucelink/vucelink/access"
 )
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -355,6 +357,9 @@ func (v *validator) console(c *Console) {
 		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
 			v.addf(k+".password_hash", "must be a bcrypt hash (make one with `vucelink hash-password`)")
 		}
+	}
+	if _, err := access.NewClientAddr("console.trusted_proxies", c.TrustedProxies); err != nil {
+		v.problems = append(v.problems, err.Error())
 	}
 	if c.SessionIdle > c.SessionMax {
 		v.addf("console.session_idle", "must not be longer than console.session_max")

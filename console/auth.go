@@ -309,12 +309,18 @@ func (l *limiter) fail(ctx context.Context, src string) {
 	}
 }
 
-// source is who a login attempt counts against: the client's address,
-// or for IPv6 its /64, which one subscriber usually holds whole.
-func source(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+// source is who a login attempt counts against: the client's address
+// (addr finds it; nil: the socket peer), or for IPv6 its /64, which one
+// subscriber usually holds whole.
+func source(r *http.Request, addr func(*http.Request) string) string {
+	var host string
+	if addr != nil {
+		host = addr(r)
+	} else {
+		var err error
+		if host, _, err = net.SplitHostPort(r.RemoteAddr); err != nil {
+			host = r.RemoteAddr
+		}
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
@@ -364,7 +370,7 @@ func localPath(p string) bool {
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	src := source(r)
+	src := source(r, c.opts.ClientAddr)
 	if c.logins.blocked(r.Context(), src) {
 		c.opts.Logger.Warn("console login refused: too many failures", "source", src)
 		c.renderLogin(w, r, http.StatusTooManyRequests, c.tr(r).T("login.tooMany"))
@@ -447,7 +453,7 @@ func (c *Console) authed(role Role, h authedHandler) http.HandlerFunc {
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 			if !equal(s.csrf, r.PostFormValue(csrfField)) {
-				c.opts.Logger.Warn("console request refused: bad CSRF token", "user", s.user, "path", r.URL.Path, "source", source(r))
+				c.opts.Logger.Warn("console request refused: bad CSRF token", "user", s.user, "path", r.URL.Path, "source", source(r, c.opts.ClientAddr))
 				http.Error(w, "this form did not come from your console session; reload the page and try again", http.StatusForbidden)
 				return
 			}

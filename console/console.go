@@ -134,6 +134,9 @@ type Options struct {
 	Hub    func(ctx context.Context, d *store.Document) (envelope, status string, err error)
 	Logger *slog.Logger
 	Now    func() time.Time
+	// ClientAddr says whose request a login attempt is (access.ClientAddr.Of,
+	// which knows the trusted proxies in front); nil: the socket peer.
+	ClientAddr func(*http.Request) string
 }
 
 // PaperCode is what the printable page shows so a paper copy can be

@@ -4,13 +4,17 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/ops"
 	"github.com/vucelink/vucelink/store"
 	"github.com/vucelink/vucelink/store/storetest"
@@ -165,8 +169,57 @@ func TestSource(t *testing.T) {
 		"[2001:db8:1:3::1]:443":            "2001:db8:1:3::/64",
 		"not an address, kept as it comes": "not an address, kept as it comes",
 	} {
-		if got := source(&http.Request{RemoteAddr: remote}); got != want {
+		if got := source(&http.Request{RemoteAddr: remote}, nil); got != want {
 			t.Errorf("%s: %q, want %q", remote, got, want)
 		}
+	}
+}
+
+// Behind a trusted reverse proxy, failed logins count against the visitor
+// the proxy names, not the proxy: one guesser locked out does not lock
+// out everyone else.
+func TestLogin_BehindAReverseProxy(t *testing.T) {
+	clients, err := access.NewClientAddr("console.trusted_proxies", []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Now()}
+	st, _ := storetest.Pair(t, "sqlite")
+	c, err := New(Options{
+		Country: "CL", Partners: []string{"MX"}, Store: st, Sessions: st, ClientAddr: clients.Of,
+		Ops:             &ops.Service{Store: st, Partners: []string{"MX"}, Now: clk.now},
+		Users:           []User{{Name: "ana", Role: Operator, PasswordHash: hash(t, "operator-secret")}},
+		InsecureCookies: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := httptest.NewServer(c)
+	defer origin.Close()
+	u, _ := url.Parse(origin.URL)
+	front := httptest.NewServer(httputil.NewSingleHostReverseProxy(u))
+	defer front.Close()
+	visitor := func(ip string) *browser {
+		jar, _ := cookiejar.New(nil)
+		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+		return &browser{t: t, base: front.URL, client: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+			Transport:     &http.Transport{DialContext: dialer.DialContext},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	}
+	attempt := func(b *browser, password string) int {
+		tok := csrfOf(t, b.do("GET", "/console/login", nil).body)
+		return b.do("POST", "/console/login", url.Values{"csrf": {tok}, "username": {"ana"}, "password": {password}}).status
+	}
+	guesser, operator := visitor("127.0.0.2"), visitor("127.0.0.3")
+	for i := range 10 {
+		if s := attempt(guesser, "guess"); s != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i+1, s)
+		}
+	}
+	if s := attempt(guesser, "operator-secret"); s != http.StatusTooManyRequests {
+		t.Fatalf("the guesser after ten failures: %d, want 429", s)
+	}
+	if s := attempt(operator, "operator-secret"); s != http.StatusSeeOther {
+		t.Fatalf("another visitor through the same proxy: %d, want the login", s)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/api"
 	"github.com/vucelink/vucelink/callback"
 	"github.com/vucelink/vucelink/config"
@@ -63,8 +64,13 @@ func (n *Node) openStore() error {
 		for i, u := range cfg.Console.Users {
 			users[i] = console.User{Name: u.Name, Role: console.Role(u.Role), PasswordHash: []byte(u.PasswordHash)}
 		}
+		clients, err := access.NewClientAddr("console.trusted_proxies", cfg.Console.TrustedProxies)
+		if err != nil {
+			return fail(err)
+		}
 		c, err := console.New(console.Options{
-			Country: cfg.Node.Country, Partners: partners, Users: users, Store: st, Ops: n.ops,
+			ClientAddr: clients.Of,
+			Country:    cfg.Node.Country, Partners: partners, Users: users, Store: st, Ops: n.ops,
 			Sessions:      st, // any replica serves a logged-in operator
 			Expiry:        n.expiry,
 			Health:        n.partnerHealth,

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/console"
 	"github.com/vucelink/vucelink/evidence"
@@ -80,9 +81,14 @@ func (n *Node) attachPaper() {
 	p.exporter = &evidence.Exporter{Country: cfg.Node.Country, Source: n.Store, Signer: n.paperSigner}
 	if cfg.Public.Enabled() {
 		p.printer = &paper.Printer{Country: cfg.Node.Country, BaseURL: cfg.Public.URL, Signer: n.paperSigner}
+		// Validated with the configuration; nil trusts no proxy.
+		clients, err := access.NewClientAddr("public.trusted_proxies", cfg.Public.TrustedProxies)
+		if err != nil {
+			n.logger.Error("public page: every request counts as its socket peer", "error", err)
+		}
 		p.public = paper.NewPublic(paper.PublicOptions{Country: cfg.Node.Country, Store: n.Store,
 			PerMinute: cfg.Public.RatePerMinute, Burst: cfg.Public.Burst, Total: cfg.Public.TotalPerMinute,
-			Logger: n.logger.With("component", "public")})
+			ClientAddr: clients.Of, Logger: n.logger.With("component", "public")})
 	}
 	n.paper = p
 	if n.api != nil {

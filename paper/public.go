@@ -38,7 +38,10 @@ type PublicOptions struct {
 	// minute, bursts of 10); Total limits everyone together (default 600
 	// a minute), so a crowd of addresses cannot keep the store busy.
 	PerMinute, Burst, Total int
-	Logger                  *slog.Logger
+	// ClientAddr says whose request it is (access.ClientAddr.Of, which
+	// knows the trusted proxies in front); nil: the socket peer.
+	ClientAddr func(*http.Request) string
+	Logger     *slog.Logger
 	Now                     func() time.Time
 }
 
@@ -80,16 +83,24 @@ func NewPublic(o PublicOptions) *Public {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.ClientAddr == nil {
+		o.ClientAddr = socketPeer
+	}
 	return &Public{o: o, clients: map[string]*client{},
 		total: rate.NewLimiter(rate.Limit(float64(o.Total)/60), max(o.Total/10, o.Burst))}
 }
 
-// allow takes a token for the caller's address (and from the total).
-func (p *Public) allow(r *http.Request) bool {
+func socketPeer(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		host = r.RemoteAddr
+		return r.RemoteAddr
 	}
+	return host
+}
+
+// allow takes a token for the caller's address (and from the total).
+func (p *Public) allow(r *http.Request) bool {
+	host := p.o.ClientAddr(r)
 	now := p.o.Now()
 	p.mu.Lock()
 	c, ok := p.clients[host]
