@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,19 +16,22 @@ type trafficStore interface {
 	Transition(ctx context.Context, trackingID string, at time.Time, c Change) (*Document, error)
 }
 
-func TestTraffic_SQLite(t *testing.T) {
-	contractTraffic(t, func(t *testing.T) trafficStore {
-		s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "traffic.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+func TestTraffic(t *testing.T) {
+	for name, impl := range implementations(t) {
+		t.Run(name, func(t *testing.T) {
+			contractTraffic(t, func(t *testing.T) trafficStore {
+				s, ok := impl.open(t).(trafficStore)
+				if !ok {
+					t.Fatalf("the %s store has no Traffic: the console would show no charts", name)
+				}
+				return s
+			})
+		})
+	}
 }
 
-// contractTraffic is the Traffic contract: run it against every store
-// implementation (PostgreSQL: add it beside the SQLite run).
+// contractTraffic is the Traffic contract every store implementation
+// passes.
 func contractTraffic(t *testing.T, open func(*testing.T) trafficStore) {
 	ctx := context.Background()
 	base := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
