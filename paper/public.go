@@ -42,7 +42,7 @@ type PublicOptions struct {
 	// knows the trusted proxies in front); nil: the socket peer.
 	ClientAddr func(*http.Request) string
 	Logger     *slog.Logger
-	Now                     func() time.Time
+	Now        func() time.Time
 }
 
 // Public serves the public verification page: GET /p/{trackingID}/{key}
