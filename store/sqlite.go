@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_due ON documents (direction, partner, next_try) WHERE next_try IS NOT NULL;
 CREATE INDEX IF NOT EXISTS documents_updated ON documents (updated);
 CREATE INDEX IF NOT EXISTS documents_pending ON documents (seq) WHERE state IN ('accepted', 'sent');
+CREATE INDEX IF NOT EXISTS documents_state ON documents (direction, state, partner);
 CREATE TABLE IF NOT EXISTS transitions (
   id         INTEGER PRIMARY KEY,
   doc_seq    INTEGER NOT NULL REFERENCES documents(seq),

@@ -22,62 +22,74 @@ FROM documents d LEFT JOIN transitions t ON t.doc_seq = d.seq
 WHERE d.doc_type <> 'status' AND (d.updated >= ? OR d.state IN ('accepted', 'sent'))
 GROUP BY d.seq, d.direction, d.partner, d.created`
 
+// seedYear fills a store as a year of a busy node would: docs
+// documents of 5 KB with two transitions each, spread over the year
+// before now, one in 200 still pending (sent).
+func seedYear(b *testing.B, db *sqlStore, docs int, now time.Time) {
+	b.Helper()
+	ctx := context.Background()
+	body := bytes.Repeat([]byte("<x>certificado fitosanitario</x>"), 160) // 5 KB
+	err := db.tx(ctx, true, func(tx txn) error {
+		for i := range docs {
+			created := now.Add(-time.Duration(docs-i) * (365 * 24 * time.Hour / time.Duration(docs)))
+			state := "received-correctly"
+			if i%200 == 0 {
+				state = "sent"
+			}
+			var seq int64
+			if err := tx.row(ctx, `INSERT INTO documents (tracking_id, direction, partner, doc_type, doc_id, digest, state, body, attempts, lease_token, last_error, contact, created, updated)
+				VALUES (?, 'outbound', ?, 'sps', ?, 'sha256:x', ?, ?, 1, 0, '', '', ?, ?) RETURNING seq`,
+				fmt.Sprintf("CL-%06d", i), []string{"MX", "PE", "CO"}[i%3], fmt.Sprintf("CL-2026-%06d", i), state, body, created.UnixNano(), created.Add(time.Minute).UnixNano()).Scan(&seq); err != nil {
+				return err
+			}
+			for j, to := range []string{"accepted", state} {
+				if _, err := tx.exec(ctx, `INSERT INTO transitions (doc_seq, at, from_state, to_state, actor, reason) VALUES (?, ?, '', ?, 'outbox', '')`,
+					seq, created.Add(time.Duration(j)*time.Minute).UnixNano(), to); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// openBench opens a fresh store of the given kind for a benchmark.
+func openBench(b *testing.B, kind string) *sqlStore {
+	b.Helper()
+	ctx := context.Background()
+	if kind == "sqlite" {
+		s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s.sqlStore
+	}
+	s, err := OpenPostgres(ctx, pgtest.Start(b).NewDatabase(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s.sqlStore
+}
+
 // BenchmarkTraffic reads a day's traffic from a store that has kept a
-// year's: 20,000 documents of 5 KB with two transitions each, 1 % of them
-// from the last day and 0.5 % still pending; the query of the console's
+// year's (seedYear, 20,000 documents): the query of the console's
 // overview against the single-OR query it replaced (the baseline, same
 // store, same run).
 //
-//	go test -run '^$' -bench Traffic ./store/
+//	go test -run '^$' -bench 'Traffic|Backlog' ./store/
 func BenchmarkTraffic(b *testing.B) {
-	const docs = 20000
-	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	body := bytes.Repeat([]byte("<x>certificado fitosanitario</x>"), 160) // 5 KB
 	ctx := context.Background()
-	for _, name := range []string{"sqlite", "postgres"} {
-		b.Run(name, func(b *testing.B) {
-			var db *sqlStore
-			if name == "sqlite" {
-				s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "traffic.db"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				db = s.sqlStore
-			} else {
-				s, err := OpenPostgres(ctx, pgtest.Start(b).NewDatabase(b), nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				db = s.sqlStore
-			}
-			err := db.tx(ctx, true, func(tx txn) error {
-				for i := range docs {
-					created := now.Add(-time.Duration(docs-i) * (365 * 24 * time.Hour / docs))
-					state := "received-correctly"
-					if i%200 == 0 {
-						state = "sent"
-					}
-					var seq int64
-					if err := tx.row(ctx, `INSERT INTO documents (tracking_id, direction, partner, doc_type, doc_id, digest, state, body, attempts, lease_token, last_error, contact, created, updated)
-						VALUES (?, 'outbound', 'MX', 'sps', ?, 'sha256:x', ?, ?, 1, 0, '', '', ?, ?) RETURNING seq`,
-						fmt.Sprintf("CL-%06d", i), fmt.Sprintf("CL-2026-%06d", i), state, body, created.UnixNano(), created.Add(time.Minute).UnixNano()).Scan(&seq); err != nil {
-						return err
-					}
-					for j, to := range []string{"accepted", state} {
-						if _, err := tx.exec(ctx, `INSERT INTO transitions (doc_seq, at, from_state, to_state, actor, reason) VALUES (?, ?, '', ?, 'outbox', '')`,
-							seq, created.Add(time.Duration(j)*time.Minute).UnixNano(), to); err != nil {
-							return err
-						}
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := db.db.ExecContext(ctx, db.d.rebind(`ANALYZE`)); err != nil {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, kind := range []string{"sqlite", "postgres"} {
+		b.Run(kind, func(b *testing.B) {
+			db := openBench(b, kind)
+			seedYear(b, db, 20000, now)
+			if _, err := db.db.ExecContext(ctx, `ANALYZE`); err != nil {
 				b.Fatal(err)
 			}
 			since := now.Add(-24 * time.Hour)
@@ -97,6 +109,41 @@ func BenchmarkTraffic(b *testing.B) {
 					}
 					b.ReportMetric(float64(n), "documents")
 				})
+			}
+		})
+	}
+}
+
+// BenchmarkBacklog counts the outbound backlog (every /metrics scrape,
+// the console's overview, the API's status) and every document by state
+// on SQLite, without the (direction, state, partner) index (the
+// baseline: the table scanned) and with it, same store, same run.
+func BenchmarkBacklog(b *testing.B) {
+	ctx := context.Background()
+	db := openBench(b, "sqlite")
+	seedYear(b, db, 20000, time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
+	for _, indexed := range []bool{false, true} {
+		name := "table-scan"
+		if indexed {
+			name = "indexed"
+			if _, err := db.db.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS documents_state ON documents (direction, state, partner)`); err != nil {
+				b.Fatal(err)
+			}
+		} else if _, err := db.db.ExecContext(ctx, `DROP INDEX documents_state`); err != nil {
+			b.Fatal(err)
+		}
+		b.Run("backlog/"+name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := db.Backlog(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("counts/"+name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := db.Counts(ctx); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
