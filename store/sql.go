@@ -349,6 +349,25 @@ func (s *sqlStore) History(ctx context.Context, trackingID string) ([]Transition
 
 // List returns documents matching f, oldest first.
 func (s *sqlStore) List(ctx context.Context, f Filter) ([]*Document, error) {
+	q, args := listQuery(f)
+	rows, err := s.rows(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Document
+	for rows.Next() {
+		d, err := scanDoc(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// listQuery is List's SQL and its arguments.
+func listQuery(f Filter) (string, []any) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
@@ -366,7 +385,11 @@ func (s *sqlStore) List(ctx context.Context, f Filter) ([]*Document, error) {
 	}
 	if f.IDPrefix != "" {
 		like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.IDPrefix) + "%"
-		where = append(where, `(doc_id LIKE ? ESCAPE '\' OR tracking_id LIKE ? ESCAPE '\')`)
+		// Two index lookups (documents_doc_id_prefix and
+		// documents_tracking_id_prefix), not one OR over the table:
+		// "where is my certificate?" must not read every document kept.
+		where = append(where, `seq IN (SELECT seq FROM documents WHERE doc_id LIKE ? ESCAPE '\'
+			UNION ALL SELECT seq FROM documents WHERE tracking_id LIKE ? ESCAPE '\')`)
 		args = append(args, like, like)
 	}
 	if f.BeforeSeq > 0 {
@@ -388,20 +411,7 @@ func (s *sqlStore) List(ctx context.Context, f Filter) ([]*Document, error) {
 	if f.Newest {
 		order = "seq DESC"
 	}
-	rows, err := s.rows(ctx, `SELECT `+cols+` FROM documents WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Document
-	for rows.Next() {
-		d, err := scanDoc(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return `SELECT ` + cols + ` FROM documents WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ?`, append(args, limit)
 }
 
 // Counts returns how many documents are in each state, per direction.
@@ -412,9 +422,11 @@ func (s *sqlStore) Counts(ctx context.Context) (map[string]map[lifecycle.State]i
 // Backlog counts outbound documents still to be delivered or given up
 // (accepted, sent, incomplete), per partner and state.
 func (s *sqlStore) Backlog(ctx context.Context) (map[string]map[lifecycle.State]int, error) {
-	return s.countBy(ctx, `SELECT partner, state, COUNT(*) FROM documents
-		WHERE direction = 'outbound' AND state IN ('accepted', 'sent', 'incomplete') GROUP BY partner, state`)
+	return s.countBy(ctx, backlogQuery)
 }
+
+const backlogQuery = `SELECT partner, state, COUNT(*) FROM documents
+	WHERE direction = 'outbound' AND state IN ('accepted', 'sent', 'incomplete') GROUP BY partner, state`
 
 func (s *sqlStore) countBy(ctx context.Context, q string) (map[string]map[lifecycle.State]int, error) {
 	rows, err := s.rows(ctx, q)

@@ -80,6 +80,8 @@ CREATE INDEX IF NOT EXISTS documents_due ON documents (direction, partner, next_
 CREATE INDEX IF NOT EXISTS documents_updated ON documents (updated);
 CREATE INDEX IF NOT EXISTS documents_pending ON documents (seq) WHERE state IN ('accepted', 'sent');
 CREATE INDEX IF NOT EXISTS documents_state ON documents (direction, state, partner);
+CREATE INDEX IF NOT EXISTS documents_doc_id_prefix ON documents (doc_id COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS documents_tracking_id_prefix ON documents (tracking_id COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS transitions (
   id         INTEGER PRIMARY KEY,
   doc_seq    INTEGER NOT NULL REFERENCES documents(seq),
