@@ -59,6 +59,10 @@ type nodeSpec struct {
 	// OpsRobotSubject, when set, puts TLS on the admin listener and makes
 	// the certificate with this subject an operator client.
 	OpsRobotSubject string
+	// LegacyClientSubject, when set, puts TLS on the legacy listener and
+	// makes the certificate with this subject a legacy client (vuce-legacy)
+	// every route accepts.
+	LegacyClientSubject string
 	// Hub, when set, is the simulated IPPC ePhyto Hub (hub.go).
 	Hub *hubSpec
 }
@@ -125,6 +129,12 @@ tls:
     key: {{.PKI}}/{{.Country}}/server.key
     client_ca: [{{.PKI}}/{{.Country}}/ca.pem]
 {{- end}}
+{{- if .LegacyClientSubject}}
+  legacy:
+    cert: {{.PKI}}/{{.Country}}/server.pem
+    key: {{.PKI}}/{{.Country}}/server.key
+    client_ca: [{{.PKI}}/{{.Country}}/ca.pem]
+{{- end}}
 delivery:
   timeout: 10s
   retries: 2
@@ -182,7 +192,7 @@ routes:
       error_body: '{{.Response.ErrorBody}}'
     auth:
       basic: {username: {{.RouteUser}}, password_hash: '{{.RouteHash}}'}
-      clients: [vuce]
+      clients: [vuce{{if $.LegacyClientSubject}}, vuce-legacy{{end}}]
 {{- if .Hub}}
     # The same payload, for a country reached through the hub: SPS 17A.
     hub: {document: sps17a, rules: {{.Country}}/sps17a.outbound.yaml}
@@ -201,7 +211,7 @@ routes:
       error_body: '{"trackingId":"{{"{{"}}.TrackingID{{"}}"}}","error":{{"{{"}}json .Error{{"}}"}}}'
     auth:
       basic: {username: {{$.RouteUser}}, password_hash: '{{$.RouteHash}}'}
-      clients: [vuce]
+      clients: [vuce{{if $.LegacyClientSubject}}, vuce-legacy{{end}}]
 {{- end}}{{end}}
 legacy:
   base_url: {{.LegacyURL}}
@@ -275,6 +285,9 @@ access:
     - {name: vuce, role: legacy, token_hash: '{{.LegacyTokenHash}}'}
 {{- if .OpsRobotSubject}}
     - {name: ops-robot, role: operator, certificate_subject: '{{.OpsRobotSubject}}'}
+{{- end}}
+{{- if .LegacyClientSubject}}
+    - {name: vuce-legacy, role: legacy, certificate_subject: '{{.LegacyClientSubject}}'}
 {{- end}}
 # The page a paper copy's QR code names (plain HTTP: loopback only).
 public:

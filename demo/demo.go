@@ -61,7 +61,12 @@ type Options struct {
 	// server certificate, and accepts client certificates of its CA: the
 	// client "ops-robot" (operator) has one, written to <PKI>/<CC>/ops-robot.pem
 	// and .key.
-	AdminTLS           bool
+	AdminTLS bool
+	// LegacyTLS serves each legacy listener over TLS with the country's
+	// server certificate, and accepts client certificates of its CA: the
+	// legacy VUCE's, "vuce-legacy" (role legacy, on every route beside
+	// the route's password), written to <PKI>/<CC>/vuce-legacy.pem and .key.
+	LegacyTLS          bool
 	InflightPerPartner int
 	ReadTimeout        time.Duration
 	MaxConnections     int
@@ -115,6 +120,7 @@ type Network struct {
 	Hub *Hub
 
 	adminTLS  bool
+	legacyTLS bool
 	extra     []*extraDocument // document types beyond sps, from the rules
 	legacyURL map[string]string
 	servers   []*http.Server
@@ -150,32 +156,37 @@ func (n *Network) AdminURL(country string) string {
 	return "http://" + n.Addrs[country]["admin"]
 }
 
-// opsRobot issues the client certificate of an operators' tool that
-// authenticates to the admin listener with it, and returns its subject.
-func (n *Network) opsRobot(cc string) (string, error) {
+// clientCertificate issues a client certificate of country cc's CA to
+// name (an operators' tool on the admin listener, the legacy VUCE on the
+// legacy listener), writes it to <PKI>/<cc>/<name>.pem and .key, and
+// returns its subject.
+func (n *Network) clientCertificate(cc, name string) (string, error) {
 	ca, err := devpki.LoadCA(n.PKI, cc)
 	if err != nil {
 		return "", err
 	}
-	kp, err := ca.IssueClient("ops-robot", devpki.Options{})
+	kp, err := ca.IssueClient(name, devpki.Options{})
 	if err != nil {
 		return "", err
 	}
 	dir := filepath.Join(n.PKI, cc)
-	if err := os.WriteFile(filepath.Join(dir, "ops-robot.pem"), kp.CertPEM, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".pem"), kp.CertPEM, 0o644); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "ops-robot.key"), kp.KeyPEM, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".key"), kp.KeyPEM, 0o600); err != nil {
 		return "", err
 	}
-	n.adminTLS = true
 	return kp.Cert.Subject.String(), nil
 }
 
 // RouteURL is the URL of a route of country's node, with the legacy
 // VUCE's credentials in it (Go's client sends them as basic auth).
 func (n *Network) RouteURL(country, path string) string {
-	u := url.URL{Scheme: "http", Host: n.Addrs[country]["legacy"], Path: path, User: url.UserPassword(n.RouteUser, n.RoutePassword)}
+	scheme := "http"
+	if n.legacyTLS {
+		scheme = "https"
+	}
+	u := url.URL{Scheme: scheme, Host: n.Addrs[country]["legacy"], Path: path, User: url.UserPassword(n.RouteUser, n.RoutePassword)}
 	return u.String()
 }
 
@@ -337,9 +348,16 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		}
 		spec.Inflight, spec.MaxConnections = o.InflightPerPartner, o.MaxConnections
 		if o.AdminTLS {
-			if spec.OpsRobotSubject, err = n.opsRobot(cc); err != nil {
+			if spec.OpsRobotSubject, err = n.clientCertificate(cc, "ops-robot"); err != nil {
 				return nil, err
 			}
+			n.adminTLS = true
+		}
+		if o.LegacyTLS {
+			if spec.LegacyClientSubject, err = n.clientCertificate(cc, "vuce-legacy"); err != nil {
+				return nil, err
+			}
+			n.legacyTLS = true
 		}
 		if o.ReadTimeout > 0 {
 			spec.ReadTimeout = o.ReadTimeout.String()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -559,6 +560,91 @@ func TestSecurity_AdminTLSClientCertificates(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurity_LegacyTLSClientCertificates: with TLS on the legacy
+// listener, the legacy VUCE authenticates with its client certificate
+// alone (role legacy, a route's client) and its document reaches the
+// partner; the route's password still works without a certificate; a
+// certificate of the same CA that is no client is refused, and so are
+// plain HTTP and a server the legacy system does not trust.
+func TestSecurity_LegacyTLSClientCertificates(t *testing.T) {
+	n := startNetworkWith(t, Options{Countries: []string{"CL", "MX"}, NoWait: true, LegacyTLS: true})
+	roots := mustPool(t, filepath.Join(n.PKI, "CL", "ca.pem"))
+	vuce := mustKeyPair(t, filepath.Join(n.PKI, "CL", "vuce-legacy.pem"), filepath.Join(n.PKI, "CL", "vuce-legacy.key"))
+	partnerClient := mustKeyPair(t, filepath.Join(n.PKI, "CL", "client.pem"), filepath.Join(n.PKI, "CL", "client.key"))
+	client := func(cert *tls.Certificate, roots *x509.CertPool) *http.Client {
+		tc := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		if cert != nil {
+			tc.Certificates = []tls.Certificate{*cert}
+		}
+		return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: tc}}
+	}
+	withPassword := n.LegacyOutboundURL("CL")
+	if !strings.HasPrefix(withPassword, "https://") {
+		t.Fatalf("legacy URL %s", withPassword)
+	}
+	u, _ := url.Parse(withPassword)
+	u.User = nil
+	bare := u.String()
+	f, _ := legacysim.FormatFor("CL")
+	for i, tt := range []struct {
+		name   string
+		client *http.Client
+		url    string
+		status int
+		says   string
+	}{
+		{"the legacy VUCE's certificate alone", client(&vuce, roots), bare, http.StatusAccepted, ""},
+		{"the route's password, no certificate", client(nil, roots), withPassword, http.StatusAccepted, ""},
+		{"a certificate of the CA that is no client", client(&partnerClient, roots), bare, http.StatusUnauthorized, "not a configured client"},
+		{"no certificate, no password", client(nil, roots), bare, http.StatusUnauthorized, ""},
+		{"a configured client of another role (the viewer's token)", bearer(client(nil, roots), n.ViewerToken), bare, http.StatusUnauthorized, "not one this route accepts"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := legacysim.Sample("CL", "MX", 900+i, 1)
+			status, body, err := legacysim.Send(context.Background(), tt.client, tt.url, f, c)
+			if err != nil || status != tt.status || !strings.Contains(string(body), tt.says) {
+				t.Fatalf("status %d err %v: %s\nwant %d containing %q", status, err, truncate(string(body)), tt.status, tt.says)
+			}
+			_, ferr := n.Nodes["CL"].Store.Find(context.Background(), store.Outbound, "MX", "sps", c.ID)
+			if queued := ferr == nil; queued != (tt.status == http.StatusAccepted) {
+				t.Fatalf("queued %v after %d", queued, status)
+			}
+		})
+	}
+	// Both accepted documents reach MX's legacy system.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(n.Legacy["MX"].Received()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 documents reached MX", len(n.Legacy["MX"].Received()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Plain HTTP, and a client that does not trust the node's server
+	// certificate, get nowhere.
+	plain := strings.Replace(bare, "https://", "http://", 1)
+	if status, body, err := legacysim.Send(context.Background(), http.DefaultClient, plain, f, legacysim.Sample("CL", "MX", 910, 1)); err == nil && status == http.StatusAccepted {
+		t.Errorf("plain HTTP on the TLS legacy listener accepted a document: %s", body)
+	}
+	if _, _, err := legacysim.Send(context.Background(), client(&vuce, x509.NewCertPool()), bare, f, legacysim.Sample("CL", "MX", 911, 1)); err == nil {
+		t.Error("a client that does not trust the node's certificate connected")
+	}
+}
+
+// bearer adds a bearer token to c's requests.
+func bearer(c *http.Client, token string) *http.Client {
+	next := c.Transport
+	c.Transport = roundTripper(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+token)
+		return next.RoundTrip(r)
+	})
+	return c
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestSecurity_LegacyPayloadValues: the exporter's e-mail a payload
 // carries is one plain address or the document is refused before it is
