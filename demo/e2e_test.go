@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/certs/devpki"
 	"github.com/vucelink/vucelink/config"
@@ -654,4 +656,48 @@ func subsequence(want, got []string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// latin1 is a legacy format written in ISO-8859-1 and declared so (in the
+// XML declaration and the Content-Type), as legacy systems often write.
+type latin1 struct{ legacysim.Format }
+
+func (f latin1) Encode(c legacysim.Certificate) ([]byte, error) {
+	b, err := f.Format.Encode(c)
+	if err != nil {
+		return nil, err
+	}
+	return charmap.ISO8859_1.NewEncoder().Bytes(bytes.Replace(b, []byte(`encoding="UTF-8"`), []byte(`encoding="ISO-8859-1"`), 1))
+}
+
+func (f latin1) ContentType() string { return "application/xml; charset=ISO-8859-1" }
+
+// Mexico's legacy system, writing Latin-1: its certificate reaches Chile's
+// legacy system with every accent and ñ intact, through real nodes.
+func TestEndToEnd_LegacyXMLInLatin1(t *testing.T) {
+	n := startNetwork(t, "CL", "MX")
+	mx, _ := legacysim.FormatFor("MX")
+	c := legacysim.Sample("MX", "CL", 7, 2)
+	c.Inspector = "Begoña Núñez Peñalosa"
+	if b, _ := mx.Encode(c); !bytes.Contains(b, []byte(`encoding="UTF-8"`)) {
+		t.Fatalf("MX's format no longer declares UTF-8: %.80s", b)
+	}
+	status, body, err := legacysim.Send(context.Background(), http.DefaultClient, n.LegacyOutboundURL("MX"), latin1{mx}, c)
+	if err != nil || status != http.StatusAccepted {
+		t.Fatalf("status %d, err %v: %s", status, err, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(n.Legacy["CL"].Received()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing reached CL's legacy system")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := n.Legacy["CL"].Received()[0]
+	if got.Err != nil {
+		t.Fatal(got.Err)
+	}
+	if ok, diffs := c.Equal(got.Certificate); !ok {
+		t.Fatalf("CL received a different certificate: %v", diffs)
+	}
 }

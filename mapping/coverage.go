@@ -139,6 +139,9 @@ func missingStep(p *spath, have map[string]bool) (name string, last bool) {
 func payloadNames(in []byte, format string) []string {
 	var out []string
 	if format == "xml" {
+		if utf8, err := xmlsafe.ToUTF8(in); err == nil {
+			in = utf8
+		}
 		doc, err := xmlsafe.Parse(in, xmlsafe.Limits{})
 		if err != nil {
 			return nil

@@ -100,7 +100,13 @@ func (r *Rules) MapExplain(input []byte) (*Output, error) {
 
 func (r *Rules) mapInput(input []byte, mode runMode) (*Output, error) {
 	if r.source.format == "xml" {
-		doc, err := xmlsafe.Parse(input, xmlsafe.Limits{})
+		// A legacy system's XML may be Latin-1 or Windows-1252 (declared);
+		// it is read as such, not refused.
+		utf8, err := xmlsafe.ToUTF8(input)
+		if err != nil {
+			return nil, fmt.Errorf("%s: input: %w", r.file, err)
+		}
+		doc, err := xmlsafe.Parse(utf8, xmlsafe.Limits{})
 		if err != nil {
 			return nil, fmt.Errorf("%s: input: %w", r.file, err)
 		}
