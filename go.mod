@@ -14,6 +14,7 @@ require (
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/common v0.72.0
+	github.com/realclientip/realclientip-go v1.0.0
 	github.com/russellhaering/goxmldsig v1.6.1
 	github.com/wneessen/go-mail v0.8.1
 	go.yaml.in/yaml/v3 v3.0.6
@@ -22,8 +23,6 @@ require (
 	modernc.org/sqlite v1.62.0
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
-
-require github.com/realclientip/realclientip-go v1.0.0 // indirect
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
