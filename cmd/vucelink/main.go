@@ -41,6 +41,7 @@ func commands() []command {
 	return []command{
 		{"run", "run --config FILE", cmdRun},
 		{"check", "check --config FILE", cmdCheck},
+		{"backup", "backup --config FILE --out FILE", cmdBackup},
 		{"healthcheck", "healthcheck [--config FILE] [--ready] [--url URL]", cmdHealthcheck},
 		{"demo", "demo [--serve] [--dir DIR] [-v]", cmdDemo},
 		{"demo-sample", "demo-sample [--from CC] [--to CC] [--items N]", cmdDemoSample},
