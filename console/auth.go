@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -310,18 +309,10 @@ func (l *limiter) fail(ctx context.Context, src string) {
 }
 
 // source is who a login attempt counts against: the client's address
-// (addr finds it; nil: the socket peer), or for IPv6 its /64, which one
-// subscriber usually holds whole.
+// (addr finds it, knowing the trusted proxies), or for IPv6 its /64,
+// which one subscriber usually holds whole.
 func source(r *http.Request, addr func(*http.Request) string) string {
-	var host string
-	if addr != nil {
-		host = addr(r)
-	} else {
-		var err error
-		if host, _, err = net.SplitHostPort(r.RemoteAddr); err != nil {
-			host = r.RemoteAddr
-		}
-	}
+	host := addr(r)
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return host

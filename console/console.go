@@ -26,6 +26,7 @@ import (
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 
+	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/ops"
 	"github.com/vucelink/vucelink/store"
@@ -159,6 +160,9 @@ type Console struct {
 
 // New builds a console.
 func New(o Options) (*Console, error) {
+	if o.ClientAddr == nil {
+		o.ClientAddr = (*access.ClientAddr)(nil).Of // the socket peer
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

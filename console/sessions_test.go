@@ -169,7 +169,7 @@ func TestSource(t *testing.T) {
 		"[2001:db8:1:3::1]:443":            "2001:db8:1:3::/64",
 		"not an address, kept as it comes": "not an address, kept as it comes",
 	} {
-		if got := source(&http.Request{RemoteAddr: remote}, nil); got != want {
+		if got := source(&http.Request{RemoteAddr: remote}, (*access.ClientAddr)(nil).Of); got != want {
 			t.Errorf("%s: %q, want %q", remote, got, want)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/beevik/etree"
 	"golang.org/x/time/rate"
 
+	"github.com/vucelink/vucelink/access"
 	"github.com/vucelink/vucelink/lifecycle"
 	"github.com/vucelink/vucelink/statusmsg"
 	"github.com/vucelink/vucelink/store"
@@ -84,18 +84,10 @@ func NewPublic(o PublicOptions) *Public {
 		o.Now = time.Now
 	}
 	if o.ClientAddr == nil {
-		o.ClientAddr = socketPeer
+		o.ClientAddr = (*access.ClientAddr)(nil).Of // the socket peer
 	}
 	return &Public{o: o, clients: map[string]*client{},
 		total: rate.NewLimiter(rate.Limit(float64(o.Total)/60), max(o.Total/10, o.Burst))}
-}
-
-func socketPeer(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // allow takes a token for the caller's address (and from the total).
