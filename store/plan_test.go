@@ -21,8 +21,8 @@ func TestQueries_UseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	search, searchArgs := listQuery(Filter{IDPrefix: "CL-2026-0000", Newest: true})
-	incomplete, incompleteArgs := listQuery(Filter{Direction: Outbound, State: "incomplete", Newest: true})
+	search, searchArgs := listQuery(Filter{IDPrefix: "CL-2026-0000", Newest: true}, s.d.caseless)
+	incomplete, incompleteArgs := listQuery(Filter{Direction: Outbound, State: "incomplete", Newest: true}, s.d.caseless)
 	// A scan of the table itself, or of an index holding every
 	// document in place of a lookup. documents_pending holds only the
 	// pending ones; documents_state is the covering index Counts reads

@@ -70,6 +70,7 @@ func OpenPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*Postgr
 		lockRow:  " FOR UPDATE",
 		claimRow: " FOR UPDATE SKIP LOCKED",
 		greatest: "GREATEST",
+		caseless: func(x string) string { return "lower(" + x + ")" },
 		begin: func(ctx context.Context, relaxed bool) (*sql.Tx, func(), error) {
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {

@@ -40,6 +40,11 @@ type dialect struct {
 	lockRow, claimRow string
 	// greatest is the two-argument maximum function.
 	greatest string
+	// caseless wraps a column, and the ? of the pattern it is compared
+	// with, so that a LIKE ignores case through an index: SQLite's LIKE
+	// already does (with the columns' NOCASE indexes); PostgreSQL's
+	// compares lower() of both (its expression indexes).
+	caseless func(string) string
 	// begin starts a transaction; relaxed ones do not wait for fsync at
 	// commit. done, if not nil, runs after commit or rollback.
 	begin func(ctx context.Context, relaxed bool) (tx *sql.Tx, done func(), err error)
@@ -349,7 +354,7 @@ func (s *sqlStore) History(ctx context.Context, trackingID string) ([]Transition
 
 // List returns documents matching f, oldest first.
 func (s *sqlStore) List(ctx context.Context, f Filter) ([]*Document, error) {
-	q, args := listQuery(f)
+	q, args := listQuery(f, s.d.caseless)
 	rows, err := s.rows(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -366,8 +371,8 @@ func (s *sqlStore) List(ctx context.Context, f Filter) ([]*Document, error) {
 	return out, rows.Err()
 }
 
-// listQuery is List's SQL and its arguments.
-func listQuery(f Filter) (string, []any) {
+// listQuery is List's SQL and its arguments; caseless is the dialect's.
+func listQuery(f Filter, caseless func(string) string) (string, []any) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
@@ -388,8 +393,9 @@ func listQuery(f Filter) (string, []any) {
 		// Two index lookups (documents_doc_id_prefix and
 		// documents_tracking_id_prefix), not one OR over the table:
 		// "where is my certificate?" must not read every document kept.
-		where = append(where, `seq IN (SELECT seq FROM documents WHERE doc_id LIKE ? ESCAPE '\'
-			UNION ALL SELECT seq FROM documents WHERE tracking_id LIKE ? ESCAPE '\')`)
+		// A number typed in lower case finds the document too.
+		where = append(where, `seq IN (SELECT seq FROM documents WHERE `+caseless("doc_id")+` LIKE `+caseless("?")+` ESCAPE '\'
+			UNION ALL SELECT seq FROM documents WHERE `+caseless("tracking_id")+` LIKE `+caseless("?")+` ESCAPE '\')`)
 		args = append(args, like, like)
 	}
 	if f.BeforeSeq > 0 {

@@ -178,6 +178,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	s.sqlStore = &sqlStore{db: db, rdb: rdb, d: dialect{
 		rebind:   func(q string) string { return q },
 		greatest: "MAX",
+		caseless: func(x string) string { return x },
 		begin:    s.begin,
 	}}
 	s.group = newGroupCommit(s.sqlStore)

@@ -294,12 +294,13 @@ func TestOpen_MigratesOlderStore(t *testing.T) {
 }
 
 func TestList_TypePrefixAndNewestFirst(t *testing.T) {
-	ctx := context.Background()
-	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "list.db"))
-	if err != nil {
-		t.Fatal(err)
+	for name, impl := range implementations(t) {
+		t.Run(name, func(t *testing.T) { testList(t, impl.open(t)) })
 	}
-	defer s.Close()
+}
+
+func testList(t *testing.T, s Store) {
+	ctx := context.Background()
 	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	for i, d := range []struct{ tid, typ, id string }{
 		{"T1", "sps", "CL-2026-001"}, {"T2", "cod", "CL-2026-002"}, {"T3", "sps", "CL_2026%3"}, {"T4", "sps", "XX-1"},
@@ -329,6 +330,8 @@ func TestList_TypePrefixAndNewestFirst(t *testing.T) {
 		{"prefix of the document ID", Filter{IDPrefix: "CL-2026"}, "T1,T2"},
 		{"wildcards are literal", Filter{IDPrefix: "CL_2026%"}, "T3"},
 		{"prefix of the tracking ID", Filter{IDPrefix: "T4"}, "T4"},
+		{"in lower case", Filter{IDPrefix: "cl-2026-00"}, "T1,T2"},
+		{"a tracking ID in lower case", Filter{IDPrefix: "t4"}, "T4"},
 		{"newest first", Filter{Newest: true}, "T4,T3,T2,T1"},
 		{"newest first, next page", Filter{Newest: true, BeforeSeq: 3, Limit: 1}, "T2"},
 	} {

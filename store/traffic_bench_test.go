@@ -184,8 +184,10 @@ func BenchmarkSearch(b *testing.B) {
 				}
 			})
 			for _, ix := range []string{
-				`CREATE INDEX documents_doc_id_prefix ON documents (doc_id ` + map[string]string{"sqlite": "COLLATE NOCASE", "postgres": "text_pattern_ops"}[kind] + `)`,
-				`CREATE INDEX documents_tracking_id_prefix ON documents (tracking_id ` + map[string]string{"sqlite": "COLLATE NOCASE", "postgres": "text_pattern_ops"}[kind] + `)`,
+				map[string]string{"sqlite": `CREATE INDEX documents_doc_id_prefix ON documents (doc_id COLLATE NOCASE)`,
+					"postgres": `CREATE INDEX documents_doc_id_prefix ON documents (lower(doc_id) text_pattern_ops)`}[kind],
+				map[string]string{"sqlite": `CREATE INDEX documents_tracking_id_prefix ON documents (tracking_id COLLATE NOCASE)`,
+					"postgres": `CREATE INDEX documents_tracking_id_prefix ON documents (lower(tracking_id) text_pattern_ops)`}[kind],
 			} {
 				if _, err := db.db.ExecContext(ctx, ix); err != nil {
 					b.Fatal(err)

@@ -4,7 +4,7 @@
 -- documents_updated) and those still pending;
 CREATE INDEX documents_pending ON documents (seq) WHERE state IN ('accepted', 'sent');
 -- a search by the beginning of a document or tracking ID ("where is my
--- certificate?") is a LIKE 'prefix%', which a b-tree serves only with the
--- pattern operator class.
-CREATE INDEX documents_doc_id_prefix ON documents (doc_id text_pattern_ops);
-CREATE INDEX documents_tracking_id_prefix ON documents (tracking_id text_pattern_ops);
+-- certificate?"), in any case, is lower(id) LIKE lower('prefix%'), which
+-- a b-tree serves only on that expression with the pattern operator class.
+CREATE INDEX documents_doc_id_prefix ON documents (lower(doc_id) text_pattern_ops);
+CREATE INDEX documents_tracking_id_prefix ON documents (lower(tracking_id) text_pattern_ops);
