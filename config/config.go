@@ -302,6 +302,11 @@ type Inbound struct {
 	Method      string `yaml:"method"`
 	Path        string `yaml:"path"`
 	ContentType string `yaml:"content_type"`
+	// Charset is the encoding the legacy VUCE reads its XML in, when not
+	// UTF-8: ISO-8859-1, ISO-8859-15 or windows-1252. The declaration and
+	// the Content-Type say so; characters the charset lacks are written
+	// as numeric character references. XML hand-overs only (JSON is UTF-8).
+	Charset string `yaml:"charset"`
 	// Callback, if set, receives a POST for every state change of the
 	// documents of this type received from partners (e.g. withdrawn).
 	Callback *Callback `yaml:"callback"`

@@ -71,6 +71,12 @@ func TestLoad_Errors(t *testing.T) {
 		{"bad template", func(s string) string {
 			return strings.Replace(s, "    rules: CL/sps.outbound.yaml\n", "    rules: CL/sps.outbound.yaml\n    response:\n      body: '{{.TrackingID'\n", 1)
 		}, []string{`routes[0].response.body:`}},
+		{"hand-over charset for JSON", func(s string) string {
+			return strings.Replace(s, "      content_type: application/json\n", "      content_type: application/json\n      charset: ISO-8859-1\n", 1)
+		}, []string{`legacy.inbound[0].charset: applies to XML hand-overs only, and content_type is "application/json"`}},
+		{"hand-over charset unknown", func(s string) string {
+			return strings.Replace(s, "      content_type: application/json\n", "      content_type: application/xml\n      charset: Shift_JIS\n", 1)
+		}, []string{`legacy.inbound[0].charset: encoding "Shift_JIS"`}},
 		{"password hash not bcrypt", func(s string) string {
 			return strings.Replace(s, "$2a$12$Pnj1rS87SmEgV.3.1R8nweHKHqVnhaEz3cCUC3cBtej8zH4HNgcu2", "plain", 1)
 		}, []string{`partners.MX.inbound_auth.password_hash: must be a bcrypt hash`}},

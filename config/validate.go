@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/vucelink/vucelink/access"
+	"github.com/vucelink/vucelink/xmlsafe"
 )
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -243,6 +244,13 @@ func (c *Config) Validate() error {
 		}
 		if in.ContentType == "" {
 			v.addf(k+".content_type", "is required")
+		}
+		if in.Charset != "" {
+			if _, err := xmlsafe.FromUTF8([]byte("<a/>"), in.Charset); err != nil {
+				v.addf(k+".charset", "%v", err)
+			} else if !strings.Contains(strings.ToLower(in.ContentType), "xml") {
+				v.addf(k+".charset", "applies to XML hand-overs only, and content_type is %q (JSON is UTF-8)", in.ContentType)
+			}
 		}
 		v.callback(k+".callback", in.Callback)
 		if in.DuplicateStatus != 0 && (in.DuplicateStatus < 400 || in.DuplicateStatus > 499) {

@@ -65,6 +65,9 @@ type nodeSpec struct {
 	LegacyClientSubject string
 	// Hub, when set, is the simulated IPPC ePhyto Hub (hub.go).
 	Hub *hubSpec
+	// Charset, when set, is the encoding the legacy system reads its
+	// phytosanitary certificates in (legacy.inbound[].charset).
+	Charset string
 }
 
 type peerSpec struct {
@@ -222,6 +225,9 @@ legacy:
       path: {{.InboundPath}}
       content_type: {{.ContentType}}
       duplicate_status: 409
+{{- if .Charset}}
+      charset: {{.Charset}}
+{{- end}}
 {{- range .Extra}}{{if .Inbound}}
     - document: {{.Name}}
       rules: {{$.Country}}/{{.Name}}.inbound.yaml

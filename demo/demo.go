@@ -62,6 +62,10 @@ type Options struct {
 	// client "ops-robot" (operator) has one, written to <PKI>/<CC>/ops-robot.pem
 	// and .key.
 	AdminTLS bool
+	// LegacyCharset, per country, makes its legacy system read the
+	// certificates it receives in that encoding (ISO-8859-1, …): its
+	// node writes them so.
+	LegacyCharset map[string]string
 	// LegacyTLS serves each legacy listener over TLS with the country's
 	// server certificate, and accepts client certificates of its CA: the
 	// legacy VUCE's, "vuce-legacy" (role legacy, on every route beside
@@ -353,6 +357,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 			}
 			n.adminTLS = true
 		}
+		spec.Charset = o.LegacyCharset[cc]
 		if o.LegacyTLS {
 			if spec.LegacyClientSubject, err = n.clientCertificate(cc, "vuce-legacy"); err != nil {
 				return nil, err

@@ -701,3 +701,38 @@ func TestEndToEnd_LegacyXMLInLatin1(t *testing.T) {
 		t.Fatalf("CL received a different certificate: %v", diffs)
 	}
 }
+
+// Mexico's legacy system reads its certificates in Latin-1
+// (legacy.inbound[].charset): Chile's certificate reaches it in Latin-1,
+// declared so in the XML and the Content-Type, with every accent and ñ as
+// one Latin-1 byte, and reads back equal field by field.
+func TestEndToEnd_HandOverInLatin1(t *testing.T) {
+	n := startNetworkWith(t, Options{Countries: []string{"CL", "MX"}, NoWait: true, LegacyCharset: map[string]string{"MX": "ISO-8859-1"}})
+	cl, _ := legacysim.FormatFor("CL")
+	c := legacysim.Sample("CL", "MX", 8, 2)
+	c.Inspector = "Begoña Núñez Peñalosa"
+	status, body, err := legacysim.Send(context.Background(), http.DefaultClient, n.LegacyOutboundURL("CL"), cl, c)
+	if err != nil || status != http.StatusAccepted {
+		t.Fatalf("status %d, err %v: %s", status, err, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(n.Legacy["MX"].Received()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing reached MX's legacy system")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := n.Legacy["MX"].Received()[0]
+	if ct := got.Header.Get("Content-Type"); !strings.Contains(ct, "charset=ISO-8859-1") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if !bytes.Contains(got.Body, []byte(`encoding="ISO-8859-1"`)) || !bytes.Contains(got.Body, []byte("Bego\xf1a N\xfa\xf1ez")) {
+		t.Errorf("the body is not Latin-1: %.300q", got.Body)
+	}
+	if got.Err != nil {
+		t.Fatal(got.Err)
+	}
+	if ok, diffs := c.Equal(got.Certificate); !ok {
+		t.Fatalf("MX received a different certificate: %v", diffs)
+	}
+}

@@ -76,7 +76,7 @@ func (n *Node) targets(specs map[string]*proxy.DocumentSpec) map[string]*proxy.T
 		key := fmt.Sprintf("legacy.inbound[%d]", i)
 		t := &proxy.Target{
 			Document: in.Document, Spec: specs[in.Document],
-			URL: cfg.Legacy.BaseURL + in.Path, Method: in.Method, ContentType: in.ContentType, DuplicateStatus: in.DuplicateStatus,
+			URL: cfg.Legacy.BaseURL + in.Path, Method: in.Method, ContentType: in.ContentType, Charset: in.Charset, DuplicateStatus: in.DuplicateStatus,
 		}
 		n.rules.add(key+".rules", in.Rules, in.Document, "inbound")
 		t.Mapper = n.rules.mapper(in.Rules)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vucelink/vucelink/wire"
+	"github.com/vucelink/vucelink/xmlsafe"
 )
 
 // LegacyError is a hand-over the legacy VUCE did not take. Public is what
@@ -37,11 +38,22 @@ func (e *LegacyError) Error() string { return e.Code + ": " + e.Public + " [" + 
 //
 // client nil means one with a 15 s timeout.
 func (t *Target) HandOver(ctx context.Context, client *http.Client, trackingID, from, documentID string, native []byte, redelivery bool) *LegacyError {
+	contentType := t.ContentType
+	if t.Charset != "" {
+		b, err := xmlsafe.FromUTF8(native, t.Charset)
+		if err != nil {
+			return &LegacyError{Code: "legacy.request", Public: "the receiving node could not write the document in its legacy VUCE's encoding", Internal: err.Error(), Temporary: true}
+		}
+		native = b
+		if !strings.Contains(strings.ToLower(contentType), "charset=") {
+			contentType += "; charset=" + t.Charset
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(native))
 	if err != nil {
 		return &LegacyError{Code: "legacy.request", Public: "the receiving node could not reach its legacy VUCE", Internal: err.Error(), Temporary: true}
 	}
-	req.Header.Set("Content-Type", t.ContentType)
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set(wire.HeaderTrackingID, trackingID)
 	req.Header.Set(wire.HeaderSender, from)
 	req.Header.Set(wire.HeaderDocumentID, documentID)

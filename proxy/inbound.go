@@ -88,6 +88,10 @@ type Target struct {
 	URL         string // full URL of the legacy endpoint
 	Method      string
 	ContentType string
+	// Charset, if set, is the encoding the legacy VUCE reads its XML in
+	// (ISO-8859-1, ISO-8859-15 or windows-1252; xmlsafe.FromUTF8); empty:
+	// UTF-8, as mapped.
+	Charset string
 	// DuplicateStatus is the status with which the legacy VUCE refuses a
 	// certificate number it already has (0: it does not); see handOver.
 	DuplicateStatus int

@@ -2,9 +2,11 @@ package xmlsafe
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
@@ -54,4 +56,38 @@ func ToUTF8(b []byte) ([]byte, error) {
 	buf.WriteString("UTF-8")
 	buf.Write(out[m[5]:])
 	return buf.Bytes(), nil
+}
+
+// FromUTF8 writes a UTF-8 XML document in charset, one of the encodings
+// ToUTF8 reads, for a legacy system that expects it: its declaration
+// names charset (one is added if it has none), and a character the
+// charset cannot hold is written as a numeric character reference
+// (&#x20AC;), which XML reads back as the same character. Markup is
+// ASCII in the documents vucelink writes, so a reference only ever
+// stands in text or attribute values.
+func FromUTF8(b []byte, charset string) ([]byte, error) {
+	enc, ok := legacyCharsets[strings.ToLower(charset)]
+	if !ok {
+		return nil, fmt.Errorf("encoding %q: vucelink writes UTF-8, ISO-8859-1, ISO-8859-15 or windows-1252", charset)
+	}
+	if !utf8.Valid(b) {
+		return nil, errors.New("the document is not UTF-8")
+	}
+	if m := xmlDecl.FindSubmatchIndex(b[:min(len(b), 256)]); m != nil {
+		b = append(append(append([]byte{}, b[:m[4]]...), charset...), b[m[5]:]...)
+	} else if bytes.HasPrefix(b, []byte("<?xml")) {
+		return nil, errors.New("the XML declaration has no encoding to change")
+	} else {
+		b = append([]byte(`<?xml version="1.0" encoding="`+charset+`"?>`+"\n"), b...)
+	}
+	cm := enc.(*charmap.Charmap)
+	out := make([]byte, 0, len(b))
+	for _, r := range string(b) {
+		if c, ok := cm.EncodeRune(r); ok {
+			out = append(out, c)
+			continue
+		}
+		out = fmt.Appendf(out, "&#x%X;", r)
+	}
+	return out, nil
 }

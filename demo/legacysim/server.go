@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vucelink/vucelink/xmlsafe"
 )
 
 // maxBody bounds what a simulated VUCE reads: 1,000+ line items fit easily.
@@ -120,7 +122,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		rec.Err = fmt.Errorf("reading the request: %w", err)
 	} else {
-		rec.Certificate, rec.Err = s.format.Decode(body)
+		// Like a real system, it reads the encoding its XML declares.
+		utf8, err := xmlsafe.ToUTF8(body)
+		if err != nil {
+			rec.Err = err
+		} else {
+			rec.Certificate, rec.Err = s.format.Decode(utf8)
+		}
 	}
 	w.Header().Set("Content-Type", s.format.ContentType())
 	a, _ := s.format.(acknowledger)
