@@ -30,20 +30,7 @@ func TestSessions_AnyReplicaServesTheOperator(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			a, b := storetest.Pair(t, kind)
 			clk := &clock{t: time.Now()}
-			replica := func(st store.Store) string {
-				c, err := New(Options{
-					Country: "CL", Partners: []string{"MX"}, Store: st, Sessions: st,
-					Ops:             &ops.Service{Store: st, Partners: []string{"MX"}, Now: clk.now},
-					Users:           []User{{Name: "ana", Role: Operator, PasswordHash: hash(t, "operator-secret")}},
-					InsecureCookies: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now,
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				srv := httptest.NewServer(c)
-				t.Cleanup(srv.Close)
-				return srv.URL
-			}
+			replica := func(st store.Store) string { return serveReplica(t, st, clk, nil) }
 			one, two := replica(a), replica(b)
 			// Both listen on 127.0.0.1; cookies do not care about ports, as
 			// a load balancer's one address would not either.
@@ -111,6 +98,24 @@ func TestSessions_StoreHoldsNoToken(t *testing.T) {
 	}
 }
 
+// serveReplica serves the console of one replica of a node on st, with
+// one operator (ana, operator-secret), and returns its URL.
+func serveReplica(t *testing.T, st store.Store, clk *clock, clientAddr func(*http.Request) string) string {
+	t.Helper()
+	c, err := New(Options{
+		Country: "CL", Partners: []string{"MX"}, Store: st, Sessions: st, ClientAddr: clientAddr,
+		Ops:             &ops.Service{Store: st, Partners: []string{"MX"}, Now: clk.now},
+		Users:           []User{{Name: "ana", Role: Operator, PasswordHash: hash(t, "operator-secret")}},
+		InsecureCookies: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // Failed logins count across replicas: ten wrong passwords split between
 // two replicas' consoles lock the source out of both, as ten through one
 // would; after the window, either lets the right password in.
@@ -119,20 +124,7 @@ func TestLogin_LimitSharedByReplicas(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			a, b := storetest.Pair(t, kind)
 			clk := &clock{t: time.Now()}
-			replica := func(st store.Store) string {
-				c, err := New(Options{
-					Country: "CL", Partners: []string{"MX"}, Store: st, Sessions: st,
-					Ops:             &ops.Service{Store: st, Partners: []string{"MX"}, Now: clk.now},
-					Users:           []User{{Name: "ana", Role: Operator, PasswordHash: hash(t, "operator-secret")}},
-					InsecureCookies: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now,
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				srv := httptest.NewServer(c)
-				t.Cleanup(srv.Close)
-				return srv.URL
-			}
+			replica := func(st store.Store) string { return serveReplica(t, st, clk, nil) }
 			bases := []string{replica(a), replica(b)}
 			br := (&fixture{srv: &httptest.Server{URL: bases[0]}}).browser(t)
 			attempt := func(base, password string) int {
@@ -183,20 +175,8 @@ func TestLogin_BehindAReverseProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now()}
 	st, _ := storetest.Pair(t, "sqlite")
-	c, err := New(Options{
-		Country: "CL", Partners: []string{"MX"}, Store: st, Sessions: st, ClientAddr: clients.Of,
-		Ops:             &ops.Service{Store: st, Partners: []string{"MX"}, Now: clk.now},
-		Users:           []User{{Name: "ana", Role: Operator, PasswordHash: hash(t, "operator-secret")}},
-		InsecureCookies: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := httptest.NewServer(c)
-	defer origin.Close()
-	u, _ := url.Parse(origin.URL)
+	u, _ := url.Parse(serveReplica(t, st, &clock{t: time.Now()}, clients.Of))
 	front := httptest.NewServer(httputil.NewSingleHostReverseProxy(u))
 	defer front.Close()
 	visitor := func(ip string) *browser {
