@@ -8,7 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -18,7 +17,7 @@ import (
 // of Latin-1, which is what "ISO-8859-1" written by Windows software
 // often really is. Nothing else is translated: the standard documents
 // partners exchange are UTF-8 only.
-var legacyCharsets = map[string]encoding.Encoding{
+var legacyCharsets = map[string]*charmap.Charmap{
 	"iso-8859-1": charmap.ISO8859_1, "iso_8859-1": charmap.ISO8859_1, "latin1": charmap.ISO8859_1, "l1": charmap.ISO8859_1,
 	"iso-8859-15": charmap.ISO8859_15, "iso_8859-15": charmap.ISO8859_15, "latin-9": charmap.ISO8859_15, "latin9": charmap.ISO8859_15,
 	"windows-1252": charmap.Windows1252, "cp1252": charmap.Windows1252,
@@ -80,10 +79,9 @@ func FromUTF8(b []byte, charset string) ([]byte, error) {
 	} else {
 		b = append([]byte(`<?xml version="1.0" encoding="`+charset+`"?>`+"\n"), b...)
 	}
-	cm := enc.(*charmap.Charmap)
 	out := make([]byte, 0, len(b))
 	for _, r := range string(b) {
-		if c, ok := cm.EncodeRune(r); ok {
+		if c, ok := enc.EncodeRune(r); ok {
 			out = append(out, c)
 			continue
 		}
