@@ -71,8 +71,11 @@ func QR(text string) (*Symbol, error) {
 }
 
 // readBackScales are the pixels a module the read-back draws: a screen's
-// and a scanned page's range.
-var readBackScales = []int{2, 3, 4, 5, 6}
+// (2 on the console's page, 4 at twice the pixel density) and a printed
+// page's (6.5 cm at 300 to 600 dots an inch is 4 to 8 a module). ZXing's
+// failures depend on the scale, and a code it read at 2 to 6 was once
+// missed at 8, a screenshot of the printable page.
+var readBackScales = []int{2, 3, 4, 5, 6, 7, 8}
 
 // readsBack reports whether ZXing finds and reads the code, drawn with
 // its quiet zone at each of readBackScales.
