@@ -12,6 +12,9 @@
 # against Debian 12's libxml2 and runs on Debian 12 slim with the same
 # library — build and run images come from the same release on purpose.
 #
+# The signing keys' RSA operations run in OpenSSL 3's libcrypto (loaded at
+# run time, certs/opensslkey): the run image installs libssl3 for it.
+#
 # Base images are pinned to exact releases (the Go toolchain of go.mod, a
 # Debian point release); pin them further by digest in your registry
 # (--build-arg GO_IMAGE=golang@sha256:… RUN_IMAGE=debian@sha256:…).
@@ -31,7 +34,7 @@ RUN CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o /out/vucelink ./cmd/vuc
 
 FROM ${RUN_IMAGE}
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libxml2 ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libxml2 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 65532 --home-dir /var/lib/vucelink --create-home vucelink
 COPY --from=build /out/vucelink /usr/local/bin/vucelink

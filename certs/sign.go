@@ -87,6 +87,21 @@ func LoadSigner(keyFile, certFile string) (*Signer, error) {
 	return s, nil
 }
 
+// Rekey returns a Signer with the same certificates whose key is
+// wrap(key): the same key, with its operations elsewhere (OpenSSL, see
+// package opensslkey). The wrapped key must still match the certificate.
+func (s *Signer) Rekey(wrap func(crypto.Signer) (crypto.Signer, error)) (*Signer, error) {
+	key, err := wrap(s.key)
+	if err != nil {
+		return nil, fmt.Errorf("signer %q: %w", s.chain[0].Subject.String(), err)
+	}
+	return NewSigner(key, s.chain...)
+}
+
+// Key returns the signer's private key (an HSM's handle, an
+// opensslkey.Key, or a key in memory).
+func (s *Signer) Key() crypto.Signer { return s.key }
+
 // Certificate returns the signer's certificate.
 func (s *Signer) Certificate() *x509.Certificate { return s.chain[0] }
 

@@ -3,6 +3,8 @@ package certs
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rsa"
 	"errors"
 	"os"
 	"os/exec"
@@ -11,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/vucelink/vucelink/certs/opensslkey"
 )
 
 // xmlsec1 is Debian's xmlsec1 (libxml2 and OpenSSL underneath), the
@@ -84,11 +88,31 @@ func TestInterop_Xmlsec1VerifiesOurSignature(t *testing.T) {
 	f := newFixture(t)
 	dir := t.TempDir()
 	ca := writeFile(t, dir, "ca.pem", f.ca.CertPEM)
+	// The same key through OpenSSL (crypto.engine openssl) must write the
+	// very same bytes: PKCS#1 v1.5 is deterministic.
+	var viaOpenSSL *Signer
+	if _, err := opensslkey.Open(""); err == nil {
+		viaOpenSSL, err = f.signer.Rekey(func(k crypto.Signer) (crypto.Signer, error) { return opensslkey.New(k.(*rsa.PrivateKey)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else if os.Getenv("VUCELINK_REQUIRE_OPENSSL") != "" {
+		t.Fatal(err)
+	}
 	for i, d := range interopDocs(t) {
 		t.Run(d.name, func(t *testing.T) {
 			signed, err := f.signer.Sign(d.doc)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if viaOpenSSL != nil {
+				again, err := viaOpenSSL.Sign(d.doc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(again, signed) {
+					t.Fatalf("signed through OpenSSL, the document differs:\n%s\n%s", signed, again)
+				}
 			}
 			in := writeFile(t, dir, "signed.xml", signed)
 			out, err := exec.Command(bin, "--verify", "--trusted-pem", ca, in).CombinedOutput()

@@ -33,6 +33,8 @@ type Config struct {
 	Store    Store     `yaml:"store"`
 	Outbox   Outbox    `yaml:"outbox"`
 	Signing  []Signing `yaml:"signing"`
+	// Crypto is where the signing keys' RSA operations run.
+	Crypto Crypto `yaml:"crypto"`
 	// Exporters is how an exporter's signature that a payload already
 	// carries (a certificate of origin the exporter signed) is verified
 	// before it is kept.
@@ -159,6 +161,18 @@ type Signing struct {
 	// or exporter (the exporter's own signature on a certificate of origin,
 	// applied by the node when the legacy VUCE does not carry it).
 	Role string `yaml:"role"`
+}
+
+// Crypto chooses the engine of the signing keys' RSA operations.
+type Crypto struct {
+	// Engine is auto (the default: OpenSSL's libcrypto when it loads,
+	// crypto/rsa otherwise, said in the log and in /metrics), openssl
+	// (refuse to start without it) or go (crypto/rsa always). The
+	// signatures are the same bytes either way; OpenSSL is 3–4× faster
+	// on current x86 servers.
+	Engine string `yaml:"engine"`
+	// Library is the libcrypto to load; empty means libcrypto.so.3.
+	Library string `yaml:"library"`
 }
 
 // Exporters are this country's exporters as signers of their own
@@ -635,6 +649,9 @@ func (c *Config) Defaults() {
 			d.Signature = "enveloped"
 			c.Documents[name] = d
 		}
+	}
+	if c.Crypto.Engine == "" {
+		c.Crypto.Engine = "auto"
 	}
 	for i := range c.Signing {
 		if c.Signing[i].Role == "" {

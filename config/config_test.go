@@ -39,6 +39,9 @@ func TestLoad_Valid(t *testing.T) {
 		c.Delivery.BackoffMin != 250*time.Millisecond || c.Limits.MaxBodyBytes != 8<<20 {
 		t.Errorf("defaults not applied: %+v %+v %+v", c.Routes[0], c.Delivery, c.Limits)
 	}
+	if c.Crypto.Engine != "auto" {
+		t.Errorf("crypto.engine defaults to %q, want auto", c.Crypto.Engine)
+	}
 	if s, ok := c.SigningFor("sps"); !ok || !strings.HasSuffix(s.Key, "official.key") {
 		t.Errorf("SigningFor(sps) = %+v, %v", s, ok)
 	}
@@ -96,6 +99,10 @@ func TestLoad_Errors(t *testing.T) {
 		{"partner operator not an address", func(s string) string {
 			return strings.Replace(s, "  MX:\n", "  MX:\n    operators: [\"Ops <ops@mx.example>\", nope]\n", 1)
 		}, []string{`partners.MX.operators[0]: must be a plain email address`, `partners.MX.operators[1]: must be a plain email address, got "nope"`}},
+		{"unknown crypto engine", func(s string) string { return s + "crypto:\n  engine: boringssl\n" },
+			[]string{`crypto.engine: must be auto, openssl or go, got "boringssl"`}},
+		{"crypto library with engine go", func(s string) string { return s + "crypto:\n  engine: go\n  library: /opt/ssl/libcrypto.so.3\n" },
+			[]string{`crypto.library: is only read by engine auto or openssl`}},
 		{"several problems reported together", func(s string) string {
 			s = strings.Replace(s, "country: CL", "country: cl", 1)
 			return strings.Replace(s, "legacy: 127.0.0.1:0", "legacy: nowhere", 1)

@@ -131,6 +131,15 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	switch c.Crypto.Engine {
+	case "", "auto", "openssl", "go":
+	default:
+		v.addf("crypto.engine", "must be auto, openssl or go, got %q", c.Crypto.Engine)
+	}
+	if c.Crypto.Library != "" && c.Crypto.Engine == "go" {
+		v.addf("crypto.library", "is only read by engine auto or openssl; engine is go")
+	}
+
 	signed := map[string]bool{}
 	exporterSigned := map[string]bool{}
 	for i, s := range c.Signing {

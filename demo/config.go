@@ -26,6 +26,7 @@ type nodeSpec struct {
 	Wait          string // how long legacy answers wait for the partner's verdict
 	GiveUpAfter   string // outbox give-up horizon
 	OutboxWorkers int    // outbox.concurrency
+	CryptoEngine  string // crypto.engine; "" leaves the default (auto)
 	Legacy        string // listen address for the legacy VUCE (reverse side)
 	Admin         string // listen address of the console, API and metrics
 	Partners      string // listen address for partners
@@ -151,6 +152,10 @@ outbox:
   backoff_max: 5s
   give_up_after: {{.GiveUpAfter}}
   lease: 1m
+{{- if .CryptoEngine}}
+crypto:
+  engine: {{.CryptoEngine}}
+{{- end}}
 signing:
   - documents: [sps{{range .DocTypes}}, {{.}}{{end}}]
     key: {{.PKI}}/{{.Country}}/official.key

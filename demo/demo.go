@@ -82,6 +82,9 @@ type Options struct {
 	// OutboxWorkers is outbox.concurrency, delivery workers per partner;
 	// zero means 4.
 	OutboxWorkers int
+	// CryptoEngine is every node's crypto.engine (auto, openssl or go);
+	// empty leaves the default, auto.
+	CryptoEngine string
 	// External writes the PKI and configurations and starts the legacy
 	// simulators, but leaves the nodes to be run as separate processes
 	// ("vucelink run --config", see Configs and Addrs).
@@ -373,6 +376,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		if o.OutboxWorkers > 0 {
 			spec.OutboxWorkers = o.OutboxWorkers
 		}
+		spec.CryptoEngine = o.CryptoEngine
 		for _, p := range countries {
 			if p == cc {
 				continue

@@ -36,8 +36,9 @@ type Metrics struct {
 	failures *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 
-	rulesOnce sync.Once
-	rules     *RulesMetrics
+	rulesOnce  sync.Once
+	rules      *RulesMetrics
+	engineOnce sync.Once
 
 	mu      sync.Mutex
 	backlog Backlog
@@ -104,6 +105,18 @@ func (m *Metrics) WatchCertificate(kind string, c *x509.Certificate) {
 	m.mu.Lock()
 	m.certs[kind+" "+c.Subject.String()] = c
 	m.mu.Unlock()
+}
+
+// SigningEngine says where the signing keys' RSA operations run: engine
+// "openssl" or "go", and the library's version.
+func (m *Metrics) SigningEngine(engine, version string) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "vucelink_signing_engine_info",
+		Help:        "Where the signing keys' RSA operations run (crypto.engine): openssl or go, with the library's version. Always 1.",
+		ConstLabels: prometheus.Labels{"engine": engine, "version": version},
+	})
+	g.Set(1)
+	m.engineOnce.Do(func() { m.reg.MustRegister(g) })
 }
 
 // Handler serves /metrics.

@@ -40,7 +40,7 @@ func TestCODSigner(t *testing.T) {
 		if err := os.WriteFile(cert, kp.CertPEM, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, err := loadSigner(key, cert, nil)
+		s, err := loadSigner(key, cert, signingEngine{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -100,8 +100,14 @@ func loadKeyPair(certFile, keyFile string, logger *slog.Logger) (*keyPair, error
 // signer is an official's signing key and certificate (PEM or PKCS#12).
 type signer struct{ *reloading[*certs.Signer] }
 
-func loadSigner(keyFile, certFile string, logger *slog.Logger) (*signer, error) {
-	r, err := newReloading("signing key", logger, func() (*certs.Signer, error) { return certs.LoadSigner(keyFile, certFile) }, keyFile, certFile)
+func loadSigner(keyFile, certFile string, engine signingEngine, logger *slog.Logger) (*signer, error) {
+	r, err := newReloading("signing key", logger, func() (*certs.Signer, error) {
+		s, err := certs.LoadSigner(keyFile, certFile)
+		if err != nil {
+			return nil, err
+		}
+		return engine.rekey(s)
+	}, keyFile, certFile)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/certs/devpki"
+	"github.com/vucelink/vucelink/certs/opensslkey"
 	"github.com/vucelink/vucelink/demo"
 	"github.com/vucelink/vucelink/rules"
 )
@@ -363,4 +364,48 @@ func TestNode_ReloadsRuleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectReadyz("the repair", "loaded and checked")
+}
+
+// crypto.engine: each engine signs documents the partner accepts, and
+// /metrics says which one is in use. The OpenSSL case is skipped where
+// libcrypto does not load (CI requires it).
+func TestNode_SigningEngine(t *testing.T) {
+	for _, tc := range []struct{ engine, want string }{
+		{"go", `vucelink_signing_engine_info{engine="go"`},
+		{"openssl", `vucelink_signing_engine_info{engine="openssl",version="OpenSSL 3`},
+	} {
+		t.Run(tc.engine, func(t *testing.T) {
+			if tc.engine == "openssl" {
+				if _, err := opensslkey.Open(""); err != nil {
+					if os.Getenv("VUCELINK_REQUIRE_OPENSSL") != "" {
+						t.Fatal(err)
+					}
+					t.Skip(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			n, err := demo.Start(ctx, demo.Options{Dir: t.TempDir(), Countries: []string{"CL", "MX"}, CryptoEngine: tc.engine})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			res := n.Send(ctx, "CL", "MX", 1, 3, false)
+			if !res.Intact {
+				t.Fatalf("delivery: %v", res.Problems)
+			}
+			resp, err := n.AdminRequest(ctx, "CL", "GET", "/metrics", n.ViewerToken, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if !strings.Contains(string(b), tc.want) {
+				t.Fatalf("/metrics lacks %s", tc.want)
+			}
+			if strings.Count(string(b), "vucelink_signing_engine_info{") != 1 {
+				t.Fatal("/metrics names more than one signing engine")
+			}
+		})
+	}
 }

@@ -80,8 +80,9 @@ type signingKeys struct {
 // certificate is a problem.
 func (n *Node) signingOfficials(p *problems) signingKeys {
 	keys := signingKeys{officials: map[string]*signer{}, exporters: map[string]*signer{}}
+	engine := n.signingEngine(p)
 	for i, s := range n.Config.Signing {
-		signer, err := loadSigner(s.Key, s.Cert, n.logger)
+		signer, err := loadSigner(s.Key, s.Cert, engine, n.logger)
 		if err != nil {
 			p.add(fmt.Sprintf("signing[%d]", i), err)
 			continue
