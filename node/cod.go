@@ -51,10 +51,8 @@ func (s codSigner) SignElementDetail(root *etree.Element) (*etree.Element, strin
 	if s.official == nil {
 		return nil, "", fmt.Errorf("no certifying official is configured to sign certificates of origin (signing: role official)")
 	}
-	// A copy: SetRoot would take root out of the caller's document, and
-	// the caller's validation reads it meanwhile (proxy.Outbound).
 	doc := etree.NewDocument()
-	doc.SetRoot(root.Copy())
+	doc.SetRoot(root)
 	b, err := doc.WriteToBytes()
 	if err != nil {
 		return nil, "", err

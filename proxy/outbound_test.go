@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -312,74 +310,5 @@ func TestOutbound_PartnerDoesNotCarry(t *testing.T) {
 	f.out.Carries = func(string, string) error { return nil }
 	if status, got, _ := f.post(t, payload(t, "CL-2", nil)); status/100 != 2 || len(f.queue.docs) != 1 {
 		t.Fatalf("a carried document: %d %v", status, got)
-	}
-}
-
-// funcValidator and funcSigner are a Validator and a Signer made of
-// functions.
-type funcValidator func(*etree.Element) error
-
-func (f funcValidator) ValidateElement(e *etree.Element) error { return f(e) }
-
-type funcSigner func(*etree.Element) (*etree.Element, error)
-
-func (f funcSigner) SignElement(e *etree.Element) (*etree.Element, error) { return f(e) }
-
-// Validation runs beside the signature; a document that breaks its schema
-// is refused for that (even when signing failed too), and nothing is
-// queued.
-func TestOutbound_ValidationBesideSigning(t *testing.T) {
-	schemaErr, signErr := errors.New("ram:ID is missing"), errors.New("the HSM is unreachable")
-	tests := []struct {
-		name          string
-		valid, sign   error
-		status        int
-		detail        string
-		queued, steps int
-	}{
-		{"both fine", nil, nil, 202, "", 1, 0},
-		{"schema broken", schemaErr, nil, 422, "breaks its schema (fix the rules or the payload): ram:ID is missing", 0, 0},
-		{"schema broken and signing failed", schemaErr, signErr, 422, "breaks its schema", 0, 0},
-		{"signing failed", nil, signErr, 500, "signing: the HSM is unreachable", 0, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			f.route.Validator = funcValidator(func(*etree.Element) error { return tt.valid })
-			f.route.Signer = funcSigner(func(e *etree.Element) (*etree.Element, error) { return e, tt.sign })
-			status, got, _ := f.post(t, payload(t, "D-1", nil))
-			if status != tt.status || !strings.Contains(got["error"], tt.detail) {
-				t.Fatalf("status %d error %q, want %d and %q", status, got["error"], tt.status, tt.detail)
-			}
-			if len(f.queue.docs) != tt.queued {
-				t.Fatalf("%d documents queued, want %d", len(f.queue.docs), tt.queued)
-			}
-			var steps []string
-			for _, e := range f.events.Events("") {
-				steps = append(steps, string(e.Step))
-			}
-			if tt.valid != nil && slices.Contains(steps, string(track.Signed)) {
-				t.Errorf("steps %v: a document that breaks its schema is recorded as signed", steps)
-			}
-			if tt.status == 202 && !slices.Equal(steps, []string{"accepted", "mapped", "validated", "signed", "queued"}) {
-				t.Errorf("steps %v, want accepted, mapped, validated, signed, queued", steps)
-			}
-		})
-	}
-	// They overlap: each waits (bounded) for the other to have started.
-	f := newFixture(t)
-	validating, signing := make(chan struct{}), make(chan struct{})
-	wait := func(c chan struct{}) error {
-		select {
-		case <-c:
-			return nil
-		case <-time.After(5 * time.Second):
-			return errors.New("the other did not start within 5s: validation and signing ran one after the other")
-		}
-	}
-	f.route.Validator = funcValidator(func(*etree.Element) error { close(validating); return wait(signing) })
-	f.route.Signer = funcSigner(func(e *etree.Element) (*etree.Element, error) { close(signing); return e, wait(validating) })
-	if status, got, _ := f.post(t, payload(t, "D-2", nil)); status != 202 {
-		t.Fatalf("status %d: %v", status, got)
 	}
 }
