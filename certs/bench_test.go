@@ -3,11 +3,12 @@ package certs
 import (
 	"context"
 	"crypto"
-	"crypto/rsa"
 	"crypto/sha256"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/vucelink/vucelink/certs/opensslkey"
 )
 
 // spsDocument is a synthetic SPS certificate with n trade line items, the
@@ -52,30 +53,70 @@ var benchItems = []int{10, 100, 1000}
 
 // BenchmarkRSA2048Sign is the baseline: one bare RSA-2048 PKCS#1 v1.5
 // signature over a SHA-256 digest, the floor under every Sign.
+// With crypto/rsa, and with the same key in OpenSSL (crypto.engine).
 func BenchmarkRSA2048Sign(b *testing.B) {
 	f := newFixture(b)
 	digest := sha256.Sum256([]byte("vucelink"))
-	for b.Loop() {
-		if _, err := rsa.SignPKCS1v15(nil, f.official.Key, crypto.SHA256, digest[:]); err != nil {
-			b.Fatal(err)
-		}
+	keys := []struct {
+		name string
+		key  crypto.Signer
+	}{{"crypto-rsa", f.official.Key}}
+	if k := benchOpenSSLKey(b, f); k != nil {
+		keys = append(keys, struct {
+			name string
+			key  crypto.Signer
+		}{"openssl", k})
+	}
+	for _, k := range keys {
+		b.Run(k.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := k.key.Sign(nil, digest[:], crypto.SHA256); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
-// BenchmarkSign signs with Signer ("one-pass") and as Signer did before
-// its own canonicalization ("goxmldsig"), in the same run. Each reports
-// its allocation per byte of the document.
+// benchOpenSSLKey is the fixture's official key in OpenSSL, or nil where
+// libcrypto does not load.
+func benchOpenSSLKey(b *testing.B, f *fixture) crypto.Signer {
+	if _, err := opensslkey.Open(""); err != nil {
+		return nil
+	}
+	k, err := opensslkey.New(f.official.Key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k
+}
+
+// BenchmarkSign signs with Signer ("one-pass"), the same with the key in
+// OpenSSL ("one-pass-openssl", crypto.engine openssl), and as Signer did
+// before its own canonicalization ("goxmldsig"), in the same run. Each
+// reports its allocation per byte of the document.
 func BenchmarkSign(b *testing.B) {
 	f := newFixture(b)
-	for _, n := range benchItems {
-		doc := spsDocument(n)
-		for _, path := range []struct {
+	paths := []struct {
+		name string
+		sign func([]byte) ([]byte, error)
+	}{
+		{"one-pass", f.signer.Sign},
+		{"goxmldsig", func(d []byte) ([]byte, error) { return goxmldsigSign(f.signer, d) }},
+	}
+	if k := benchOpenSSLKey(b, f); k != nil {
+		s, err := NewSigner(k, f.official.Cert)
+		if err != nil {
+			b.Fatal(err)
+		}
+		paths = append(paths, struct {
 			name string
 			sign func([]byte) ([]byte, error)
-		}{
-			{"one-pass", f.signer.Sign},
-			{"goxmldsig", func(d []byte) ([]byte, error) { return goxmldsigSign(f.signer, d) }},
-		} {
+		}{"one-pass-openssl", s.Sign})
+	}
+	for _, n := range benchItems {
+		doc := spsDocument(n)
+		for _, path := range paths {
 			b.Run(fmt.Sprintf("items=%d/%s", n, path.name), func(b *testing.B) {
 				b.SetBytes(int64(len(doc)))
 				b.ReportAllocs()

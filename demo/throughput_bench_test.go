@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vucelink/vucelink/certs"
+	"github.com/vucelink/vucelink/certs/opensslkey"
 	"github.com/vucelink/vucelink/demo/legacysim"
 )
 
@@ -33,26 +35,58 @@ func BenchmarkDurableThroughput(b *testing.B) {
 	// outbox.concurrency: the demo's 4, and 8 (the partner side's default
 	// limits.max_inflight_per_partner): delivery waits on round trips, so
 	// more workers per partner deliver more while the cores have room.
-	for _, workers := range []int{4, 8} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { durableThroughput(b, workers) })
+	// crypto.engine: crypto/rsa, and OpenSSL (the default where
+	// libcrypto loads); the baselines are bare signatures of both.
+	for _, engine := range []string{"go", "openssl"} {
+		for _, workers := range []int{4, 8} {
+			b.Run(fmt.Sprintf("engine=%s/workers=%d", engine, workers), func(b *testing.B) { durableThroughput(b, engine, workers) })
+		}
 	}
 }
 
-func durableThroughput(b *testing.B, workers int) {
+// requireEngine skips an OpenSSL benchmark where libcrypto does not load.
+func requireEngine(b *testing.B, engine string) {
+	if engine != "openssl" {
+		return
+	}
+	if _, err := opensslkey.Open(""); err != nil {
+		b.Skip(err)
+	}
+}
+
+// bareSigners are the same key in crypto/rsa and (where libcrypto loads)
+// in OpenSSL, for the baselines.
+func bareSigners(b *testing.B, n *Network) (goKey, osslKey crypto.Signer) {
+	goKey, err := certs.LoadPrivateKey(filepath.Join(n.PKI, "CL", "official.key"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := opensslkey.Open(""); err != nil {
+		return goKey, nil
+	}
+	k, err := opensslkey.New(goKey.(*rsa.PrivateKey))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return goKey, k
+}
+
+func durableThroughput(b *testing.B, engine string, workers int) {
+	requireEngine(b, engine)
 	ctx := context.Background()
-	n, err := Start(ctx, Options{Dir: b.TempDir(), Countries: []string{"CL", "MX"}, NoWait: true, OutboxWorkers: workers})
+	n, err := Start(ctx, Options{Dir: b.TempDir(), Countries: []string{"CL", "MX"}, NoWait: true, OutboxWorkers: workers, CryptoEngine: engine})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer n.Close()
-	key, err := certs.LoadPrivateKey(filepath.Join(n.PKI, "CL", "official.key"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	goKey, osslKey := bareSigners(b, n)
 	// One core's bare RSA-2048 signatures per second, measured right
 	// before and right after each round: the machine's load moves, and
 	// the ratio uses the mean of the two.
-	rsaRate := func() float64 {
+	rsaRate := func(key crypto.Signer) float64 {
+		if key == nil {
+			return 0
+		}
 		digest := sha256.Sum256([]byte("baseline"))
 		start := time.Now()
 		signs := 0
@@ -84,7 +118,7 @@ func durableThroughput(b *testing.B, workers int) {
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		rsaBefore := rsaRate()
+		rsaBefore, osslBefore := rsaRate(goKey), rsaRate(osslKey)
 		b.StartTimer()
 		const docs = 200
 		before := len(n.Legacy["MX"].Received())
@@ -120,7 +154,8 @@ func durableThroughput(b *testing.B, workers int) {
 		}
 		delivered := time.Since(t0)
 		b.StopTimer()
-		signRate := (rsaBefore + rsaRate()) / 2
+		signRate := (rsaBefore + rsaRate(goKey)) / 2
+		osslRate := (osslBefore + rsaRate(osslKey)) / 2
 		b.StartTimer()
 		acceptRate := docs / accepted.Seconds()
 		deliverRate := docs / delivered.Seconds()
@@ -129,6 +164,10 @@ func durableThroughput(b *testing.B, workers int) {
 		b.ReportMetric(signRate, "rsa-signs/s")
 		b.ReportMetric(acceptRate/signRate, "accepted/sign-ratio")
 		b.ReportMetric(deliverRate/signRate, "delivered/sign-ratio")
+		if osslRate > 0 {
+			b.ReportMetric(osslRate, "openssl-signs/s")
+			b.ReportMetric(deliverRate/osslRate, "delivered/openssl-sign-ratio")
+		}
 	}
 }
 
@@ -143,12 +182,17 @@ func durableThroughput(b *testing.B, workers int) {
 //	go test -run '^$' -bench LegacyLatency -benchtime 1x ./demo/
 func BenchmarkLegacyLatency(b *testing.B) {
 	ctx := context.Background()
-	n, err := Start(ctx, Options{Dir: b.TempDir(), Countries: []string{"CL", "MX"}, NoWait: true})
-	if err != nil {
-		b.Fatal(err)
+	for _, engine := range []string{"go", "openssl"} {
+		b.Run("engine="+engine, func(b *testing.B) {
+			requireEngine(b, engine)
+			n, err := Start(ctx, Options{Dir: b.TempDir(), Countries: []string{"CL", "MX"}, NoWait: true, CryptoEngine: engine})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer n.Close()
+			legacyLatency(b, n, engine)
+		})
 	}
-	defer n.Close()
-	legacyLatency(b, n)
 }
 
 // BenchmarkLegacyLatencyProcesses is BenchmarkLegacyLatency with each
@@ -184,35 +228,54 @@ func BenchmarkLegacyLatencyProcesses(b *testing.B) {
 		{"pinned", []string{"taskset", "-c", "0"}, []string{"taskset", "-c", "1"}},
 		{"partner-niced", nil, []string{"nice", "-n", "19"}},
 	} {
-		b.Run(placement.name, func(b *testing.B) {
-			ctx := context.Background()
-			n, err := Start(ctx, Options{Dir: b.TempDir(), Countries: []string{"CL", "MX"}, NoWait: true, External: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer n.Close()
-			for _, node := range []struct {
-				cc   string
-				wrap []string
-			}{{"CL", placement.cl}, {"MX", placement.mx}} {
-				logf, err := os.Create(filepath.Join(n.Dir, node.cc+".log"))
+		for _, engine := range []string{"go", "openssl"} {
+			b.Run(placement.name+"/engine="+engine, func(b *testing.B) {
+				requireEngine(b, engine)
+				ctx := context.Background()
+				n, err := Start(ctx, Options{Dir: b.TempDir(), Countries: []string{"CL", "MX"}, NoWait: true, External: true, CryptoEngine: engine})
 				if err != nil {
 					b.Fatal(err)
 				}
-				defer logf.Close()
-				p := &process{t: b, bin: bin, config: n.Configs[node.cc], addr: n.Addrs[node.cc]["legacy"], log: logf, wrap: node.wrap}
-				p.start()
-				defer p.stop()
-			}
-			legacyLatency(b, n)
-		})
+				defer n.Close()
+				for _, node := range []struct {
+					cc   string
+					wrap []string
+				}{{"CL", placement.cl}, {"MX", placement.mx}} {
+					logf, err := os.Create(filepath.Join(n.Dir, node.cc+".log"))
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer logf.Close()
+					p := &process{t: b, bin: bin, config: n.Configs[node.cc], addr: n.Addrs[node.cc]["legacy"], log: logf, wrap: node.wrap}
+					p.start()
+					defer p.stop()
+				}
+				legacyLatency(b, n, engine)
+			})
+		}
 	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// jitter times op alone 300 times, one every 3 ms, and returns its p50
+// and p99 in milliseconds.
+func jitter(b *testing.B, op func() error) (p50, p99 float64) {
+	took := make([]time.Duration, 0, 300)
+	for range 300 {
+		t0 := time.Now()
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(t0))
+		time.Sleep(3 * time.Millisecond)
+	}
+	slices.Sort(took)
+	return ms(took[len(took)/2]), ms(took[len(took)*99/100])
+}
+
 // legacyLatency is the measurement of BenchmarkLegacyLatency on n.
-func legacyLatency(b *testing.B, n *Network) {
+func legacyLatency(b *testing.B, n *Network, engine string) {
 	ctx := context.Background()
 	f, _ := legacysim.FormatFor("CL")
 	client := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 32}}
@@ -225,25 +288,33 @@ func legacyLatency(b *testing.B, n *Network) {
 		b.Fatalf("warm-up: status %d err %v: %s", status, err, body)
 	}
 	cold := time.Since(t0)
-	// The machine's own jitter, as a baseline in the same run: 300 bare
-	// RSA-2048 signatures (the request's largest step), one every 3 ms as
-	// one client's requests come, each timed alone.
-	key, err := certs.LoadPrivateKey(filepath.Join(n.PKI, "CL", "official.key"))
+	// The machine's own jitter, as baselines in the same run, each timed
+	// alone, one every 3 ms as one client's requests come: 300 bare
+	// RSA-2048 signatures (the request's largest step, in the engine's
+	// own crypto/rsa or OpenSSL), and 300 fsyncs of an 8 KiB write beside
+	// the store (every answer waits for one).
+	key, osslKey := bareSigners(b, n)
+	if engine == "openssl" {
+		key = osslKey
+	}
+	digest := sha256.Sum256([]byte("baseline"))
+	rsaP50, rsaP99 := jitter(b, func() error {
+		_, err := key.Sign(nil, digest[:], crypto.SHA256)
+		return err
+	})
+	syncFile, err := os.Create(filepath.Join(n.Dir, "CL", "fsync-baseline"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var rsaTook []time.Duration
-	digest := sha256.Sum256([]byte("baseline"))
-	for range 300 {
-		t0 := time.Now()
-		if _, err := key.Sign(nil, digest[:], crypto.SHA256); err != nil {
-			b.Fatal(err)
+	defer syncFile.Close()
+	page, at := make([]byte, 8<<10), int64(0)
+	fsyncP50, fsyncP99 := jitter(b, func() error {
+		if _, err := syncFile.WriteAt(page, at%(1<<20)); err != nil {
+			return err
 		}
-		rsaTook = append(rsaTook, time.Since(t0))
-		time.Sleep(3 * time.Millisecond)
-	}
-	slices.Sort(rsaTook)
-	rsaP50, rsaP99 := ms(rsaTook[len(rsaTook)/2]), ms(rsaTook[len(rsaTook)*99/100])
+		at += int64(len(page))
+		return syncFile.Sync()
+	})
 	seq := 0
 	for _, clients := range []int{1, 8} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
@@ -293,6 +364,8 @@ func legacyLatency(b *testing.B, n *Network) {
 				b.ReportMetric(at(0.99), "p99-ms")
 				b.ReportMetric(rsaP50, "rsa-p50-ms")
 				b.ReportMetric(rsaP99, "rsa-p99-ms")
+				b.ReportMetric(fsyncP50, "fsync-p50-ms")
+				b.ReportMetric(fsyncP99, "fsync-p99-ms")
 				b.ReportMetric(float64(len(took)), "answers")
 				b.ReportMetric(float64(cold)/float64(time.Millisecond), "cold-ms")
 			}

@@ -1,7 +1,10 @@
 // Command xmlseccompare measures vucelink's XMLDSIG signing and
 // verification beside libxmlsec1 (C, through Debian's python3-xmlsec) and
 // bare RSA-2048 signatures, on the same generated SPS certificates and the
-// same keys, in one run, and prints the ratios. docs/performance.md
+// same keys, in one run, and prints the ratios. vucelink signs twice:
+// with the key in crypto/rsa (config crypto.engine go) and in OpenSSL's
+// libcrypto (engine openssl, the default where it loads), each beside its
+// own bare RSA baseline. docs/performance.md
 // describes the method and records results.
 //
 //	taskset -c 1 go run ./certs/internal/xmlseccompare [-items 10,100,1000] [-rounds 3] [-time 1s]
@@ -49,6 +52,7 @@ import (
 
 	"github.com/vucelink/vucelink/certs"
 	"github.com/vucelink/vucelink/certs/devpki"
+	"github.com/vucelink/vucelink/certs/opensslkey"
 )
 
 func main() {
@@ -97,6 +101,20 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The same key in OpenSSL; nil where libcrypto does not load.
+	var osslSigner *certs.Signer
+	var osslKey crypto.Signer
+	if version, err := opensslkey.Open(""); err != nil {
+		log.Printf("OpenSSL columns left out: %v", err)
+	} else {
+		if osslKey, err = opensslkey.New(official.Key); err != nil {
+			log.Fatal(err)
+		}
+		if osslSigner, err = certs.NewSigner(osslKey, official.Cert); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("engine openssl: %s", version)
+	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 	verifier := &certs.Verifier{Roots: roots}
@@ -116,6 +134,7 @@ func main() {
 
 	type result struct {
 		xsSign, xsVerify, goSign, goVerify, rsa []float64
+		osSign, osRSA                           []float64
 		signAlloc, verifyAlloc                  int64
 	}
 	results := map[int]*result{}
@@ -136,7 +155,7 @@ func main() {
 			}
 			// The five measurements take turns in slices of a twentieth of
 			// -time, so that load from elsewhere falls on all of them alike.
-			var xs, xv, gs, gv, rsa rate
+			var xs, xv, gs, gv, rsa, ossl, osRSA rate
 			slice := *per / 20
 			for range 20 {
 				xs.add(py.run("sign", slice))
@@ -150,6 +169,18 @@ func main() {
 						log.Fatal(err)
 					}
 				}))
+				if osslSigner != nil {
+					ossl.add(measure(slice, func() {
+						if _, err := osslSigner.Sign(d.unsigned); err != nil {
+							log.Fatal(err)
+						}
+					}))
+					osRSA.add(measure(slice, func() {
+						if _, err := osslKey.Sign(nil, digest[:], crypto.SHA256); err != nil {
+							log.Fatal(err)
+						}
+					}))
+				}
 				xv.add(py.run("verify", slice))
 				gv.add(measure(slice, func() {
 					if _, err := verifier.Verify(context.Background(), d.signed); err != nil {
@@ -163,6 +194,10 @@ func main() {
 			res.goSign = append(res.goSign, gs.perSecond())
 			res.goVerify = append(res.goVerify, gv.perSecond())
 			res.rsa = append(res.rsa, rsa.perSecond())
+			if osslSigner != nil {
+				res.osSign = append(res.osSign, ossl.perSecond())
+				res.osRSA = append(res.osRSA, osRSA.perSecond())
+			}
 			if r == 0 {
 				res.signAlloc = allocPerOp(func() { signer.Sign(d.unsigned) })
 				res.verifyAlloc = allocPerOp(func() { verifier.Verify(context.Background(), d.signed) })
@@ -171,7 +206,7 @@ func main() {
 	}
 
 	fmt.Printf("vucelink vs libxmlsec1 (python3-xmlsec), RSA-2048, exclusive C14N, SHA-256, enveloped; GOMAXPROCS %d; median of %d rounds of %s\n\n", cpus, *rounds, *per)
-	fmt.Println("| items | bytes | libxmlsec1 sign/s | verify/s | vucelink sign/s | verify/s | sign ratio | verify ratio | bare RSA sign/s | sign / bare RSA | alloc sign ÷ bytes | alloc verify ÷ bytes |")
+	fmt.Println("| items | bytes | libxmlsec1 sign/s | verify/s | vucelink sign/s (crypto/rsa) | verify/s | sign ratio | verify ratio | bare crypto/rsa sign/s | sign / bare crypto/rsa | alloc sign ÷ bytes | alloc verify ÷ bytes |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range sizes {
 		res := results[n]
@@ -180,6 +215,17 @@ func main() {
 		fmt.Printf("| %d | %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f | %.1f | %.1f |\n",
 			n, size, xs, xv, gs, gv, gs/xs, gv/xv, rsa, gs/rsa,
 			float64(res.signAlloc)/float64(size), float64(res.verifyAlloc)/float64(len(byN[n].signed)))
+	}
+	if osslSigner == nil {
+		return
+	}
+	fmt.Println()
+	fmt.Println("| items | libxmlsec1 sign/s | vucelink sign/s (OpenSSL) | sign ratio | bare OpenSSL sign/s | sign / bare OpenSSL | sign / bare crypto/rsa |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, n := range sizes {
+		res := results[n]
+		xs, ossl, osRSA, rsa := median(res.xsSign), median(res.osSign), median(res.osRSA), median(res.rsa)
+		fmt.Printf("| %d | %.0f | %.0f | %.2f | %.0f | %.2f | %.2f |\n", n, xs, ossl, ossl/xs, osRSA, ossl/osRSA, ossl/rsa)
 	}
 }
 
