@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"errors"
 	"math/big"
 	"os"
 	"os/exec"
@@ -184,5 +185,44 @@ func BenchmarkSign(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// One key signs from many goroutines at once (a node's outbox workers and
+// legacy requests share it), every signature the one crypto/rsa makes.
+func TestSign_Concurrent(t *testing.T) {
+	open(t)
+	goKey := testKeys(t)[2048]
+	key, err := New(goKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				digest := sha256.Sum256([]byte{byte(g), byte(i)})
+				want, err := rsa.SignPKCS1v15(nil, goKey, crypto.SHA256, digest[:])
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(got, want) {
+					errs <- errors.New("a concurrent signature differs from crypto/rsa's")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
