@@ -27,6 +27,9 @@ type sqlStore struct {
 	// group, if not nil, lets concurrent writers share a transaction
 	// (SQLite: see groupCommit).
 	group *groupCommit
+	// stmts and rstmts, if not nil, keep the writer's and the readers'
+	// statements prepared (SQLite: see stmtCache).
+	stmts, rstmts *stmtCache
 	// commits by durability, for Stats; shared: those that shared their
 	// transaction with others.
 	durable, relaxed, shared atomic.Int64
@@ -133,10 +136,20 @@ func (t txn) ctx(ctx context.Context) context.Context {
 }
 
 func (t txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.s.stmts.get(q); st != nil {
+		return t.StmtContext(t.ctx(ctx), st).ExecContext(t.ctx(ctx), args...)
+	}
 	return t.ExecContext(t.ctx(ctx), t.s.d.rebind(q), args...)
 }
 
+// row runs a query whose one row the caller scans at once: a prepared
+// statement is used again only after its row is read (rows, which a
+// caller may hold open while it runs other statements, are never
+// prepared).
 func (t txn) row(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.s.stmts.get(q); st != nil {
+		return t.StmtContext(t.ctx(ctx), st).QueryRowContext(t.ctx(ctx), args...)
+	}
 	return t.QueryRowContext(t.ctx(ctx), t.s.d.rebind(q), args...)
 }
 
@@ -152,6 +165,13 @@ func (t txn) notify(ctx context.Context, channel, payload string) error {
 }
 
 func (s *sqlStore) tx(ctx context.Context, relaxed bool, f func(txn) error) error {
+	// Statements first seen in a transaction are prepared once it is
+	// over, in the background (the connection is free by then).
+	defer func() {
+		if s.stmts != nil && s.stmts.pending.Load() {
+			go s.stmts.prepareWanted(context.WithoutCancel(ctx))
+		}
+	}()
 	if s.group != nil {
 		return s.group.do(ctx, relaxed, f)
 	}
@@ -195,6 +215,11 @@ func (s *sqlStore) exec(ctx context.Context, q string, args ...any) error {
 }
 
 func (s *sqlStore) row(ctx context.Context, q string, args ...any) *sql.Row {
+	if s.rstmts != nil {
+		if st := s.rstmts.prepareNow(ctx, q); st != nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+	}
 	return s.rdb.QueryRowContext(ctx, s.d.rebind(q), args...)
 }
 

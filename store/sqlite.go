@@ -27,6 +27,10 @@ type SQLite struct {
 	closeErr  error
 }
 
+// maxPrepared bounds each statement cache (stmtCache): the store runs a
+// few dozen distinct statements; filters build the rest.
+const maxPrepared = 128
+
 // checkpointEvery is how often the checkpointer looks for new commits.
 const checkpointEvery = 200 * time.Millisecond
 
@@ -182,6 +186,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		begin:    s.begin,
 	}}
 	s.group = newGroupCommit(s.sqlStore)
+	s.stmts, s.rstmts = newStmtCache(db, maxPrepared), newStmtCache(rdb, maxPrepared)
 	go s.checkpoint(checkpointEvery)
 	return s, nil
 }
@@ -264,6 +269,8 @@ func (s *SQLite) Close() error {
 		s.group.close()
 		close(s.stop)
 		<-s.stopped
+		s.stmts.close()
+		s.rstmts.close()
 		s.ckpt.Close()
 		s.rdb.Close()
 		s.closeErr = s.db.Close()
