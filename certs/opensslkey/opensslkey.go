@@ -36,12 +36,13 @@ import (
 // and later, RHEL 9).
 const DefaultLibrary = "libcrypto.so.3"
 
+// What Open did, once per process (libcrypto cannot be unloaded).
 var (
 	openMu    sync.Mutex
-	opened    string // the library loaded, once one is
-	version   string
-	openErr   error
 	openTried bool
+	opened    string // the library asked for first
+	version   string // its version text, if it loaded
+	openErr   error  // why it did not
 )
 
 // Open loads libcrypto from library (DefaultLibrary if empty) and returns
