@@ -49,6 +49,10 @@ func (n *Node) signingEngine(p *problems) signingEngine {
 	return e
 }
 
+// SigningEngine says where the signing keys' RSA operations run
+// (crypto.engine): "openssl" or "go", and the library's version.
+func (n *Node) SigningEngine() (engine, version string) { return n.engine.name, n.engine.version }
+
 // rekey moves s's key into the engine. A key that is not an RSA key in
 // memory (an HSM's) stays where it is.
 func (e signingEngine) rekey(s *certs.Signer) (*certs.Signer, error) {

@@ -81,6 +81,7 @@ type Node struct {
 	paper      *paperSide       // paper codes, evidence, the public page (public.go)
 	notifying  atomic.Bool      // this replica holds the notify role
 	metrics    *metrics.Metrics
+	engine     signingEngine // where the signing keys' RSA operations run
 	stopOutbox context.CancelFunc
 	outboxDone chan struct{}
 

@@ -81,6 +81,7 @@ type signingKeys struct {
 func (n *Node) signingOfficials(p *problems) signingKeys {
 	keys := signingKeys{officials: map[string]*signer{}, exporters: map[string]*signer{}}
 	engine := n.signingEngine(p)
+	n.engine = engine
 	for i, s := range n.Config.Signing {
 		signer, err := loadSigner(s.Key, s.Cert, engine, n.logger)
 		if err != nil {

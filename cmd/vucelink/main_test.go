@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vucelink/vucelink/certs/opensslkey"
 	"github.com/vucelink/vucelink/demo/legacysim"
 )
 
@@ -37,6 +38,18 @@ func TestCheck_ShippedConfig(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "check", "--config", "../../config.yaml")
 	if code != 0 || !strings.Contains(stdout, "OK") {
 		t.Fatalf("check config.yaml: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// Which engine will sign: OpenSSL where libcrypto loads (CI requires
+	// it), crypto/rsa otherwise.
+	want := "signing: crypto.engine auto → openssl (OpenSSL 3"
+	if _, err := opensslkey.Open(""); err != nil {
+		if os.Getenv("VUCELINK_REQUIRE_OPENSSL") != "" {
+			t.Fatal(err)
+		}
+		want = "signing: crypto.engine auto → go ("
+	}
+	if !strings.Contains(stdout, want) {
+		t.Errorf("check does not say which engine signs (want %q):\n%s", want, stdout)
 	}
 }
 

@@ -45,7 +45,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Warnings (rules the examples never exercise, open routes, …) are
 	// printed: check is where an analyst reads them.
 	warnings := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if _, err := node.New(cfg, node.Options{Logger: warnings}); err != nil {
+	n, err := node.New(cfg, node.Options{Logger: warnings})
+	if err != nil {
 		return fmt.Errorf("%s:\n%w", *file, err)
 	}
 	fmt.Fprintf(stdout, "%s: OK — node %s, %d route(s), %d inbound document type(s), %d partner(s)\n",
@@ -53,6 +54,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "effective limits: max_body_bytes=%d max_depth=%d; delivery: timeout=%s retries=%d backoff=%s..%s\n",
 		cfg.Limits.MaxBodyBytes, cfg.Limits.MaxDepth, cfg.Delivery.Timeout, cfg.Delivery.Retries, cfg.Delivery.BackoffMin, cfg.Delivery.BackoffMax)
 	fmt.Fprintf(stdout, "inside: admin listener %s (%s), %d API client(s)\n", cfg.Listen.Admin, tlsWord(cfg.TLS.Admin.Enabled()), len(cfg.Access.Clients))
+	engine, version := n.SigningEngine()
+	fmt.Fprintf(stdout, "signing: crypto.engine %s → %s (%s)\n", cfg.Crypto.Engine, engine, version)
 	if open := cfg.OpenRoutes(); len(open) > 0 {
 		fmt.Fprintf(stdout, "warning: route(s) %s take documents from anyone who reaches %s (%s): set routes[].auth unless that segment is the legacy VUCE's alone\n",
 			strings.Join(open, ", "), cfg.Listen.Legacy, tlsWord(cfg.TLS.Legacy.Enabled()))
