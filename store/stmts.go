@@ -91,6 +91,9 @@ func (c *stmtCache) prepareWanted(ctx context.Context) {
 			if st != nil {
 				st.Close()
 			}
+		case err != nil && ctx.Err() != nil:
+			// The caller gave up (a read's request ended): asked again
+			// next time it runs.
 		case err != nil:
 			c.refused[q] = true
 		default:

@@ -83,6 +83,16 @@ func TestStmtCache_Bounded(t *testing.T) {
 	if c.size() != 3 {
 		t.Fatalf("%d prepared, want 3", c.size())
 	}
+	// A caller that gave up does not make a good statement a refused one.
+	c2 := newStmtCache(s.rdb, 3)
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if st := c2.prepareNow(gone, "SELECT 42"); st != nil {
+		t.Fatal("prepared with a cancelled context")
+	}
+	if st := c2.prepareNow(ctx, "SELECT 42"); st == nil {
+		t.Fatal("a statement whose first preparation was cancelled is never prepared")
+	}
 	c.close()
 	if c.get("SELECT 0") != nil || c.size() != 0 {
 		t.Fatal("a closed cache still gives statements out")
