@@ -169,7 +169,7 @@ type Crypto struct {
 	// crypto/rsa otherwise, said in the log and in /metrics), openssl
 	// (refuse to start without it) or go (crypto/rsa always). The
 	// signatures are the same bytes either way; OpenSSL was 2.5–4× faster
-	// on current x86 servers.
+	// on the x86 server measured (docs/performance.md).
 	Engine string `yaml:"engine"`
 	// Library is the libcrypto to load; empty means libcrypto.so.3.
 	Library string `yaml:"library"`
