@@ -168,7 +168,7 @@ type Crypto struct {
 	// Engine is auto (the default: OpenSSL's libcrypto when it loads,
 	// crypto/rsa otherwise, said in the log and in /metrics), openssl
 	// (refuse to start without it) or go (crypto/rsa always). The
-	// signatures are the same bytes either way; OpenSSL was 2.5–4× faster
+	// signatures are the same bytes either way; OpenSSL was 2.4–4.3× faster
 	// on the x86 server measured (docs/performance.md).
 	Engine string `yaml:"engine"`
 	// Library is the libcrypto to load; empty means libcrypto.so.3.

@@ -3,7 +3,7 @@
 //
 // The reason is speed. A document's RSA-2048 signature is the largest step
 // of the legacy system's wait and of a node's throughput, and on the x86
-// server measured OpenSSL 3 computed it 2.5–4× faster than crypto/rsa (its RSAZ
+// server measured OpenSSL 3 computed it 2.4–4.3× faster than crypto/rsa (its RSAZ
 // code uses the AVX-512 IFMA multipliers; docs/performance.md has the
 // figures). PKCS#1 v1.5 signatures are deterministic, so both give the same
 // bytes: partners cannot tell, and tests compare the two.
