@@ -10,7 +10,6 @@ package node
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"html/template"
@@ -146,7 +145,9 @@ func (n *Node) paperSigner(docType string) (paper.Signer, error) {
 			if err != nil {
 				return paper.Signer{}, err
 			}
-			return paper.Signer{Key: key, Chain: []*x509.Certificate{chain[0]}}, nil
+			// The whole file, as the XML signature's KeyInfo has it: the
+			// code carries the intermediates while they fit (paper.Printer).
+			return paper.Signer{Key: key, Chain: chain}, nil
 		}, s.Key, s.Cert)
 		if err != nil {
 			return paper.Signer{}, err
