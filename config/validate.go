@@ -255,7 +255,7 @@ func (c *Config) Validate() error {
 			v.addf(k+".content_type", "is required")
 		}
 		if in.Charset != "" {
-			if _, err := xmlsafe.FromUTF8([]byte("<a/>"), in.Charset); err != nil {
+			if err := xmlsafe.CheckCharset(in.Charset); err != nil {
 				v.addf(k+".charset", "%v", err)
 			} else if !strings.Contains(strings.ToLower(in.ContentType), "xml") {
 				v.addf(k+".charset", "applies to XML hand-overs only, and content_type is %q (JSON is UTF-8)", in.ContentType)

@@ -23,6 +23,20 @@ var legacyCharsets = map[string]*charmap.Charmap{
 	"windows-1252": charmap.Windows1252, "cp1252": charmap.Windows1252,
 }
 
+// CheckCharset reports whether FromUTF8 writes charset.
+func CheckCharset(charset string) error {
+	_, err := legacyCharset(charset)
+	return err
+}
+
+func legacyCharset(name string) (*charmap.Charmap, error) {
+	enc, ok := legacyCharsets[strings.ToLower(name)]
+	if !ok {
+		return nil, fmt.Errorf("encoding %q: vucelink writes UTF-8, ISO-8859-1, ISO-8859-15 or windows-1252", name)
+	}
+	return enc, nil
+}
+
 // xmlDecl finds the encoding pseudo-attribute of an XML declaration at
 // the very start of a document.
 var xmlDecl = regexp.MustCompile(`^<\?xml[ \t\r\n][^?>]*?encoding[ \t\r\n]*=[ \t\r\n]*(["'])([A-Za-z][A-Za-z0-9._-]*)(["'])`)
@@ -65,9 +79,9 @@ func ToUTF8(b []byte) ([]byte, error) {
 // ASCII in the documents vucelink writes, so a reference only ever
 // stands in text or attribute values.
 func FromUTF8(b []byte, charset string) ([]byte, error) {
-	enc, ok := legacyCharsets[strings.ToLower(charset)]
-	if !ok {
-		return nil, fmt.Errorf("encoding %q: vucelink writes UTF-8, ISO-8859-1, ISO-8859-15 or windows-1252", charset)
+	enc, err := legacyCharset(charset)
+	if err != nil {
+		return nil, err
 	}
 	if !utf8.Valid(b) {
 		return nil, errors.New("the document is not UTF-8")
