@@ -168,7 +168,7 @@ func (s *sqlStore) tx(ctx context.Context, relaxed bool, f func(txn) error) erro
 	// Statements first seen in a transaction are prepared once it is
 	// over, in the background (the connection is free by then).
 	defer func() {
-		if s.stmts != nil && s.stmts.pending.Load() {
+		if s.stmts.wants() {
 			go s.stmts.prepareWanted(context.WithoutCancel(ctx))
 		}
 	}()
@@ -215,10 +215,8 @@ func (s *sqlStore) exec(ctx context.Context, q string, args ...any) error {
 }
 
 func (s *sqlStore) row(ctx context.Context, q string, args ...any) *sql.Row {
-	if s.rstmts != nil {
-		if st := s.rstmts.prepareNow(ctx, q); st != nil {
-			return st.QueryRowContext(ctx, args...)
-		}
+	if st := s.rstmts.prepareNow(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
 	}
 	return s.rdb.QueryRowContext(ctx, s.d.rebind(q), args...)
 }

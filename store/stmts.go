@@ -61,6 +61,9 @@ func (c *stmtCache) get(q string) *sql.Stmt {
 // prepareNow returns q's prepared statement, preparing it if need be: for
 // a pool no caller holds a connection of (the read connections).
 func (c *stmtCache) prepareNow(ctx context.Context, q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
 	if st := c.get(q); st != nil || !c.pending.Load() {
 		return st
 	}
@@ -68,10 +71,13 @@ func (c *stmtCache) prepareNow(ctx context.Context, q string) *sql.Stmt {
 	return c.get(q)
 }
 
+// wants reports whether texts wait for prepareWanted.
+func (c *stmtCache) wants() bool { return c != nil && c.pending.Load() }
+
 // prepareWanted prepares the texts noted since the last call. It must
 // not run while the caller's transaction holds the only connection.
 func (c *stmtCache) prepareWanted(ctx context.Context) {
-	if c == nil || !c.pending.Load() || !c.busy.CompareAndSwap(false, true) {
+	if !c.wants() || !c.busy.CompareAndSwap(false, true) {
 		return
 	}
 	defer c.busy.Store(false)
