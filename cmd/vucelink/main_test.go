@@ -169,3 +169,31 @@ func TestMapExplainAndRulesTest(t *testing.T) {
 		t.Errorf("rules test on an empty directory: %d %s", code, errOut)
 	}
 }
+
+// crypto.engine openssl without libcrypto: the node does not start, and
+// says which key. (Whether this process has loaded libcrypto already or
+// not, asking for another library is refused.)
+func TestCheck_OpenSSLEngineWithoutLibcrypto(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "pki", "init", "--dir", dir); code != 0 {
+		t.Fatalf("pki init: %d %s", code, stderr)
+	}
+	t.Setenv("VUCELINK_PKI_DIR", dir)
+	shipped, err := os.ReadFile("../../config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const engine = "crypto:\n  engine: auto\n"
+	if !strings.Contains(string(shipped), engine) {
+		t.Fatalf("config.yaml has no %q to change", engine)
+	}
+	cfg := filepath.Join(dir, "openssl.yaml")
+	edited := strings.Replace(string(shipped), engine, "crypto:\n  engine: openssl\n  library: /nonexistent/libcrypto.so.3\n", 1)
+	if err := os.WriteFile(cfg, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "check", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, "crypto.library: engine openssl:") || !strings.Contains(stderr, "/nonexistent/libcrypto.so.3") {
+		t.Fatalf("exit %d, want 1 naming crypto.library and the file:\n%s%s", code, stdout, stderr)
+	}
+}
